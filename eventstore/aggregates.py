@@ -1,0 +1,165 @@
+"""Aggregates rebuilt from their events, and a repository that loads and saves them.
+
+An aggregate subclasses :class:`Aggregate`, names its ``aggregate_type``, and
+marks one method per event class with ``@applies(EventClass)``. Command
+methods check the rules and call :meth:`Aggregate.record` with the new event;
+``record`` applies it and keeps it as pending until
+:meth:`AggregateRepository.save` appends it with the expected version the
+aggregate was loaded at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar, Generic, TypeVar
+
+from .events import DomainEvent
+from .exceptions import AggregateNotFoundError
+from .records import RecordedEvent
+
+__all__ = ["Aggregate", "AggregateRepository", "aggregate_types", "applies"]
+
+A = TypeVar("A", bound="Aggregate")
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def applies(event_class: type[DomainEvent]) -> Callable[[F], F]:
+    """Mark an aggregate method as the one that applies ``event_class`` to the state."""
+
+    def decorator(method: F) -> F:
+        method._applies_to = event_class  # type: ignore[attr-defined]
+        return method
+
+    return decorator
+
+
+aggregate_types: dict[str, type[Aggregate]] = {}
+"""Aggregate classes by ``aggregate_type``, filled by defining subclasses (for replay pages)."""
+
+
+class Aggregate:
+    """Base class of event-sourced aggregates.
+
+    Attributes:
+        aggregate_id: the stream id.
+        version: the version of the last event applied (0 for a new aggregate).
+        pending_events: events recorded since loading, not yet saved.
+    """
+
+    aggregate_type: ClassVar[str]
+    _appliers: ClassVar[dict[type[DomainEvent], Callable[..., None]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.aggregate_type = cls.__dict__.get("aggregate_type", cls.__name__)
+        cls._appliers = dict(cls._appliers)
+        for member in vars(cls).values():
+            event_class = getattr(member, "_applies_to", None)
+            if event_class is not None:
+                cls._appliers[event_class] = member
+        aggregate_types[cls.aggregate_type] = cls
+
+    def __init__(self, aggregate_id: str) -> None:
+        self.aggregate_id = aggregate_id
+        self.version = 0
+        self.pending_events: list[DomainEvent] = []
+
+    @classmethod
+    def from_events(cls: type[A], aggregate_id: str, events: Iterable[RecordedEvent]) -> A:
+        """Rebuild an aggregate by applying recorded events in version order (upcast first)."""
+        aggregate = cls(aggregate_id)
+        for record in events:
+            aggregate.apply(record.to_event())
+            aggregate.version = record.version
+        return aggregate
+
+    def apply(self, event: DomainEvent) -> None:
+        """Change state for one event with the method marked ``@applies`` for its class.
+
+        Raises:
+            NotImplementedError: if no method applies this event class.
+        """
+        try:
+            applier = self._appliers[type(event)]
+        except KeyError:
+            raise NotImplementedError(
+                f"{type(self).__name__} has no @applies method for {type(event).__name__}"
+            ) from None
+        applier(self, event)
+
+    def record(self, event: DomainEvent) -> None:
+        """Apply a new event and keep it until it is saved."""
+        self.apply(event)
+        self.pending_events.append(event)
+
+    @property
+    def expected_version(self) -> int:
+        """The version the store must still have for pending events to be saved."""
+        return self.version
+
+    def state(self) -> dict[str, Any]:
+        """Return the aggregate's state as JSON-native values (for history pages and APIs)."""
+        return {"aggregate_id": self.aggregate_id, "version": self.version}
+
+
+class AggregateRepository(Generic[A]):
+    """Load aggregates of one class from a store by replay, and save their new events.
+
+    Args:
+        store: a :class:`~eventstore.backends.base.BaseEventStore`.
+        aggregate_class: the :class:`Aggregate` subclass to rebuild.
+    """
+
+    def __init__(self, store: Any, aggregate_class: type[A]) -> None:
+        self.store = store
+        self.aggregate_class = aggregate_class
+
+    def load(self, aggregate_id: str, *, to_version: int | None = None) -> A:
+        """Return the aggregate rebuilt from its events (up to ``to_version``, inclusive).
+
+        A stream with no events gives a new aggregate at version 0.
+        """
+        events = self.store.read_aggregate(aggregate_id, 1, to_version)
+        return self.aggregate_class.from_events(aggregate_id, events)
+
+    def get(self, aggregate_id: str, *, to_version: int | None = None) -> A:
+        """Like :meth:`load`, but raise for an aggregate with no events.
+
+        Raises:
+            AggregateNotFoundError: if the stream has no events.
+        """
+        aggregate = self.load(aggregate_id, to_version=to_version)
+        if aggregate.version == 0:
+            raise AggregateNotFoundError(aggregate_id)
+        return aggregate
+
+    def save(
+        self,
+        aggregate: A,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> list[RecordedEvent]:
+        """Append the aggregate's pending events with its expected version.
+
+        Returns the recorded events (empty when nothing was pending) and moves the
+        aggregate to the new version.
+
+        Raises:
+            ConcurrencyError: if another writer appended since the aggregate was loaded.
+        """
+        if not aggregate.pending_events:
+            return []
+        records = self.store.append(
+            aggregate.aggregate_id,
+            aggregate.aggregate_type,
+            aggregate.pending_events,
+            aggregate.expected_version,
+            metadata=metadata,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+        )
+        aggregate.pending_events = []
+        aggregate.version = records[-1].version
+        return records

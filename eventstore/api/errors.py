@@ -1,0 +1,54 @@
+"""Turn event store errors into DRF responses (400/404/409/507), never a 500.
+
+Use :func:`exception_handler` as ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` (or
+call it from a project's own handler). Bodies keep DRF's shape: ``{"detail":
+"...", "code": "..."}``, plus the versions for a concurrency conflict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from ..exceptions import (
+    AggregateNotFoundError,
+    ConcurrencyError,
+    EventStoreFull,
+    InvalidEventError,
+    InvalidQueryError,
+)
+
+__all__ = ["exception_handler", "store_error_response"]
+
+
+def store_error_response(exc: Exception) -> Response | None:
+    """Return the response for an event store error, or None for any other exception."""
+    if isinstance(exc, ConcurrencyError):
+        return Response(
+            {
+                "detail": str(exc),
+                "code": "concurrency_conflict",
+                "aggregate_id": exc.aggregate_id,
+                "expected_version": str(exc.expected_version),
+                "actual_version": exc.actual_version,
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, AggregateNotFoundError):
+        return Response({"detail": str(exc), "code": "not_found"}, status=404)
+    if isinstance(exc, EventStoreFull):
+        return Response(
+            {"detail": str(exc), "code": "event_store_full"},
+            status=status.HTTP_507_INSUFFICIENT_STORAGE,
+        )
+    if isinstance(exc, (InvalidQueryError, InvalidEventError)):
+        return Response({"detail": str(exc), "code": "invalid"}, status=400)
+    return None
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, then :func:`store_error_response`."""
+    return drf_exception_handler(exc, context) or store_error_response(exc)

@@ -1,0 +1,119 @@
+"""Query parameters of event searches, parsed and validated with django-filter.
+
+django-filter's ``FilterSet`` filters Django QuerySets; the memory backend has
+none, so here the filter set only parses and validates (its fields, forms and
+error messages), and :meth:`EventFilterSet.criteria` turns the cleaned values
+into store search criteria. An invalid value is reported, never ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+
+from ..context import CORRELATION_ID_PATTERN
+from ..events import registry
+from .fields import IsoDateTimeBoundField, TimeBound
+
+__all__ = ["EventFilterSet"]
+
+
+class _BoundFilter(django_filters.Filter):
+    field_class = IsoDateTimeBoundField
+
+
+class _NoQuerySet:
+    """Stands where django-filter expects a QuerySet: the memory backend has none."""
+
+    model = None
+
+    def all(self) -> _NoQuerySet:
+        return self
+
+
+class EventFilterSet(django_filters.FilterSet):
+    """Filters of ``GET /api/events/`` and the event browser.
+
+    Parameters: ``event_type`` (repeatable; must be a registered type),
+    ``aggregate_type``, ``aggregate_id``, ``correlation_id``, ``causation_id``,
+    ``organization_id``, ``user_id`` (exact strings), ``from`` and ``to``
+    (inclusive; ISO 8601 with offset, or a date meaning the whole day in
+    ``TIME_ZONE``), ``search`` (case-insensitive text in data).
+    """
+
+    event_type = django_filters.MultipleChoiceFilter(
+        choices=lambda: [(name, name) for name in registry.names()],
+        help_text="Registered event type; repeat the parameter for several.",
+    )
+    aggregate_type = django_filters.CharFilter(max_length=255, help_text="Aggregate kind.")
+    aggregate_id = django_filters.CharFilter(max_length=255, help_text="Aggregate (stream) id.")
+    correlation_id = django_filters.CharFilter(
+        max_length=128, help_text="Correlation id shared by one request or process chain."
+    )
+    causation_id = django_filters.CharFilter(
+        max_length=255, help_text="Id of the command or event that caused the event."
+    )
+    organization_id = django_filters.CharFilter(
+        max_length=255, help_text="metadata.organization_id"
+    )
+    user_id = django_filters.CharFilter(max_length=255, help_text="metadata.user_id")
+    search = django_filters.CharFilter(
+        max_length=200, help_text="Case-insensitive text in the event's data."
+    )
+
+    def __init__(self, data: Any = None, queryset: Any = None, **kwargs: Any) -> None:
+        super().__init__(data, queryset if queryset is not None else _NoQuerySet(), **kwargs)
+
+    def get_form_class(self) -> type[forms.Form]:
+        form_class = super().get_form_class()
+
+        class EventFilterForm(form_class):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                cleaned = super().clean()
+                start, end = cleaned.get("from"), cleaned.get("to")
+                if isinstance(start, TimeBound) and isinstance(end, TimeBound):
+                    if start.value > end.value or (end.exclusive and start.value >= end.value):
+                        self.add_error("to", "'to' must not be before 'from'.")
+                correlation_id = cleaned.get("correlation_id")
+                if correlation_id and not CORRELATION_ID_PATTERN.fullmatch(correlation_id):
+                    self.add_error("correlation_id", "Enter a valid correlation id.")
+                return cleaned
+
+        return EventFilterForm
+
+    def criteria(self) -> dict[str, Any]:
+        """Return the cleaned parameters as keyword arguments for ``store.search()``.
+
+        Call :meth:`is_valid` first.
+        """
+        cleaned = self.form.cleaned_data
+        result: dict[str, Any] = {}
+        if cleaned.get("event_type"):
+            result["event_type"] = list(cleaned["event_type"])
+        for name in ("aggregate_type", "aggregate_id", "correlation_id", "causation_id"):
+            if cleaned.get(name):
+                result[name] = cleaned[name]
+        metadata = {key: cleaned[key] for key in ("organization_id", "user_id") if cleaned.get(key)}
+        if metadata:
+            result["metadata"] = metadata
+        start, end = cleaned.get("from"), cleaned.get("to")
+        if start is not None:
+            result["timestamp__gte"] = start.value
+        if end is not None:
+            result["timestamp__lt" if end.exclusive else "timestamp__lte"] = end.value
+        if cleaned.get("search"):
+            result["text"] = cleaned["search"]
+        return result
+
+
+# ``from`` is a Python keyword: declare the bounds after the class body.
+EventFilterSet.base_filters["from"] = _BoundFilter(
+    help_text="Earliest timestamp (inclusive): ISO 8601 date-time with offset, or a date."
+)
+EventFilterSet.base_filters["to"] = _BoundFilter(
+    upper=True,
+    help_text="Latest timestamp (inclusive): ISO 8601 date-time with offset, or a date "
+    "(the whole day).",
+)

@@ -1,0 +1,90 @@
+"""Read-only API views over the event store: event search and correlation timelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..context import is_valid_correlation_id
+from ..handler import eventstore
+from .filters import EventFilterSet
+from .pagination import PositionPagination
+from .scope import scoped_criteria
+
+__all__ = ["EventListView", "CorrelationTimelineView"]
+
+
+class EventListView(APIView):
+    """``GET /api/events/``: search recorded events, newest position last, cursor-paginated.
+
+    Query parameters: see :class:`~eventstore.api.filters.EventFilterSet`, plus
+    ``cursor`` and ``page_size`` (1..500, default 50). An invalid parameter is a
+    400 naming it. Users without the audit-trail permission see only their
+    organizations' events.
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request) -> Response:
+        filterset = EventFilterSet(request.query_params, request=request)
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        page = PositionPagination(request)
+        criteria = scoped_criteria(request.user, filterset.criteria())
+        if criteria is None:
+            return Response(page.response_data([], None, False))
+        events = eventstore.search(
+            **criteria, after_position=page.after_position, limit=page.limit + 1
+        )
+        has_more = len(events) > page.limit
+        events = events[: page.limit]
+        return Response(
+            page.response_data(
+                [event.as_dict() for event in events],
+                events[-1].position if events else None,
+                has_more,
+            )
+        )
+
+
+class CorrelationTimelineView(APIView):
+    """``GET /api/correlations/{id}/timeline/``: every event of one correlation id, in order.
+
+    Each event carries ``depth``: 0 for an event whose cause is outside the
+    timeline, else one more than the event that caused it. Unknown ids (or ids
+    whose events the user may not see) are a 404.
+    """
+
+    permission_classes = [IsAuthenticated]
+    max_events = 10_000
+
+    def get(self, request: Request, correlation_id: str) -> Response:
+        if not is_valid_correlation_id(correlation_id):
+            raise NotFound("Unknown correlation id.")
+        criteria = scoped_criteria(request.user, {"correlation_id": correlation_id})
+        events = [] if criteria is None else eventstore.search(**criteria, limit=self.max_events)
+        if not events:
+            raise NotFound("Unknown correlation id.")
+        return Response(
+            {
+                "correlation_id": correlation_id,
+                "count": len(events),
+                "events": timeline_entries(events),
+            }
+        )
+
+
+def timeline_entries(events: list[Any]) -> list[dict[str, Any]]:
+    """Return events as dicts with ``depth`` in the causation chain (see the view)."""
+    depth_by_id: dict[str, int] = {}
+    entries = []
+    for event in events:
+        depth = depth_by_id.get(event.causation_id, -1) + 1 if event.causation_id else 0
+        depth_by_id[str(event.event_id)] = depth
+        entries.append({**event.as_dict(), "depth": depth})
+    return entries

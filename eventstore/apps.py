@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class EventStoreConfig(AppConfig):
+    """The eventstore app: registers its system checks."""
+
+    name = "eventstore"
+    verbose_name = "Audit trail"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the checks)

@@ -1,0 +1,409 @@
+"""The store contract every backend obeys, and the logic shared by all backends.
+
+A backend implements a few primitives (``_append``, ``read_aggregate``,
+``read_all``, ``_search``, ``_count``, ``aggregate_version``, ``stats`` and
+``clear``); validation, convenience reads and publishing on the event bus are
+written once here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils import timezone
+
+from .. import codec
+from ..bus import publish
+from ..criteria import Criteria, ensure_aware
+from ..events import DomainEvent, EventRegistry, registry
+from ..exceptions import (
+    DuplicateEventError,
+    InvalidBackendError,
+    InvalidEventError,
+    InvalidQueryError,
+)
+from ..records import ANY, STREAM_EXISTS, ExpectedVersion, NewEvent, RecordedEvent
+
+__all__ = ["BaseEventStore", "PendingEvent", "ExpectedVersionArg"]
+
+ExpectedVersionArg = int | ExpectedVersion
+
+MAX_ID_LENGTH = 255
+DEFAULT_MAX_EVENT_BYTES = 1_048_576
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event validated and serialized by :meth:`BaseEventStore.append`, not yet stored."""
+
+    event_id: uuid.UUID
+    event_type: str
+    schema_version: int
+    data_json: str
+    metadata_json: str
+    correlation_id: str | None
+    causation_id: str | None
+    timestamp: datetime | None
+
+    @property
+    def size(self) -> int:
+        """Approximate stored size of the payload and metadata, in bytes (UTF-8)."""
+        return len(self.data_json.encode()) + len(self.metadata_json.encode())
+
+
+class BaseEventStore:
+    """Base class of event store backends.
+
+    Args:
+        alias: the ``EVENTSTORES`` key this store was configured under.
+        options: the entry's ``OPTIONS`` dict (keys in upper case).
+        clock: a callable returning the current time as an aware datetime;
+            defaults to :func:`django.utils.timezone.now`. Tests may replace
+            :attr:`clock` at any time.
+        event_registry: where event types are looked up; the default registry.
+
+    Raises:
+        InvalidBackendError: if an option is unknown or has a bad value.
+    """
+
+    #: Options this backend accepts, with their defaults.
+    option_defaults: Mapping[str, Any] = {"MAX_EVENT_BYTES": DEFAULT_MAX_EVENT_BYTES}
+    #: Whether positions are gapless (1..n) and failed appends consume none.
+    supports_gapless_positions: bool = False
+
+    def __init__(
+        self,
+        alias: str = "default",
+        options: Mapping[str, Any] | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        event_registry: EventRegistry | None = None,
+    ) -> None:
+        self.alias = alias
+        self.options = self.validate_options(dict(options or {}))
+        self.clock: Callable[[], datetime] = clock or timezone.now
+        self.registry = event_registry or registry
+
+    # -- configuration -----------------------------------------------------------------
+
+    def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Return ``options`` completed with defaults.
+
+        Raises:
+            InvalidBackendError: naming the alias and the unknown option or bad value.
+        """
+        unknown = sorted(set(options) - set(self.option_defaults))
+        if unknown:
+            raise InvalidBackendError(
+                f"EVENTSTORES[{self.alias!r}]: unknown option(s) {', '.join(unknown)} for "
+                f"{type(self).__name__}; known: {', '.join(sorted(self.option_defaults))}."
+            )
+        merged = {**self.option_defaults, **options}
+        for name in ("MAX_EVENT_BYTES", "MAX_EVENTS", "MAX_BYTES"):
+            value = merged.get(name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise InvalidBackendError(
+                    f"EVENTSTORES[{self.alias!r}]: OPTIONS[{name!r}] must be a positive "
+                    f"integer or None, got {value!r}."
+                )
+        return merged
+
+    def check(self) -> list[Any]:
+        """Return Django system-check messages about this store's configuration."""
+        return []
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def append(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        events: Sequence[DomainEvent | NewEvent],
+        expected_version: ExpectedVersionArg,
+        *,
+        metadata: Mapping[str, Any] | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> list[RecordedEvent]:
+        """Append a batch of events to one aggregate's stream, all or nothing.
+
+        Args:
+            aggregate_id: the stream's id, 1 to 255 characters.
+            aggregate_type: the stream's kind (``"Payment"``); a stream keeps one type.
+            events: :class:`DomainEvent` instances or :class:`NewEvent` records.
+            expected_version: the stream's version the writer last saw: an int
+                (``0``/:data:`NO_STREAM`: the stream must not exist), :data:`ANY`
+                (no check) or :data:`STREAM_EXISTS` (at least one event).
+            metadata: merged under each event's own metadata (its keys win).
+            correlation_id / causation_id: used for events that set none.
+
+        Returns:
+            The recorded events, in version order, with versions and positions.
+
+        Idempotent retries: when the batch's first event id is already stored, the
+        call is a retry if the same ids are stored, in order, as consecutive
+        events of this aggregate starting right after ``expected_version`` (any
+        place for :data:`ANY`); the original records are returned, nothing is
+        stored and nothing is published again. Any other reuse of a stored id,
+        or an id repeated inside the batch, raises :class:`DuplicateEventError`.
+
+        Raises:
+            ConcurrencyError: the stream's version is not ``expected_version``
+                (behind or ahead), naming the aggregate, expected and actual version.
+            DuplicateEventError: see above.
+            InvalidEventError: an event fails validation (unregistered type, payload
+                not JSON-serializable, naive timestamp, larger than
+                ``MAX_EVENT_BYTES``); nothing is stored.
+            EventStoreFull: the store's bound would be passed; nothing is stored.
+        """
+        _check_id("aggregate_id", aggregate_id, required=True)
+        _check_id("aggregate_type", aggregate_type, required=True)
+        expected_version = _check_expected_version(expected_version)
+        if not isinstance(events, Sequence) or isinstance(events, (str, bytes)):
+            raise InvalidEventError("events must be a list of events.")
+        if not events:
+            raise InvalidEventError("An append needs at least one event.")
+        pending = [
+            self._prepare(index, event, metadata or {}, correlation_id, causation_id)
+            for index, event in enumerate(events)
+        ]
+        ids = [event.event_id for event in pending]
+        if len(set(ids)) != len(ids):
+            duplicate = next(event_id for event_id in ids if ids.count(event_id) > 1)
+            raise DuplicateEventError(
+                duplicate, f"Event id {duplicate} appears twice in the batch."
+            )
+        records, stored = self._append(aggregate_id, aggregate_type, pending, expected_version)
+        if stored:
+            self.publish(records)
+        return records
+
+    def publish(self, records: Sequence[RecordedEvent]) -> None:
+        """Send the event bus signal for a durable batch (backends may defer it to commit)."""
+        publish(self, records)
+
+    def now(self) -> datetime:
+        """Return the store clock's current time in UTC.
+
+        Raises:
+            InvalidEventError: if the clock returned a naive datetime.
+        """
+        value = self.clock()
+        if not isinstance(value, datetime) or value.utcoffset() is None:
+            raise InvalidEventError(f"The store clock returned a naive or bad time: {value!r}.")
+        return value.astimezone(UTC)
+
+    def _prepare(
+        self,
+        index: int,
+        event: DomainEvent | NewEvent,
+        batch_metadata: Mapping[str, Any],
+        correlation_id: str | None,
+        causation_id: str | None,
+    ) -> PendingEvent:
+        where = f"events[{index}]"
+        if isinstance(event, DomainEvent):
+            event = NewEvent.from_domain(event)
+        elif not isinstance(event, NewEvent):
+            raise InvalidEventError(
+                f"{where}: expected a DomainEvent or NewEvent, got {type(event).__name__}."
+            )
+        if event.event_type not in self.registry:
+            raise InvalidEventError(f"{where}: event type {event.event_type!r} is not registered.")
+        current_version = self.registry.get(event.event_type).schema_version
+        schema_version = current_version if event.schema_version is None else event.schema_version
+        if (
+            isinstance(schema_version, bool)
+            or not isinstance(schema_version, int)
+            or not 1 <= schema_version <= current_version
+        ):
+            raise InvalidEventError(
+                f"{where}: schema_version must be 1..{current_version}, got {schema_version!r}."
+            )
+        event_id = event.event_id
+        if not isinstance(event_id, uuid.UUID):
+            try:
+                event_id = uuid.UUID(str(event_id))
+            except ValueError:
+                raise InvalidEventError(f"{where}: event_id {event_id!r} is not a UUID.") from None
+        if not isinstance(event.data, Mapping) or not isinstance(event.metadata, Mapping):
+            raise InvalidEventError(f"{where}: data and metadata must be JSON objects.")
+        try:
+            data_json = codec.dumps(event.data)
+            metadata_json = codec.dumps({**batch_metadata, **event.metadata})
+        except (TypeError, ValueError) as exc:
+            raise InvalidEventError(f"{where}: {exc}") from exc
+        timestamp = event.timestamp
+        if timestamp is not None:
+            try:
+                timestamp = ensure_aware(timestamp, f"{where}.timestamp")
+            except InvalidQueryError as exc:
+                raise InvalidEventError(str(exc)) from None
+        pending = PendingEvent(
+            event_id=event_id,
+            event_type=event.event_type,
+            schema_version=schema_version,
+            data_json=data_json,
+            metadata_json=metadata_json,
+            correlation_id=_check_id(
+                f"{where}.correlation_id", event.correlation_id or correlation_id
+            ),
+            causation_id=_check_id(f"{where}.causation_id", event.causation_id or causation_id),
+            timestamp=timestamp,
+        )
+        limit = self.options["MAX_EVENT_BYTES"]
+        if (len(data_json) + len(metadata_json)) * 4 > limit and pending.size > limit:
+            raise InvalidEventError(
+                f"{where}: {pending.size} bytes of data and metadata exceed "
+                f"MAX_EVENT_BYTES ({limit})."
+            )
+        return pending
+
+    def _append(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        pending: list[PendingEvent],
+        expected_version: ExpectedVersionArg,
+    ) -> tuple[list[RecordedEvent], bool]:
+        """Store a validated batch atomically.
+
+        Returns:
+            ``(records, stored)``: ``stored`` is False for an idempotent retry.
+        """
+        raise NotImplementedError("subclasses of BaseEventStore must provide _append()")
+
+    # -- reading primitives ----------------------------------------------------------------
+
+    def read_aggregate(
+        self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        """Return one aggregate's events with ``from_version <= version <= to_version``.
+
+        Both bounds are inclusive; ``to_version=None`` reads to the end. An unknown
+        aggregate gives an empty list.
+        """
+        raise NotImplementedError("subclasses of BaseEventStore must provide read_aggregate()")
+
+    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """Return events with ``position > after_position`` (exclusive), at most ``limit``.
+
+        In position order; an empty list when there are no more. Page through the
+        whole store by passing the last position returned as ``after_position``.
+        """
+        raise NotImplementedError("subclasses of BaseEventStore must provide read_all()")
+
+    def aggregate_version(self, aggregate_id: str) -> int:
+        """Return the aggregate's current version (its last event's), 0 if it has none."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide aggregate_version()")
+
+    def _search(self, criteria: Criteria) -> list[RecordedEvent]:
+        raise NotImplementedError("subclasses of BaseEventStore must provide _search()")
+
+    def _count(self, criteria: Criteria) -> int:
+        raise NotImplementedError("subclasses of BaseEventStore must provide _count()")
+
+    def stats(self) -> dict[str, Any]:
+        """Return figures about the store: ``events``, ``aggregates`` and backend extras."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide stats()")
+
+    def clear(self) -> None:
+        """Delete every event (for tests and demos)."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide clear()")
+
+    # -- queries built on the primitives ---------------------------------------------------
+
+    def search(self, criteria: Criteria | None = None, /, **kwargs: Any) -> list[RecordedEvent]:
+        """Return the events matching every criterion, in position order.
+
+        Give a :class:`~eventstore.criteria.Criteria` or its keyword arguments (see
+        :meth:`Criteria.build`). Time bounds are inclusive for ``__gte``/``__lte``
+        and take aware datetimes only. ``after_position`` and ``limit`` page.
+
+        Raises:
+            InvalidQueryError: for an unknown criterion or a bad value.
+        """
+        return self._search(_criteria(criteria, kwargs))
+
+    def count(self, criteria: Criteria | None = None, /, **kwargs: Any) -> int:
+        """Return how many events match (same criteria as :meth:`search`, paging ignored)."""
+        criteria = _criteria(criteria, kwargs).replace(after_position=0, limit=None)
+        return self._count(criteria)
+
+    def read_by_type(
+        self,
+        event_type: str | Iterable[str],
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        after_position: int = 0,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Return events of the given type(s) recorded between ``start`` and ``end``.
+
+        Both ends are inclusive and must be timezone-aware; None leaves that end open.
+
+        Raises:
+            InvalidQueryError: for a naive datetime or ``start`` after ``end``.
+        """
+        if start is not None and end is not None:
+            if ensure_aware(start, "start") > ensure_aware(end, "end"):
+                raise InvalidQueryError("start must not be after end.")
+        return self.search(
+            event_type=event_type,
+            timestamp__gte=start,
+            timestamp__lte=end,
+            after_position=after_position,
+            limit=limit,
+        )
+
+    def read_by_correlation(self, correlation_id: str) -> list[RecordedEvent]:
+        """Return every event sharing ``correlation_id``, in position order."""
+        return self.search(correlation_id=correlation_id)
+
+    def read_by_causation(self, causation_id: str) -> list[RecordedEvent]:
+        """Return every event directly caused by ``causation_id``, in position order."""
+        return self.search(causation_id=causation_id)
+
+    def get_event(self, event_id: uuid.UUID | str) -> RecordedEvent | None:
+        """Return the event with ``event_id``, or None if there is none (or the id is malformed)."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide get_event()")
+
+    def last_position(self) -> int:
+        """Return the position of the newest event, 0 for an empty store."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide last_position()")
+
+
+def _criteria(criteria: Criteria | None, kwargs: Mapping[str, Any]) -> Criteria:
+    if criteria is not None:
+        if kwargs:
+            raise InvalidQueryError("Give either a Criteria or keyword criteria, not both.")
+        return criteria
+    return Criteria.build(**kwargs)
+
+
+def _check_id(name: str, value: Any, *, required: bool = False) -> Any:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+        raise InvalidEventError(
+            f"{name} must be a non-empty string of at most {MAX_ID_LENGTH} characters, "
+            f"got {value!r}."
+        )
+    return value
+
+
+def _check_expected_version(value: Any) -> ExpectedVersionArg:
+    if value is ANY or value is STREAM_EXISTS:
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidEventError(
+            f"expected_version must be an int ≥ 0, ANY or STREAM_EXISTS, got {value!r}."
+        )
+    return value

@@ -1,0 +1,466 @@
+"""The process-memory backend.
+
+Data lives at module level keyed by alias, so every thread of the process (a
+live-server thread included) and every store instance built for that alias
+see the same events. One re-entrant lock per alias guards writes and reads, so
+readers never see part of a batch.
+
+Indexes, kept on every append (O(1) amortised; O(log n) for the time indexes
+when events arrive in timestamp order):
+
+- all events in a list (position p at index p - 1: positions are gapless);
+- per aggregate, per correlation id, per causation id, per aggregate type and
+  per indexed metadata key (``organization_id``, ``user_id``): lists in
+  position order;
+- per event type and over all events: timestamps kept sorted for range reads.
+
+A query picks the smallest index among its criteria, then checks the other
+criteria on those candidates only, so its cost is O(log n + k) in the events
+the index yields. Only a query with no indexed criterion at all (free text
+alone) walks the store, from ``after_position``, stopping at ``limit``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from operator import attrgetter
+from typing import Any
+from uuid import UUID
+
+from .. import codec
+from ..criteria import Criteria, Range
+from ..exceptions import (
+    ConcurrencyError,
+    DuplicateEventError,
+    EventStoreFull,
+    InvalidEventError,
+)
+from ..records import ANY, STREAM_EXISTS, RecordedEvent
+from .base import BaseEventStore, ExpectedVersionArg, PendingEvent
+
+__all__ = ["InMemoryEventStore", "INDEXED_METADATA_KEYS"]
+
+INDEXED_METADATA_KEYS = ("organization_id", "user_id")
+#: Rough fixed cost of one stored event beyond its JSON text (record, ids, indexes), bytes.
+RECORD_OVERHEAD_BYTES = 400
+
+_position = attrgetter("position")
+
+
+class _TimeIndex:
+    """Records kept sorted by (timestamp, position), with range look-ups by bisection."""
+
+    __slots__ = ("times", "records", "in_position_order")
+
+    def __init__(self) -> None:
+        self.times: list[datetime] = []
+        self.records: list[RecordedEvent] = []
+        self.in_position_order = True
+
+    def add(self, record: RecordedEvent) -> None:
+        if not self.times or record.timestamp >= self.times[-1]:
+            self.times.append(record.timestamp)
+            self.records.append(record)
+            return
+        index = bisect_right(self.times, record.timestamp)
+        self.times.insert(index, record.timestamp)
+        self.records.insert(index, record)
+        self.in_position_order = False
+
+    def between(self, bounds: Range) -> list[RecordedEvent]:
+        """Return the records inside ``bounds``, in position order."""
+        start, stop = 0, len(self.times)
+        if (lower := bounds.lower) is not None:
+            value, inclusive = lower
+            start = (bisect_left if inclusive else bisect_right)(self.times, value)
+        if (upper := bounds.upper) is not None:
+            value, inclusive = upper
+            stop = (bisect_right if inclusive else bisect_left)(self.times, value)
+        selected = self.records[start:stop]
+        if not self.in_position_order:
+            selected.sort(key=_position)
+        return selected
+
+    def count_between(self, bounds: Range) -> int:
+        start, stop = 0, len(self.times)
+        if (lower := bounds.lower) is not None:
+            start = (bisect_left if lower[1] else bisect_right)(self.times, lower[0])
+        if (upper := bounds.upper) is not None:
+            stop = (bisect_right if upper[1] else bisect_left)(self.times, upper[0])
+        return max(0, stop - start)
+
+
+@dataclass
+class _Data:
+    """Everything one alias stores; guarded by ``lock``."""
+
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    events: list[RecordedEvent] = field(default_factory=list)
+    by_id: dict[UUID, RecordedEvent] = field(default_factory=dict)
+    streams: dict[str, list[RecordedEvent]] = field(default_factory=dict)
+    by_aggregate_type: dict[str, list[RecordedEvent]] = field(default_factory=dict)
+    by_correlation: dict[str, list[RecordedEvent]] = field(default_factory=dict)
+    by_causation: dict[str, list[RecordedEvent]] = field(default_factory=dict)
+    by_metadata: dict[str, dict[Any, list[RecordedEvent]]] = field(
+        default_factory=lambda: {key: {} for key in INDEXED_METADATA_KEYS}
+    )
+    by_type: dict[str, _TimeIndex] = field(default_factory=dict)
+    by_time: _TimeIndex = field(default_factory=_TimeIndex)
+    approx_bytes: int = 0
+
+    def index(self, record: RecordedEvent, metadata: dict[str, Any]) -> None:
+        self.events.append(record)
+        self.by_id[record.event_id] = record
+        self.by_aggregate_type.setdefault(record.aggregate_type, []).append(record)
+        if record.correlation_id is not None:
+            self.by_correlation.setdefault(record.correlation_id, []).append(record)
+        if record.causation_id is not None:
+            self.by_causation.setdefault(record.causation_id, []).append(record)
+        for key in INDEXED_METADATA_KEYS:
+            value = metadata.get(key)
+            if value is not None and not isinstance(value, (dict, list)):
+                self.by_metadata[key].setdefault(value, []).append(record)
+        type_index = self.by_type.get(record.event_type)
+        if type_index is None:
+            type_index = self.by_type[record.event_type] = _TimeIndex()
+        type_index.add(record)
+        self.by_time.add(record)
+
+
+_data: dict[str, _Data] = {}
+_data_lock = threading.Lock()
+
+
+def _data_for(alias: str) -> _Data:
+    with _data_lock:
+        data = _data.get(alias)
+        if data is None:
+            data = _data[alias] = _Data()
+        return data
+
+
+@dataclass
+class _Source:
+    """Candidates from one index: ``chunks`` are lists each in position order."""
+
+    chunks: list[Sequence[RecordedEvent]]
+    size: int
+    covers: tuple[str, ...]
+    metadata_key: str | None = None
+    sorted_chunks: bool = True
+
+
+class InMemoryEventStore(BaseEventStore):
+    """Event store keeping events in process memory (the default backend).
+
+    Options (``EVENTSTORES[alias]["OPTIONS"]``):
+        MAX_EVENTS (int or None): refuse appends that would store more events.
+        MAX_BYTES (int or None): refuse appends that would pass this approximate
+            size in bytes (JSON text plus a fixed per-event overhead).
+        MAX_EVENT_BYTES (int): largest data + metadata of one event, in bytes
+            (default 1 MiB).
+
+    Nothing is ever evicted: when a bound is reached, appends raise
+    :class:`~eventstore.exceptions.EventStoreFull` and reads keep working.
+    Positions are gapless (1..n); a refused append consumes none.
+    """
+
+    option_defaults = {**BaseEventStore.option_defaults, "MAX_EVENTS": None, "MAX_BYTES": None}
+    supports_gapless_positions = True
+
+    def __init__(self, alias: str = "default", options: Any = None, **kwargs: Any) -> None:
+        super().__init__(alias, options, **kwargs)
+        self._data = _data_for(alias)
+
+    def check(self) -> list[Any]:
+        """Warn (eventstore.W001) when this store runs outside development (``DEBUG = False``).
+
+        Process memory is lost on restart, and each worker process of a
+        multi-process server keeps its own, different history.
+        """
+        from django.conf import settings
+        from django.core import checks
+
+        if settings.DEBUG:
+            return []
+        return [
+            checks.Warning(
+                f"EVENTSTORES[{self.alias!r}] keeps events in process memory while DEBUG is "
+                "False: events are lost on restart and each worker process has its own store.",
+                hint="Use a database backend for deployments with several workers.",
+                id="eventstore.W001",
+            )
+        ]
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _append(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        pending: list[PendingEvent],
+        expected_version: ExpectedVersionArg,
+    ) -> tuple[list[RecordedEvent], bool]:
+        data = self._data
+        with data.lock:
+            stream = data.streams.get(aggregate_id)
+            actual = len(stream) if stream else 0
+            first = data.by_id.get(pending[0].event_id)
+            if first is not None:
+                return self._retried(first, aggregate_id, pending, expected_version), False
+            for event in pending:
+                if event.event_id in data.by_id:
+                    raise DuplicateEventError(event.event_id)
+            if expected_version is STREAM_EXISTS:
+                if actual == 0:
+                    raise ConcurrencyError(aggregate_id, STREAM_EXISTS, actual)
+            elif expected_version is not ANY and expected_version != actual:
+                raise ConcurrencyError(aggregate_id, expected_version, actual)
+            if stream and stream[0].aggregate_type != aggregate_type:
+                raise InvalidEventError(
+                    f"Aggregate {aggregate_id!r} is a {stream[0].aggregate_type}, "
+                    f"not a {aggregate_type}."
+                )
+            added_bytes = sum(event.size for event in pending) + RECORD_OVERHEAD_BYTES * len(
+                pending
+            )
+            self._check_bounds(len(pending), added_bytes)
+            now = self.now()
+            position = len(data.events)
+            records = [
+                RecordedEvent(
+                    event_id=event.event_id,
+                    aggregate_id=aggregate_id,
+                    aggregate_type=aggregate_type,
+                    event_type=event.event_type,
+                    version=actual + offset,
+                    position=position + offset,
+                    timestamp=event.timestamp or now,
+                    correlation_id=event.correlation_id,
+                    causation_id=event.causation_id,
+                    schema_version=event.schema_version,
+                    data_json=event.data_json,
+                    metadata_json=event.metadata_json,
+                )
+                for offset, event in enumerate(pending, start=1)
+            ]
+            if stream is None:
+                stream = data.streams[aggregate_id] = []
+            stream.extend(records)
+            for record, event in zip(records, pending, strict=True):
+                data.index(record, codec.loads(event.metadata_json))
+            data.approx_bytes += added_bytes
+        return records, True
+
+    def _retried(
+        self,
+        first: RecordedEvent,
+        aggregate_id: str,
+        pending: list[PendingEvent],
+        expected_version: ExpectedVersionArg,
+    ) -> list[RecordedEvent]:
+        """Return the stored batch if ``pending`` is a retry of it, else raise."""
+        stream = self._data.streams.get(first.aggregate_id, [])
+        start = first.version - 1
+        stored = stream[start : start + len(pending)]
+        is_retry = (
+            first.aggregate_id == aggregate_id
+            and (expected_version in (ANY, STREAM_EXISTS) or expected_version == start)
+            and len(stored) == len(pending)
+            and all(
+                record.event_id == event.event_id and record.event_type == event.event_type
+                for record, event in zip(stored, pending, strict=True)
+            )
+        )
+        if not is_retry:
+            raise DuplicateEventError(
+                first.event_id,
+                f"Event id {first.event_id} is already stored (aggregate "
+                f"{first.aggregate_id!r}, version {first.version}) and this append is not "
+                "a retry of that batch.",
+            )
+        return stored
+
+    def _check_bounds(self, added_events: int, added_bytes: int) -> None:
+        max_events = self.options["MAX_EVENTS"]
+        if max_events is not None and len(self._data.events) + added_events > max_events:
+            raise EventStoreFull(
+                f"Event store {self.alias!r} is full: {len(self._data.events)} events stored, "
+                f"MAX_EVENTS is {max_events}; {added_events} more refused."
+            )
+        max_bytes = self.options["MAX_BYTES"]
+        if max_bytes is not None and self._data.approx_bytes + added_bytes > max_bytes:
+            raise EventStoreFull(
+                f"Event store {self.alias!r} is full: about {self._data.approx_bytes} bytes "
+                f"stored, MAX_BYTES is {max_bytes}; {added_bytes} more bytes refused."
+            )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def read_aggregate(
+        self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        with self._data.lock:
+            stream = self._data.streams.get(aggregate_id)
+            if not stream:
+                return []
+            return stream[max(from_version, 1) - 1 : to_version]
+
+    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        start = max(after_position, 0)
+        with self._data.lock:
+            return self._data.events[start : None if limit is None else start + limit]
+
+    def aggregate_version(self, aggregate_id: str) -> int:
+        with self._data.lock:
+            stream = self._data.streams.get(aggregate_id)
+            return len(stream) if stream else 0
+
+    def get_event(self, event_id: UUID | str) -> RecordedEvent | None:
+        if not isinstance(event_id, UUID):
+            try:
+                event_id = UUID(str(event_id))
+            except ValueError:
+                return None
+        with self._data.lock:
+            return self._data.by_id.get(event_id)
+
+    def last_position(self) -> int:
+        with self._data.lock:
+            return len(self._data.events)
+
+    def stats(self) -> dict[str, Any]:
+        """Return ``events``, ``aggregates``, ``approx_bytes``, ``max_events``, ``max_bytes``."""
+        with self._data.lock:
+            return {
+                "backend": type(self).__name__,
+                "alias": self.alias,
+                "events": len(self._data.events),
+                "aggregates": len(self._data.streams),
+                "approx_bytes": self._data.approx_bytes,
+                "max_events": self.options["MAX_EVENTS"],
+                "max_bytes": self.options["MAX_BYTES"],
+            }
+
+    def clear(self) -> None:
+        with _data_lock, self._data.lock:
+            fresh = _Data()
+            for name in _Data.__dataclass_fields__:
+                if name != "lock":
+                    setattr(self._data, name, getattr(fresh, name))
+
+    def _search(self, criteria: Criteria) -> list[RecordedEvent]:
+        with self._data.lock:
+            source = self._best_source(criteria)
+            residual = _residual(criteria, source)
+            results = []
+            if criteria.limit == 0:
+                return results
+            for record in self._iterate(source, criteria.after_position):
+                if residual is None or residual.matches(record):
+                    results.append(record)
+                    if criteria.limit is not None and len(results) >= criteria.limit:
+                        break
+            return results
+
+    def _count(self, criteria: Criteria) -> int:
+        with self._data.lock:
+            source = self._best_source(criteria)
+            residual = _residual(criteria, source)
+            if residual is None:
+                return source.size
+            return sum(1 for record in self._iterate(source, 0) if residual.matches(record))
+
+    def _iterate(self, source: _Source, after_position: int) -> Iterator[RecordedEvent]:
+        chunks = source.chunks
+        if not source.sorted_chunks:
+            chunks = [sorted(chunk, key=_position) for chunk in chunks]
+        if after_position:
+            chunks = [
+                chunk[bisect_right(chunk, after_position, key=_position) :] for chunk in chunks
+            ]
+        if len(chunks) == 1:
+            return iter(chunks[0])
+        return heapq.merge(*chunks, key=_position)
+
+    def _best_source(self, criteria: Criteria) -> _Source:
+        """Return the index that yields the fewest candidates for ``criteria``."""
+        data = self._data
+        sources: list[_Source] = []
+
+        def lists(index: dict[Any, list[RecordedEvent]], keys: Iterable[Any]) -> list:
+            return [index[key] for key in keys if key in index]
+
+        for name, index in (
+            ("aggregate_ids", data.streams),
+            ("correlation_ids", data.by_correlation),
+            ("causation_ids", data.by_causation),
+            ("aggregate_types", data.by_aggregate_type),
+        ):
+            keys = getattr(criteria, name)
+            if keys is not None:
+                chunks = lists(index, keys)
+                sources.append(_Source(chunks, sum(map(len, chunks)), (name,)))
+        for key, accepted in criteria.metadata:
+            if key in data.by_metadata:
+                chunks = lists(data.by_metadata[key], accepted)
+                sources.append(_Source(chunks, sum(map(len, chunks)), (), metadata_key=key))
+        if criteria.event_types is not None:
+            indexes = lists(data.by_type, criteria.event_types)
+            if criteria.timestamp is not None:
+                # between() returns each range already in position order.
+                chunks = [index.between(criteria.timestamp) for index in indexes]
+                sources.append(_Source(chunks, sum(map(len, chunks)), ("event_types", "timestamp")))
+            else:
+                chunks = [index.records for index in indexes]
+                sources.append(
+                    _Source(
+                        chunks,
+                        sum(map(len, chunks)),
+                        ("event_types",),
+                        sorted_chunks=all(index.in_position_order for index in indexes),
+                    )
+                )
+        if criteria.timestamp is not None:
+            size = data.by_time.count_between(criteria.timestamp)
+            if not sources or size < min(source.size for source in sources):
+                chunks = [data.by_time.between(criteria.timestamp)]
+                sources.append(_Source(chunks, size, ("timestamp",)))
+        if criteria.position is not None:
+            start, stop = _position_slice(criteria.position, len(data.events))
+            sources.append(_Source([data.events[start:stop]], stop - start, ("position",)))
+        if not sources:
+            sources.append(_Source([data.events], len(data.events), ()))
+        return min(sources, key=attrgetter("size"))
+
+
+def _position_slice(bounds: Range, total: int) -> tuple[int, int]:
+    """Return the list slice holding the positions inside ``bounds`` (gapless 1..total)."""
+    start, stop = 0, total
+    if (lower := bounds.lower) is not None:
+        start = lower[0] - 1 if lower[1] else lower[0]
+    if (upper := bounds.upper) is not None:
+        stop = upper[0] if upper[1] else upper[0] - 1
+    start = min(max(start, 0), total)
+    return start, max(start, min(stop, total))
+
+
+_EMPTY = Criteria()
+
+
+def _residual(criteria: Criteria, source: _Source) -> Criteria | None:
+    """Return the criteria ``source`` does not answer by itself, or None if it answers all."""
+    changes: dict[str, Any] = dict.fromkeys(source.covers)
+    changes["after_position"] = 0
+    changes["limit"] = None
+    if source.metadata_key is not None:
+        changes["metadata"] = tuple(
+            item for item in criteria.metadata if item[0] != source.metadata_key
+        )
+    residual = criteria.replace(**changes)
+    return None if residual == _EMPTY else residual

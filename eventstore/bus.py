@@ -1,0 +1,80 @@
+"""The event bus: a Django signal sent after each durable append, and catch-up.
+
+Subscribe with Django's own signal API::
+
+    from django.dispatch import receiver
+    from eventstore.bus import events_appended
+
+    @receiver(events_appended)
+    def project(sender, store, events, **kwargs):
+        ...
+
+A receiver is called once per appended batch, after the batch is durable
+(recorded in memory; committed for a database backend), with the batch's
+:class:`~eventstore.records.RecordedEvent` objects in position order. A
+receiver that raises does not undo the append and does not stop the other
+receivers: the error is logged with the batch's event ids.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from django.dispatch import Signal
+
+from .records import RecordedEvent
+
+if TYPE_CHECKING:
+    from .backends.base import BaseEventStore
+
+__all__ = ["events_appended", "publish", "catch_up"]
+
+logger = logging.getLogger("eventstore.bus")
+
+events_appended = Signal()
+"""Sent after each durable append; keyword arguments ``store``, ``alias`` and ``events``."""
+
+
+def publish(store: BaseEventStore, events: Sequence[RecordedEvent]) -> None:
+    """Send :data:`events_appended` for one batch; log (never raise) receiver errors."""
+    if not events:
+        return
+    results = events_appended.send_robust(
+        sender=type(store), store=store, alias=store.alias, events=list(events)
+    )
+    for receiver, result in results:
+        if isinstance(result, Exception):
+            logger.error(
+                "Event bus receiver %r failed for events %s",
+                receiver,
+                ", ".join(str(event.event_id) for event in events),
+                exc_info=result,
+            )
+
+
+def catch_up(
+    store: BaseEventStore,
+    handler: Callable[[list[RecordedEvent]], object],
+    *,
+    after_position: int = 0,
+    batch_size: int = 1000,
+) -> int:
+    """Feed ``handler`` every event after ``after_position``, in pages of ``batch_size``.
+
+    Use it to rebuild a projection from zero (``after_position=0``) or to resume
+    from a saved checkpoint. ``handler`` receives each page (a non-empty list in
+    position order). Events appended while catching up are included.
+
+    Returns:
+        The position of the last event handed over, or ``after_position`` when
+        there was none. Save it as the next checkpoint.
+    """
+    position = after_position
+    while True:
+        page = store.read_all(after_position=position, limit=batch_size)
+        if not page:
+            return position
+        handler(page)
+        position = page[-1].position

@@ -1,0 +1,118 @@
+"""JSON encoding of event payloads that keeps ``Decimal``, datetimes and UUIDs exact.
+
+Stored data is plain JSON (RFC 8259). Values JSON has no type for are written as
+strings: a ``Decimal`` as its exact decimal string (``Decimal("100.00")`` →
+``"100.00"``, never a binary float), an aware ``datetime`` in ISO 8601 extended
+format with its UTC offset, a ``date`` as ``YYYY-MM-DD``, a ``UUID`` in its
+canonical 36-character form. Reading them back into Python types is driven by
+the field annotations of the event class (see :func:`from_json_value`), never
+by a type name found in the data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import types
+import typing
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+__all__ = ["dumps", "loads", "to_json_value", "from_json_value"]
+
+
+def to_json_value(value: Any) -> Any:
+    """Return ``value`` converted to JSON-native types (dict, list, str, int, float, bool, None).
+
+    Raises:
+        TypeError: for a value of a type JSON cannot represent exactly (a set, an
+            arbitrary object) and for a naive ``datetime`` (ISO 8601 needs an offset
+            here: every stored time is timezone-aware).
+        ValueError: for a non-finite number (NaN, infinity), which JSON lacks.
+    """
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a finite number and has no JSON form.")
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"{value!r} is not a finite number and has no JSON form.")
+        return str(value)
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise TypeError(f"Naive datetime {value.isoformat()} refused: use an aware one.")
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"JSON object keys must be strings, got {key!r}.")
+            out[key] = to_json_value(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(item) for item in value]
+    raise TypeError(f"Value of type {type(value).__name__} is not JSON serializable.")
+
+
+def dumps(value: Any) -> str:
+    """Encode ``value`` as compact JSON text (UTF-8 characters kept as they are).
+
+    Raises the same errors as :func:`to_json_value`.
+    """
+    return json.dumps(
+        to_json_value(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
+
+
+def loads(text: str) -> Any:
+    """Decode JSON text into fresh Python objects (a new dict on every call)."""
+    return json.loads(text)
+
+
+def from_json_value(value: Any, annotation: Any) -> Any:
+    """Convert a JSON-native ``value`` back into the Python type named by ``annotation``.
+
+    Supports ``str``, ``int``, ``float``, ``bool``, ``Decimal``, ``datetime``
+    (ISO 8601 with offset), ``date``, ``UUID``, ``X | None``, ``list[X]``,
+    ``tuple[X, ...]``, ``dict[str, X]`` and ``Any`` (left as decoded).
+
+    Raises:
+        ValueError: if the value cannot be converted (malformed decimal or date).
+    """
+    if value is None or annotation is Any:
+        return value
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return from_json_value(value, args[0]) if len(args) == 1 else value
+    if origin in (list, tuple):
+        (item_type, *_rest) = typing.get_args(annotation) or (Any,)
+        items = [from_json_value(item, item_type) for item in value]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        _key_type, item_type = typing.get_args(annotation) or (str, Any)
+        return {key: from_json_value(item, item_type) for key, item in value.items()}
+    if annotation is Decimal:
+        try:
+            return Decimal(str(value))
+        except ArithmeticError as exc:
+            raise ValueError(f"{value!r} is not a decimal number.") from exc
+    if annotation is datetime:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError(f"{value!r} has no UTC offset.")
+        return parsed
+    if annotation is date:
+        return date.fromisoformat(value)
+    if annotation is UUID:
+        return UUID(value)
+    return value

@@ -1,0 +1,623 @@
+"""The contract every event store backend keeps, as one reusable test suite.
+
+Subclass :class:`EventStoreContract` together with a test case class and
+implement :meth:`~EventStoreContract.create_store`::
+
+    class InMemoryContractTests(EventStoreContract, SimpleTestCase):
+        def create_store(self):
+            store = InMemoryEventStore("contract")
+            store.clear()
+            return store
+
+Expected values in these tests are worked out by hand from the contract in
+DESIGN.md, not taken from any backend's output.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from .backends.base import BaseEventStore
+from .events import DomainEvent, EventRegistry, event, registry
+from .exceptions import (
+    ConcurrencyError,
+    DuplicateEventError,
+    InvalidEventError,
+    InvalidQueryError,
+    UnknownEventTypeError,
+)
+from .records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent
+from .testing import EventRecorder, ManualClock
+
+__all__ = ["EventStoreContract", "ContractHappened", "ContractCounted"]
+
+
+@event
+class ContractHappened(DomainEvent, event_type="contract.Happened"):
+    """Test event: something happened, with a note."""
+
+    note: str
+
+
+@event
+class ContractCounted(DomainEvent, event_type="contract.Counted"):
+    """Test event: a count and an exact amount."""
+
+    count: int
+    amount: Decimal = Decimal("0")
+
+
+T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def happened(note: str = "x", **envelope: Any) -> NewEvent:
+    return NewEvent(event_type="contract.Happened", data={"note": note}, **envelope)
+
+
+class EventStoreContract:
+    """Backend-agnostic tests; mix into a ``unittest.TestCase`` subclass."""
+
+    def create_store(self) -> BaseEventStore:
+        """Return a new, empty store of the backend under test."""
+        raise NotImplementedError("EventStoreContract subclasses must provide create_store()")
+
+    def setUp(self) -> None:
+        super().setUp()  # type: ignore[misc]
+        self.store = self.create_store()
+        self.clock = ManualClock(T0)
+        self.store.clock = self.clock
+
+    # -- append and expected version ---------------------------------------------------------
+
+    def test_append_assigns_versions_and_positions_from_one(self) -> None:
+        first = self.store.append("a-1", "Thing", [happened("1"), happened("2")], NO_STREAM)
+        second = self.store.append("b-1", "Thing", [happened("3")], NO_STREAM)
+        third = self.store.append("a-1", "Thing", [happened("4")], 2)
+        self.assertEqual([e.version for e in first + third], [1, 2, 3])
+        self.assertEqual(second[0].version, 1)
+        self.assertEqual([e.position for e in first + second + third], [1, 2, 3, 4])
+        self.assertEqual(first[0].timestamp, T0)
+        self.assertEqual(self.store.aggregate_version("a-1"), 3)
+        self.assertEqual(self.store.aggregate_version("nobody"), 0)
+
+    def test_wrong_expected_version_behind_raises_with_details(self) -> None:
+        self.store.append("a-1", "Thing", [happened(), happened()], NO_STREAM)
+        with self.assertRaises(ConcurrencyError) as caught:
+            self.store.append("a-1", "Thing", [happened()], 1)
+        self.assertEqual(
+            (caught.exception.aggregate_id, caught.exception.expected_version), ("a-1", 1)
+        )
+        self.assertEqual(caught.exception.actual_version, 2)
+        self.assertEqual(len(self.store.read_aggregate("a-1")), 2)
+
+    def test_wrong_expected_version_ahead_raises(self) -> None:
+        self.store.append("a-1", "Thing", [happened()], NO_STREAM)
+        with self.assertRaises(ConcurrencyError) as caught:
+            self.store.append("a-1", "Thing", [happened()], 5)
+        self.assertEqual(
+            (caught.exception.expected_version, caught.exception.actual_version), (5, 1)
+        )
+
+    def test_no_stream_refuses_an_existing_stream(self) -> None:
+        self.store.append("a-1", "Thing", [happened()], NO_STREAM)
+        with self.assertRaises(ConcurrencyError):
+            self.store.append("a-1", "Thing", [happened()], NO_STREAM)
+
+    def test_any_skips_the_check(self) -> None:
+        self.store.append("a-1", "Thing", [happened()], ANY)
+        records = self.store.append("a-1", "Thing", [happened()], ANY)
+        self.assertEqual(records[0].version, 2)
+
+    def test_stream_exists_requires_an_event(self) -> None:
+        with self.assertRaises(ConcurrencyError) as caught:
+            self.store.append("a-1", "Thing", [happened()], STREAM_EXISTS)
+        self.assertEqual(caught.exception.actual_version, 0)
+        self.store.append("a-1", "Thing", [happened()], NO_STREAM)
+        self.assertEqual(
+            self.store.append("a-1", "Thing", [happened()], STREAM_EXISTS)[0].version, 2
+        )
+
+    def test_bad_expected_version_values_are_refused(self) -> None:
+        for bad in (-1, "1", 1.0, None, True):
+            with self.subTest(bad=bad), self.assertRaises(InvalidEventError):
+                self.store.append("a-1", "Thing", [happened()], bad)
+
+    def test_two_writers_with_the_same_expected_version_one_wins(self) -> None:
+        self.store.append("a-1", "Thing", [happened("start")], NO_STREAM)
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def write(note: str) -> None:
+            barrier.wait()
+            try:
+                self.store.append("a-1", "Thing", [happened(note)], 1)
+                outcomes.append(note)
+            except ConcurrencyError:
+                outcomes.append("conflict")
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in ("left", "right")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(sorted(outcomes)[0], "conflict")
+        winner = next(o for o in outcomes if o != "conflict")
+        self.assertEqual(
+            [e.data["note"] for e in self.store.read_aggregate("a-1")], ["start", winner]
+        )
+
+    def test_a_stream_keeps_its_aggregate_type(self) -> None:
+        self.store.append("a-1", "Thing", [happened()], NO_STREAM)
+        with self.assertRaises(InvalidEventError):
+            self.store.append("a-1", "Other", [happened()], 1)
+
+    # -- atomic batches ------------------------------------------------------------------
+
+    def test_a_batch_with_one_bad_event_stores_nothing(self) -> None:
+        self.store.append("a-1", "Thing", [happened("ok")], NO_STREAM)
+        bad_batches = [
+            [happened("fine"), NewEvent(event_type="contract.Happened", data={"x": {1, 2}})],
+            [happened("fine"), NewEvent(event_type="no.such.Type", data={})],
+            [happened("fine"), happened("naive", timestamp=datetime(2024, 1, 1))],  # noqa: DTZ001
+            [happened("fine"), NewEvent(event_type="contract.Happened", data={"n": float("nan")})],
+            [happened("fine"), NewEvent(event_type="contract.Happened", data=[1, 2])],
+        ]
+        for batch in bad_batches:
+            with self.subTest(batch=batch), self.assertRaises(InvalidEventError):
+                self.store.append("a-1", "Thing", batch, 1)
+        self.assertEqual(len(self.store.read_all()), 1)
+        later = self.store.append("b-1", "Thing", [happened()], NO_STREAM)
+        self.assertEqual(later[0].position, 2)
+
+    def test_an_oversized_event_is_refused(self) -> None:
+        limit = self.store.options["MAX_EVENT_BYTES"]
+        with self.assertRaises(InvalidEventError):
+            self.store.append("a-1", "Thing", [happened("é" * limit)], NO_STREAM)
+        self.assertEqual(self.store.read_all(), [])
+
+    def test_an_empty_batch_is_refused(self) -> None:
+        with self.assertRaises(InvalidEventError):
+            self.store.append("a-1", "Thing", [], NO_STREAM)
+
+    def test_readers_never_see_part_of_a_batch(self) -> None:
+        stop = threading.Event()
+        torn: list[int] = []
+
+        def read() -> None:
+            while not stop.is_set():
+                count = len(self.store.read_all())
+                if count % 5:
+                    torn.append(count)
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        try:
+            for number in range(200):
+                batch = [happened(str(i)) for i in range(5)]
+                self.store.append(f"a-{number}", "Thing", batch, NO_STREAM)
+        finally:
+            stop.set()
+            reader.join()
+        self.assertEqual(torn, [])
+        self.assertEqual(len(self.store.read_all()), 1000)
+
+    # -- idempotent retries ------------------------------------------------------------------
+
+    def test_retrying_a_batch_returns_the_original_and_stores_nothing(self) -> None:
+        recorder = EventRecorder().connect()
+        try:
+            batch = [happened("1"), happened("2")]
+            first = self.store.append("a-1", "Thing", batch, NO_STREAM)
+            again = self.store.append("a-1", "Thing", batch, NO_STREAM)
+        finally:
+            recorder.disconnect()
+        self.assertEqual(again, first)
+        self.assertEqual(len(self.store.read_all()), 2)
+        self.assertEqual(len(recorder.batches), 1)
+
+    def test_an_event_id_stored_elsewhere_is_a_duplicate(self) -> None:
+        stored = happened("1")
+        self.store.append("a-1", "Thing", [stored], NO_STREAM)
+        with self.assertRaises(DuplicateEventError):
+            self.store.append("b-1", "Thing", [stored], NO_STREAM)
+        with self.assertRaises(DuplicateEventError):
+            self.store.append("a-1", "Thing", [happened("2"), stored], 1)
+        with self.assertRaises(DuplicateEventError):
+            self.store.append("a-1", "Thing", [stored], 1)
+        same = happened("3")
+        with self.assertRaises(DuplicateEventError):
+            self.store.append("c-1", "Thing", [same, same], NO_STREAM)
+        self.assertEqual(len(self.store.read_all()), 1)
+
+    # -- immutability --------------------------------------------------------------------
+
+    def test_mutating_what_was_appended_changes_nothing(self) -> None:
+        data = {"note": "original", "items": [1, 2]}
+        metadata = {"organization_id": "acme"}
+        self.store.append(
+            "a-1", "Thing", [NewEvent("contract.Happened", data, metadata=metadata)], NO_STREAM
+        )
+        data["note"] = "changed"
+        data["items"].append(3)
+        metadata["organization_id"] = "evil"
+        stored = self.store.read_aggregate("a-1")[0]
+        self.assertEqual(stored.data, {"note": "original", "items": [1, 2]})
+        self.assertEqual(stored.metadata, {"organization_id": "acme"})
+
+    def test_mutating_what_a_read_returned_changes_nothing(self) -> None:
+        self.store.append(
+            "a-1", "Thing", [NewEvent("contract.Happened", {"note": "n", "items": [1]})], NO_STREAM
+        )
+        read = self.store.read_aggregate("a-1")
+        read[0].data["note"] = "changed"
+        read[0].data["items"].append(2)
+        read[0].metadata["user_id"] = "evil"
+        read.clear()
+        again = self.store.read_aggregate("a-1")[0]
+        self.assertEqual(again.data, {"note": "n", "items": [1]})
+        self.assertEqual(again.metadata, {})
+        with self.assertRaises(AttributeError):
+            again.version = 9  # type: ignore[misc]
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def test_read_aggregate_from_and_to_version(self) -> None:
+        self.store.append("a-1", "Thing", [happened(str(n)) for n in range(1, 6)], NO_STREAM)
+        self.assertEqual([e.version for e in self.store.read_aggregate("a-1", 3)], [3, 4, 5])
+        self.assertEqual([e.version for e in self.store.read_aggregate("a-1", 2, 3)], [2, 3])
+        self.assertEqual(self.store.read_aggregate("a-1", 6), [])
+        self.assertEqual(self.store.read_aggregate("unknown"), [])
+
+    def test_read_all_pages_return_each_event_once(self) -> None:
+        for number in range(7):
+            self.store.append(f"a-{number}", "Thing", [happened(str(number))], NO_STREAM)
+        seen, position = [], 0
+        while page := self.store.read_all(after_position=position, limit=3):
+            seen.extend(e.position for e in page)
+            position = page[-1].position
+        self.assertEqual(seen, [1, 2, 3, 4, 5, 6, 7])
+        self.assertEqual(self.store.last_position(), 7)
+
+    def test_read_by_type_time_range_is_inclusive_at_both_ends(self) -> None:
+        for minute in range(5):  # events at 12:00, 12:01, ..., 12:04
+            self.clock.set(T0 + timedelta(minutes=minute))
+            self.store.append(f"a-{minute}", "Thing", [happened(str(minute))], NO_STREAM)
+            self.store.append(f"c-{minute}", "Thing", [ContractCounted(count=minute)], NO_STREAM)
+        found = self.store.read_by_type(
+            "contract.Happened", T0 + timedelta(minutes=1), T0 + timedelta(minutes=3)
+        )
+        self.assertEqual([e.data["note"] for e in found], ["1", "2", "3"])
+        paris = timezone(timedelta(hours=1))
+        same_range = self.store.read_by_type(
+            "contract.Happened",
+            datetime(2024, 3, 1, 13, 1, tzinfo=paris),
+            datetime(2024, 3, 1, 13, 3, tzinfo=paris),
+        )
+        self.assertEqual(same_range, found)
+        both = self.store.read_by_type(["contract.Happened", "contract.Counted"], T0, T0)
+        self.assertEqual([e.position for e in both], [1, 2])
+
+    def test_time_ranges_refuse_naive_datetimes(self) -> None:
+        with self.assertRaises(InvalidQueryError):
+            self.store.read_by_type("contract.Happened", datetime(2024, 1, 1))  # noqa: DTZ001
+        with self.assertRaises(InvalidQueryError):
+            self.store.search(timestamp__lte=datetime(2024, 1, 1))  # noqa: DTZ001
+
+    def test_start_after_end_is_refused(self) -> None:
+        with self.assertRaises(InvalidQueryError):
+            self.store.read_by_type("contract.Happened", T0, T0 - timedelta(seconds=1))
+
+    def test_results_stay_right_with_timestamps_out_of_append_order(self) -> None:
+        late = T0 + timedelta(days=2)
+        early = T0 - timedelta(days=2)
+        self.store.append("a-1", "Thing", [happened("late", timestamp=late)], NO_STREAM)
+        self.store.append("a-2", "Thing", [happened("early", timestamp=early)], NO_STREAM)
+        self.store.append("a-3", "Thing", [happened("middle")], NO_STREAM)
+        window = self.store.read_by_type("contract.Happened", early, T0)
+        self.assertEqual([e.data["note"] for e in window], ["early", "middle"])
+        everything = self.store.search(timestamp__gte=early)
+        self.assertEqual([e.position for e in everything], [1, 2, 3])
+        self.assertEqual(self.store.count(timestamp__lt=T0), 1)
+
+    def test_read_by_correlation_and_causation(self) -> None:
+        self.store.append("a-1", "Thing", [happened("1")], NO_STREAM, correlation_id="req-1")
+        self.store.append("b-1", "Thing", [happened("2")], NO_STREAM, correlation_id="req-2")
+        caused = self.store.append(
+            "c-1", "Thing", [happened("3")], NO_STREAM, correlation_id="req-1", causation_id="cmd-9"
+        )
+        self.assertEqual(
+            [e.data["note"] for e in self.store.read_by_correlation("req-1")], ["1", "3"]
+        )
+        self.assertEqual(self.store.read_by_causation("cmd-9"), caused)
+        self.assertEqual(self.store.read_by_correlation("nope"), [])
+
+    def test_event_envelope_overrides_batch_values(self) -> None:
+        records = self.store.append(
+            "a-1",
+            "Thing",
+            [happened("1", correlation_id="own", metadata={"user_id": "u2"}), happened("2")],
+            NO_STREAM,
+            correlation_id="batch",
+            metadata={"user_id": "u1", "organization_id": "acme"},
+        )
+        self.assertEqual([r.correlation_id for r in records], ["own", "batch"])
+        self.assertEqual(records[0].metadata, {"user_id": "u2", "organization_id": "acme"})
+
+    # -- search --------------------------------------------------------------------------
+
+    def _search_fixture(self) -> None:
+        rows = [
+            ("p-1", "Payment", "acme", "u1", {"note": "Café crème"}),
+            ("p-2", "Payment", "globex", "u2", {"note": "ПЛАТЁЖ за услуги"}),
+            ("p-3", "Payment", "acme", "u2", {"note": "100% sure_thing"}),
+            ("o-1", "Order", "acme", "u1", {"note": "plain", "region": "eu"}),
+        ]
+        for minute, (aggregate_id, aggregate_type, org, user, data) in enumerate(rows):
+            self.clock.set(T0 + timedelta(minutes=minute))
+            self.store.append(
+                aggregate_id,
+                aggregate_type,
+                [NewEvent("contract.Happened", data)],
+                NO_STREAM,
+                metadata={"organization_id": org, "user_id": user, "channel": f"c{minute % 2}"},
+                correlation_id=f"corr-{minute % 2}",
+            )
+
+    def test_search_equality_lists_and_metadata(self) -> None:
+        self._search_fixture()
+        ids = lambda events: [e.aggregate_id for e in events]  # noqa: E731
+        self.assertEqual(ids(self.store.search(aggregate_type="Payment")), ["p-1", "p-2", "p-3"])
+        self.assertEqual(ids(self.store.search(aggregate_id=["p-3", "o-1"])), ["p-3", "o-1"])
+        self.assertEqual(ids(self.store.search(organization_id="acme")), ["p-1", "p-3", "o-1"])
+        self.assertEqual(ids(self.store.search(organization_id="acme", user_id="u2")), ["p-3"])
+        self.assertEqual(ids(self.store.search(metadata={"channel": "c1"})), ["p-2", "o-1"])
+        self.assertEqual(
+            ids(self.store.search(aggregate_type="Payment", correlation_id="corr-0")),
+            ["p-1", "p-3"],
+        )
+        self.assertEqual(self.store.search(metadata={"missing": "x"}), [])
+
+    def test_search_ranges_on_version_position_and_timestamp(self) -> None:
+        self._search_fixture()
+        self.assertEqual(
+            [e.position for e in self.store.search(position__gt=1, position__lte=3)], [2, 3]
+        )
+        self.assertEqual(len(self.store.search(version__gte=2)), 0)
+        self.assertEqual(
+            [
+                e.position
+                for e in self.store.search(
+                    timestamp__gt=T0, timestamp__lt=T0 + timedelta(minutes=3)
+                )
+            ],
+            [2, 3],
+        )
+
+    def test_search_text_is_case_insensitive_unicode_and_literal(self) -> None:
+        self._search_fixture()
+        ids = lambda events: [e.aggregate_id for e in events]  # noqa: E731
+        self.assertEqual(ids(self.store.search(text="CAFÉ")), ["p-1"])
+        self.assertEqual(ids(self.store.search(text="платёж")), ["p-2"])
+        self.assertEqual(ids(self.store.search(text="100%")), ["p-3"])
+        self.assertEqual(ids(self.store.search(text="_")), ["p-3"])
+        self.assertEqual(self.store.search(text="%"), self.store.search(text="100% "))
+        self.assertEqual(self.store.search(text="*"), [])
+        self.assertEqual(self.store.search(text="note"), [])  # keys are not text
+        self.assertEqual(ids(self.store.search(text="eu")), ["o-1"])
+
+    def test_search_pages_and_counts(self) -> None:
+        self._search_fixture()
+        first = self.store.search(organization_id="acme", limit=2)
+        rest = self.store.search(organization_id="acme", after_position=first[-1].position)
+        self.assertEqual([e.aggregate_id for e in first + rest], ["p-1", "p-3", "o-1"])
+        self.assertEqual(self.store.count(organization_id="acme"), 3)
+        self.assertEqual(self.store.count(organization_id="acme", text="café"), 1)
+        self.assertEqual(self.store.count(), 4)
+        self.assertEqual(self.store.search(limit=0), [])
+
+    def test_unknown_criteria_are_refused(self) -> None:
+        for kwargs in (
+            {"colour": "red"},
+            {"version__between": 1},
+            {"limit": -1},
+            {"event_type": []},
+        ):
+            with self.subTest(kwargs=kwargs), self.assertRaises(InvalidQueryError):
+                self.store.search(**kwargs)
+
+    # -- event types ---------------------------------------------------------------------
+
+    def test_domain_events_round_trip_exactly(self) -> None:
+        self.store.append(
+            "a-1", "Thing", [ContractCounted(count=3, amount=Decimal("10.10"))], NO_STREAM
+        )
+        stored = self.store.read_aggregate("a-1")[0]
+        self.assertEqual(stored.data, {"count": 3, "amount": "10.10"})
+        self.assertEqual(stored.to_event(), ContractCounted(count=3, amount=Decimal("10.10")))
+        self.assertEqual(stored.schema_version, 1)
+
+    def test_unregistered_types_are_refused_on_append_and_named_on_read(self) -> None:
+        with self.assertRaises(InvalidEventError):
+            self.store.append("a-1", "Thing", [NewEvent("os.system", {})], NO_STREAM)
+        self.store.append("a-1", "Thing", [happened()], NO_STREAM)
+        stored = self.store.read_aggregate("a-1")[0]
+        with self.assertRaises(UnknownEventTypeError) as caught:
+            stored.to_event(EventRegistry())
+        self.assertIn("contract.Happened", str(caught.exception))
+
+    def test_nothing_is_imported_from_stored_names_or_data(self) -> None:
+        module = "eventstore_contract_never_imported"
+        custom = EventRegistry()
+
+        @event
+        class Tricky(DomainEvent, event_type=f"{module}.Evil", register=False):
+            note: str
+
+        custom.register(Tricky)
+        self.store.registry = custom
+        self.store.append(
+            "a-1",
+            "Thing",
+            [NewEvent(f"{module}.Evil", {"note": "x", "__class__": f"{module}.Evil"})],
+            NO_STREAM,
+        )
+        read = self.store.read_aggregate("a-1")[0]
+        self.assertEqual(read.to_event(custom), Tricky(note="x"))
+        with self.assertRaises(UnknownEventTypeError):
+            read.to_event(registry)
+        self.assertNotIn(module, sys.modules)
+
+    def test_upcasters_bring_old_payloads_to_the_current_shape(self) -> None:
+        custom = EventRegistry()
+
+        @event
+        class Renamed(DomainEvent, event_type="contract.Renamed", schema_version=3, register=False):
+            full_name: str
+            amount: Decimal
+
+        custom.register(Renamed)
+        custom.register_upcaster(
+            "contract.Renamed", 1, lambda d: {"name": d["name"], "amount": d["cents"] / 100}
+        )
+
+        @custom.upcaster("contract.Renamed", 2)
+        def _v2(data: dict) -> dict:
+            return {"full_name": data["name"].title(), "amount": str(Decimal(str(data["amount"])))}
+
+        self.store.registry = custom
+        self.store.append(
+            "a-1",
+            "Thing",
+            [
+                NewEvent(
+                    "contract.Renamed", {"name": "ada lovelace", "cents": 1250}, schema_version=1
+                ),
+                NewEvent("contract.Renamed", {"name": "alan", "amount": "7.5"}, schema_version=2),
+                NewEvent("contract.Renamed", {"full_name": "Grace", "amount": "1.00"}),
+            ],
+            NO_STREAM,
+        )
+        decoded = [e.to_event(custom) for e in self.store.read_aggregate("a-1")]
+        self.assertEqual(
+            decoded,
+            [
+                Renamed(full_name="Ada Lovelace", amount=Decimal("12.5")),
+                Renamed(full_name="Alan", amount=Decimal("7.5")),
+                Renamed(full_name="Grace", amount=Decimal("1.00")),
+            ],
+        )
+        self.assertEqual([e.schema_version for e in self.store.read_aggregate("a-1")], [1, 2, 3])
+
+    # -- event bus -----------------------------------------------------------------------
+
+    def test_the_bus_gets_each_batch_once_in_order_after_it_is_stored(self) -> None:
+        seen: list[tuple[int, list[int]]] = []
+
+        def receiver(sender: Any, store: Any, events: list, **kwargs: Any) -> None:
+            seen.append((store.last_position(), [e.position for e in events]))
+
+        from .bus import events_appended
+
+        events_appended.connect(receiver, weak=False, dispatch_uid="contract-receiver")
+        try:
+            self.store.append("a-1", "Thing", [happened(), happened()], NO_STREAM)
+            self.store.append("b-1", "Thing", [happened()], NO_STREAM)
+        finally:
+            events_appended.disconnect(dispatch_uid="contract-receiver")
+        self.assertEqual(seen, [(2, [1, 2]), (3, [3])])
+
+    def test_a_failing_subscriber_does_not_undo_or_stop_others(self) -> None:
+        from .bus import events_appended
+
+        def failing(**kwargs: Any) -> None:
+            raise RuntimeError("projection broke")
+
+        recorder = EventRecorder()
+        events_appended.connect(failing, weak=False, dispatch_uid="contract-failing")
+        events_appended.connect(recorder, weak=False, dispatch_uid="contract-recorder")
+        try:
+            with self.assertLogs("eventstore.bus", "ERROR") as logs:
+                records = self.store.append("a-1", "Thing", [happened()], NO_STREAM)
+        finally:
+            events_appended.disconnect(dispatch_uid="contract-failing")
+            events_appended.disconnect(dispatch_uid="contract-recorder")
+        self.assertEqual(len(self.store.read_all()), 1)
+        self.assertEqual(recorder.events, records)
+        self.assertIn(str(records[0].event_id), logs.output[0])
+
+    def test_catch_up_feeds_everything_after_a_checkpoint(self) -> None:
+        from .bus import catch_up
+
+        for number in range(5):
+            self.store.append(f"a-{number}", "Thing", [happened(str(number))], NO_STREAM)
+        seen: list[int] = []
+        checkpoint = catch_up(
+            self.store, lambda page: seen.extend(e.position for e in page), batch_size=2
+        )
+        self.assertEqual((seen, checkpoint), ([1, 2, 3, 4, 5], 5))
+        self.store.append("z", "Thing", [happened()], NO_STREAM)
+        more: list[int] = []
+        self.assertEqual(
+            catch_up(
+                self.store,
+                lambda page: more.extend(e.position for e in page),
+                after_position=checkpoint,
+            ),
+            6,
+        )
+        self.assertEqual(more, [6])
+
+    # -- concurrency ---------------------------------------------------------------------
+
+    def test_many_threads_with_retries_lose_and_duplicate_nothing(self) -> None:
+        threads_count, appends_each = 8, 25
+        retries = [0] * threads_count
+
+        def work(index: int) -> None:
+            for number in range(appends_each):
+                own = f"own-{index}"
+                self.store.append(own, "Thing", [happened(f"{index}:{number}")], number)
+                while True:  # shared stream: read, then append with what was read
+                    version = self.store.aggregate_version("shared")
+                    try:
+                        self.store.append(
+                            "shared", "Thing", [happened(f"{index}:{number}")], version
+                        )
+                        break
+                    except ConcurrencyError:
+                        retries[index] += 1
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(threads_count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        shared = self.store.read_aggregate("shared")
+        self.assertEqual(
+            [e.version for e in shared], list(range(1, threads_count * appends_each + 1))
+        )
+        self.assertEqual(len({e.data["note"] for e in shared}), threads_count * appends_each)
+        for index in range(threads_count):
+            own = self.store.read_aggregate(f"own-{index}")
+            self.assertEqual(
+                [e.data["note"] for e in own], [f"{index}:{n}" for n in range(appends_each)]
+            )
+        positions = [e.position for e in self.store.read_all()]
+        self.assertEqual(len(positions), 2 * threads_count * appends_each)
+        self.assertEqual(len(set(positions)), len(positions))
+        self.assertEqual(positions, sorted(positions))
+        self.retries_seen = sum(retries)
+
+    def test_ids_may_be_given_as_strings(self) -> None:
+        event_id = uuid.uuid4()
+        records = self.store.append("a-1", "Thing", [happened(event_id=str(event_id))], NO_STREAM)
+        self.assertEqual(records[0].event_id, event_id)
+        self.assertEqual(self.store.get_event(str(event_id)), records[0])
+        self.assertIsNone(self.store.get_event("not-a-uuid"))
+        copy.deepcopy(records)  # records are plain, copyable values

@@ -1,0 +1,238 @@
+"""Domain events, the registry of event types, and upcasters.
+
+A domain event is a frozen dataclass that subclasses :class:`DomainEvent`::
+
+    @dataclass(frozen=True)
+    class PaymentProcessed(DomainEvent, event_type="PaymentProcessed", schema_version=1):
+        amount: Decimal
+        currency: str
+
+Defining the class registers it under its ``event_type`` (the class name when
+not given) in the default :data:`registry`. Stored events name their type by
+that registered name only: reading them looks the name up in the registry, so
+nothing is ever imported or instantiated from a class path found in data.
+
+Schema evolution: when a class's payload shape changes, bump its
+``schema_version`` and register an upcaster from each older version to the
+next; reads turn older payloads into the current shape one step at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from . import codec
+from .exceptions import InvalidEventError, UnknownEventTypeError
+
+__all__ = ["DomainEvent", "EventRegistry", "Upcaster", "event", "registry"]
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class EventRegistry:
+    """Map registered event type names to event classes, and hold upcasters.
+
+    Thread-safe. The default instance is :data:`registry`; tests can build
+    their own.
+    """
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[DomainEvent]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._lock = threading.Lock()
+
+    def register(self, event_class: type[DomainEvent]) -> type[DomainEvent]:
+        """Register ``event_class`` under its ``event_type``; return it (usable as a decorator).
+
+        Re-registering the same class (same module and qualified name, as when a
+        module is reloaded) replaces it.
+
+        Raises:
+            InvalidEventError: if another class is registered under that name.
+        """
+        name = event_class.event_type
+        with self._lock:
+            existing = self._classes.get(name)
+            if existing is not None and _class_path(existing) != _class_path(event_class):
+                raise InvalidEventError(
+                    f"Event type {name!r} is already registered by {_class_path(existing)}."
+                )
+            self._classes[name] = event_class
+        return event_class
+
+    def unregister(self, event_type: str) -> None:
+        """Remove ``event_type`` and its upcasters (for tests); unknown names are ignored."""
+        with self._lock:
+            self._classes.pop(event_type, None)
+            for key in [key for key in self._upcasters if key[0] == event_type]:
+                del self._upcasters[key]
+
+    def get(self, event_type: str) -> type[DomainEvent]:
+        """Return the class registered as ``event_type``.
+
+        Raises:
+            UnknownEventTypeError: if no class is registered under that name.
+        """
+        try:
+            return self._classes[event_type]
+        except KeyError:
+            raise UnknownEventTypeError(event_type) from None
+
+    def __contains__(self, event_type: object) -> bool:
+        return event_type in self._classes
+
+    def names(self) -> list[str]:
+        """Return the registered event type names, sorted."""
+        return sorted(self._classes)
+
+    def register_upcaster(self, event_type: str, from_version: int, upcaster: Upcaster) -> None:
+        """Register ``upcaster``, turning a ``from_version`` payload into ``from_version + 1``.
+
+        The upcaster receives a fresh dict it may modify and returns the new payload.
+        """
+        with self._lock:
+            self._upcasters[(event_type, from_version)] = upcaster
+
+    def upcaster(self, event_type: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        """Decorator form of :meth:`register_upcaster`."""
+
+        def decorator(func: Upcaster) -> Upcaster:
+            self.register_upcaster(event_type, from_version, func)
+            return func
+
+        return decorator
+
+    def upcast(self, event_type: str, schema_version: int, data: dict[str, Any]) -> dict[str, Any]:
+        """Return ``data`` (stored at ``schema_version``) in the class's current shape.
+
+        Raises:
+            UnknownEventTypeError: if ``event_type`` is not registered.
+            InvalidEventError: if an upcaster for a step between the stored and the
+                current version is missing, or the stored version is newer.
+        """
+        current = self.get(event_type).schema_version
+        if schema_version > current:
+            raise InvalidEventError(
+                f"{event_type} stored at schema version {schema_version}, "
+                f"newer than the registered class's {current}."
+            )
+        for version in range(schema_version, current):
+            try:
+                step = self._upcasters[(event_type, version)]
+            except KeyError:
+                raise InvalidEventError(
+                    f"No upcaster registered for {event_type} from schema version {version}."
+                ) from None
+            data = step(data)
+        return data
+
+    def decode(self, event_type: str, schema_version: int, data: dict[str, Any]) -> DomainEvent:
+        """Build the registered event instance for a stored payload, upcasting it first.
+
+        Raises:
+            UnknownEventTypeError: if ``event_type`` is not registered.
+            InvalidEventError: if the payload does not fit the class.
+        """
+        event_class = self.get(event_type)
+        return event_class.from_data(self.upcast(event_type, schema_version, data))
+
+
+def _class_path(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+registry = EventRegistry()
+"""The default registry, filled by defining :class:`DomainEvent` subclasses."""
+
+
+class DomainEvent:
+    """Base class of domain events: immutable facts with a JSON payload.
+
+    Subclasses are frozen dataclasses. Class keywords:
+
+    - ``event_type`` (str): the registered name; defaults to the class name.
+    - ``schema_version`` (int ≥ 1): the payload's current shape; defaults to 1.
+    - ``register`` (bool): register in the default registry; defaults to True.
+    """
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+    def __init_subclass__(
+        cls,
+        *,
+        event_type: str | None = None,
+        schema_version: int = 1,
+        register: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.event_type = event_type or cls.__name__
+        if schema_version < 1:
+            raise ValueError("schema_version must be 1 or more.")
+        cls.schema_version = schema_version
+        cls._register_on_dataclass = register
+
+    def to_data(self) -> dict[str, Any]:
+        """Return the payload as a JSON-native dict (money as decimal strings).
+
+        Raises:
+            TypeError: if a field holds a value JSON cannot represent exactly.
+        """
+        if not dataclasses.is_dataclass(self):
+            raise TypeError(f"{type(self).__name__} must be a dataclass.")
+        return {
+            field.name: codec.to_json_value(getattr(self, field.name))
+            for field in dataclasses.fields(self)
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> DomainEvent:
+        """Build an instance from a JSON-native payload in the current schema.
+
+        Unknown keys are ignored; values are converted with the field annotations.
+
+        Raises:
+            InvalidEventError: if a required field is missing or a value is malformed.
+        """
+        hints = _type_hints(cls)
+        kwargs = {}
+        for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if field.name in data:
+                try:
+                    kwargs[field.name] = codec.from_json_value(data[field.name], hints[field.name])
+                except (ValueError, TypeError) as exc:
+                    raise InvalidEventError(f"{cls.event_type}.{field.name}: {exc}") from exc
+        try:
+            return cls(**kwargs)
+        except TypeError as exc:
+            raise InvalidEventError(f"{cls.event_type}: {exc}") from exc
+
+
+_hints_cache: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    hints = _hints_cache.get(cls)
+    if hints is None:
+        hints = _hints_cache[cls] = typing.get_type_hints(cls)
+    return hints
+
+
+def event(cls: type[DomainEvent]) -> type[DomainEvent]:
+    """Make ``cls`` a frozen dataclass and register it (unless ``register=False``).
+
+    Usage::
+
+        @event
+        class PaymentRefunded(DomainEvent):
+            amount: Decimal
+    """
+    cls = dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+    if getattr(cls, "_register_on_dataclass", True):
+        registry.register(cls)
+    return cls

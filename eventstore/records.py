@@ -1,0 +1,149 @@
+"""The records that go into the store and come out of it.
+
+:class:`NewEvent` is what a writer appends; :class:`RecordedEvent` is what the
+store returns. Both are frozen. A recorded event keeps its data and metadata as
+JSON text and decodes a fresh dict on every access, so no caller can change
+what is stored, or what another reader sees, by mutating what it was given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from . import codec
+from .events import DomainEvent, EventRegistry, registry
+
+__all__ = ["NewEvent", "RecordedEvent", "ExpectedVersion", "ANY", "NO_STREAM", "STREAM_EXISTS"]
+
+
+class ExpectedVersion:
+    """A named expected-version sentinel (see :data:`ANY` and :data:`STREAM_EXISTS`)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    __str__ = __repr__
+
+
+ANY = ExpectedVersion("ANY")
+"""Expected version that skips the concurrency check (append whatever the stream holds)."""
+
+STREAM_EXISTS = ExpectedVersion("STREAM_EXISTS")
+"""Expected version that requires the stream to hold at least one event."""
+
+NO_STREAM = 0
+"""Expected version meaning "the stream must not exist yet" (an exact 0)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NewEvent:
+    """An event to append.
+
+    Attributes:
+        event_type: registered event type name.
+        data: JSON-serializable payload (``Decimal``, aware ``datetime`` and
+            ``UUID`` are stored as exact strings, see :mod:`eventstore.codec`).
+        event_id: unique in the whole store; a fixed id makes retries idempotent.
+        metadata: who/where (``organization_id``, ``user_id``, ...), a JSON object.
+        correlation_id / causation_id: request chain and direct cause, or None
+            to take the batch's values given to ``append``.
+        timestamp: aware datetime to keep (imports); None means "now" by the
+            store's clock.
+        schema_version: version of ``data``'s shape; None means the registered
+            class's current version.
+    """
+
+    event_type: str
+    data: Mapping[str, Any]
+    event_id: UUID = dataclasses.field(default_factory=uuid4)
+    metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    timestamp: datetime | None = None
+    schema_version: int | None = None
+
+    @classmethod
+    def from_domain(cls, event: DomainEvent, **envelope: Any) -> NewEvent:
+        """Wrap a :class:`DomainEvent` instance; ``envelope`` sets the other attributes."""
+        return cls(
+            event_type=event.event_type,
+            data=event.to_data(),
+            schema_version=event.schema_version,
+            **envelope,
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored: immutable, with its place in its stream and in the store.
+
+    Attributes:
+        event_id: the event's unique id.
+        aggregate_id / aggregate_type: the stream the event belongs to.
+        event_type: registered event type name.
+        version: 1-based position in the aggregate's stream.
+        position: 1-based position in the whole store ("all" stream).
+        timestamp: when the store recorded it, aware UTC.
+        correlation_id / causation_id: request chain and direct cause (or None).
+        schema_version: shape of the stored ``data``.
+        data_json / metadata_json: the stored JSON text; use :attr:`data` and
+            :attr:`metadata` for dicts.
+    """
+
+    event_id: UUID
+    aggregate_id: str
+    aggregate_type: str
+    event_type: str
+    version: int
+    position: int
+    timestamp: datetime
+    correlation_id: str | None
+    causation_id: str | None
+    schema_version: int
+    data_json: str
+    metadata_json: str
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The stored payload as a new dict (mutating it changes nothing stored)."""
+        return codec.loads(self.data_json)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The stored metadata as a new dict (mutating it changes nothing stored)."""
+        return codec.loads(self.metadata_json)
+
+    def to_event(self, event_registry: EventRegistry = registry) -> DomainEvent:
+        """Decode into the registered :class:`DomainEvent`, upcasting old payloads.
+
+        Raises:
+            UnknownEventTypeError: if the event type is not registered.
+            InvalidEventError: if the payload cannot be upcast or does not fit.
+        """
+        return event_registry.decode(self.event_type, self.schema_version, self.data)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return every field as JSON-native values (ids and times as strings)."""
+        return {
+            "event_id": str(self.event_id),
+            "aggregate_id": self.aggregate_id,
+            "aggregate_type": self.aggregate_type,
+            "event_type": self.event_type,
+            "version": self.version,
+            "position": self.position,
+            "timestamp": self.timestamp.isoformat(),
+            "correlation_id": self.correlation_id,
+            "causation_id": self.causation_id,
+            "schema_version": self.schema_version,
+            "metadata": self.metadata,
+            "data": self.data,
+        }

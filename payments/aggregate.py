@@ -1,0 +1,167 @@
+"""The Payment aggregate: one payment's rules, rebuilt from its events.
+
+Statuses: ``failed`` (only failed attempts so far; a later attempt may still
+succeed), ``processed``, ``partially_refunded``, ``refunded``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from eventstore.aggregates import Aggregate, applies
+
+from .events import PaymentFailed, PaymentProcessed, PaymentRefunded
+from .exceptions import (
+    InvalidReason,
+    PaymentAlreadyProcessed,
+    PaymentNotFound,
+    PaymentNotRefundable,
+    RefundExceedsRemaining,
+)
+from .money import normalize_currency, validate_amount
+
+MAX_REASON_LENGTH = 500
+SUCCEEDED = ("processed", "partially_refunded", "refunded")
+
+
+class Payment(Aggregate):
+    """One payment. Amounts are ``Decimal`` in ``currency``'s minor units (ISO 4217)."""
+
+    aggregate_type = "Payment"
+
+    def __init__(self, aggregate_id: str) -> None:
+        super().__init__(aggregate_id)
+        self.status: str | None = None
+        self.amount: Decimal | None = None
+        self.currency: str | None = None
+        self.organization_id: str | None = None
+        self.refunded_amount = Decimal(0)
+        self.failure_reason: str | None = None
+        self.failed_attempts = 0
+
+    @property
+    def payment_id(self) -> str:
+        return self.aggregate_id
+
+    @property
+    def remaining_amount(self) -> Decimal:
+        """What can still be refunded (0 for a payment that did not go through)."""
+        if self.status not in SUCCEEDED or self.amount is None:
+            return Decimal(0)
+        return self.amount - self.refunded_amount
+
+    # -- commands ------------------------------------------------------------------------
+
+    def process(self, amount: object, currency: object, organization_id: str) -> None:
+        """Record that the payment went through.
+
+        Raises:
+            UnknownCurrency / InvalidAmount: for a bad currency or amount.
+            PaymentAlreadyProcessed: if this payment id already went through, or
+                earlier failed attempts were for another organization.
+        """
+        currency = normalize_currency(currency)
+        value = validate_amount(amount, currency)
+        if self.status in SUCCEEDED:
+            raise PaymentAlreadyProcessed(f"Payment {self.payment_id!r} was already processed.")
+        if self.status == "failed" and organization_id != self.organization_id:
+            raise PaymentAlreadyProcessed(
+                f"Payment id {self.payment_id!r} is taken by another organization.",
+                "payment_id",
+            )
+        self.record(
+            PaymentProcessed(amount=value, currency=currency, organization_id=organization_id)
+        )
+
+    def refund(self, amount: object, refund_id: str | None = None) -> None:
+        """Give back ``amount`` (in the payment's currency), at most what remains.
+
+        Raises:
+            PaymentNotFound: if the payment has no events.
+            PaymentNotRefundable: if it never went through (only failed attempts).
+            InvalidAmount: for a bad amount.
+            RefundExceedsRemaining: if ``amount`` is more than what remains.
+        """
+        if self.status is None:
+            raise PaymentNotFound(self.payment_id)
+        if self.status not in SUCCEEDED:
+            raise PaymentNotRefundable(f"Payment {self.payment_id!r} failed: nothing to refund.")
+        value = validate_amount(amount, self.currency)
+        if value > self.remaining_amount:
+            raise RefundExceedsRemaining(
+                f"Refund of {value} {self.currency} exceeds the {self.remaining_amount} "
+                f"{self.currency} that remains.",
+                "amount",
+            )
+        self.record(
+            PaymentRefunded(
+                amount=value, currency=self.currency, refund_id=refund_id or str(uuid.uuid4())
+            )
+        )
+
+    def fail(self, amount: object, currency: object, organization_id: str, reason: str) -> None:
+        """Record a failed attempt to pay, with its reason (1 to 500 characters).
+
+        Raises:
+            UnknownCurrency / InvalidAmount / InvalidReason: for bad input.
+            PaymentAlreadyProcessed: if the payment already went through, or its
+                earlier attempts were for another organization.
+        """
+        currency = normalize_currency(currency)
+        value = validate_amount(amount, currency)
+        reason = (reason or "").strip() if isinstance(reason, str) else ""
+        if not reason or len(reason) > MAX_REASON_LENGTH:
+            raise InvalidReason(f"Give a reason of 1 to {MAX_REASON_LENGTH} characters.", "reason")
+        if self.status in SUCCEEDED:
+            raise PaymentAlreadyProcessed(f"Payment {self.payment_id!r} was already processed.")
+        if self.status == "failed" and organization_id != self.organization_id:
+            raise PaymentAlreadyProcessed(
+                f"Payment id {self.payment_id!r} is taken by another organization.",
+                "payment_id",
+            )
+        self.record(
+            PaymentFailed(
+                amount=value, currency=currency, organization_id=organization_id, reason=reason
+            )
+        )
+
+    # -- state changes -------------------------------------------------------------------
+
+    @applies(PaymentProcessed)
+    def _processed(self, event: PaymentProcessed) -> None:
+        self.status = "processed"
+        self.amount = event.amount
+        self.currency = event.currency
+        self.organization_id = event.organization_id
+        self.failure_reason = None
+
+    @applies(PaymentRefunded)
+    def _refunded(self, event: PaymentRefunded) -> None:
+        self.refunded_amount += event.amount
+        self.status = "refunded" if self.refunded_amount >= self.amount else "partially_refunded"
+
+    @applies(PaymentFailed)
+    def _failed(self, event: PaymentFailed) -> None:
+        self.status = "failed"
+        self.amount = event.amount
+        self.currency = event.currency
+        self.organization_id = event.organization_id
+        self.failure_reason = event.reason
+        self.failed_attempts += 1
+
+    def state(self) -> dict[str, Any]:
+        """Return the API's view of the payment; amounts as decimal strings."""
+        return {
+            "payment_id": self.payment_id,
+            "status": self.status,
+            "amount": None if self.amount is None else str(self.amount),
+            "currency": self.currency,
+            "refunded_amount": str(
+                self.refunded_amount.quantize(self.amount) if self.amount else self.refunded_amount
+            ),
+            "organization_id": self.organization_id,
+            "failure_reason": self.failure_reason,
+            "version": self.version,
+        }

@@ -1,0 +1,41 @@
+"""Request serializers of the payments API. Amounts are decimal strings."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from eventstore.api.fields import AmountField
+
+from ..commands import PAYMENT_ID_PATTERN
+
+__all__ = ["ProcessPaymentSerializer", "RefundSerializer", "FailedAttemptSerializer"]
+
+
+class ProcessPaymentSerializer(serializers.Serializer):
+    """``POST /api/payments/``: ``payment_id`` is optional (a UUID is generated)."""
+
+    payment_id = serializers.RegexField(
+        PAYMENT_ID_PATTERN.pattern,
+        required=False,
+        max_length=64,
+        help_text="1 to 64 letters, digits, '-' or '_'; generated when absent.",
+    )
+    amount = AmountField(help_text='Decimal string, such as "100.00".')
+    currency = serializers.CharField(max_length=3, min_length=3, help_text="ISO 4217 code.")
+    organization_id = serializers.SlugField(max_length=64)
+
+
+class RefundSerializer(serializers.Serializer):
+    """``POST /api/payments/{id}/refunds/``."""
+
+    amount = AmountField(help_text="Decimal string, at most what remains to refund.")
+    refund_id = serializers.RegexField(PAYMENT_ID_PATTERN.pattern, required=False, max_length=64)
+
+
+class FailedAttemptSerializer(serializers.Serializer):
+    """``POST /api/payments/{id}/failed-attempts/``: an attempt that did not go through."""
+
+    amount = AmountField()
+    currency = serializers.CharField(max_length=3, min_length=3)
+    organization_id = serializers.SlugField(max_length=64)
+    reason = serializers.CharField(max_length=500, help_text="Why the attempt failed.")

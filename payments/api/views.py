@@ -1,0 +1,196 @@
+"""The payments REST API: commands (process, refund, failed attempt) and reads.
+
+Users without the audit-trail permission act only for, and see only, their
+own organizations' payments; another organization's payment is a 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.urls import reverse
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from eventstore.api.scope import can_see_organization
+
+from ..aggregate import Payment
+from ..commands import (
+    CommandContext,
+    FailPayment,
+    PaymentCommandHandler,
+    ProcessPayment,
+    RefundPayment,
+)
+from ..exceptions import PaymentNotFound
+from ..queries import PaymentQueries
+from .serializers import FailedAttemptSerializer, ProcessPaymentSerializer, RefundSerializer
+
+__all__ = [
+    "PaymentCreateView",
+    "PaymentDetailView",
+    "PaymentHistoryView",
+    "PaymentReplayView",
+    "PaymentRefundView",
+    "PaymentFailedAttemptView",
+]
+
+
+def command_context(request: Request) -> CommandContext:
+    """Return the context of a command run by the authenticated user of ``request``."""
+    user = request.user
+    return CommandContext(
+        user_id=str(user.pk),
+        username=user.get_username(),
+        **(
+            {"correlation_id": request.correlation_id} if hasattr(request, "correlation_id") else {}
+        ),
+    )
+
+
+def visible_payment(request: Request, payment: Payment) -> Payment:
+    """Return ``payment`` if the user may see it.
+
+    Raises:
+        PaymentNotFound: when it has no events or belongs to another organization
+            (404, so ids of other organizations are not revealed).
+    """
+    if payment.version == 0 or not can_see_organization(request.user, payment.organization_id):
+        raise PaymentNotFound(payment.payment_id)
+    return payment
+
+
+def check_organization(request: Request, organization_id: str) -> None:
+    """Refuse (403) a command for an organization the user does not belong to."""
+    if not can_see_organization(request.user, organization_id):
+        raise PermissionDenied(
+            {"organization_id": [f"You are not a member of organization {organization_id!r}."]}
+        )
+
+
+def created(payment: Payment, code: int = status.HTTP_201_CREATED) -> Response:
+    return Response(
+        payment.state(),
+        status=code,
+        headers={"Location": reverse("payment-detail", args=[payment.payment_id])},
+    )
+
+
+class PaymentCreateView(APIView):
+    """``POST /api/payments/``: process a payment → 201 with its state."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request) -> Response:
+        serializer = ProcessPaymentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        check_organization(request, data["organization_id"])
+        payment, _events = PaymentCommandHandler().process(
+            ProcessPayment(
+                payment_id=data.get("payment_id") or str(uuid.uuid4()),
+                amount=data["amount"],
+                currency=data["currency"],
+                organization_id=data["organization_id"],
+            ),
+            command_context(request),
+        )
+        return created(payment)
+
+
+class PaymentDetailView(APIView):
+    """``GET /api/payments/{id}/``: the payment's current state."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, payment_id: str) -> Response:
+        payment = visible_payment(request, PaymentQueries().repository.load(payment_id))
+        return Response(payment.state())
+
+
+class PaymentHistoryView(APIView):
+    """``GET /api/payments/{id}/history/``: the payment's events in version order."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, payment_id: str) -> Response:
+        queries = PaymentQueries()
+        events = queries.history(payment_id)
+        visible_payment(request, Payment.from_events(payment_id, events))
+        return Response(
+            {
+                "payment_id": payment_id,
+                "count": len(events),
+                "events": [event.as_dict() for event in events],
+            }
+        )
+
+
+class PaymentReplayView(APIView):
+    """``GET /api/payments/{id}/replay/?version=N``: the state as of version N (inclusive)."""
+
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request: Request, payment_id: str) -> Response:
+        raw = request.query_params.get("version")
+        if raw is None:
+            raise ValidationError({"version": ["This parameter is required."]})
+        if not raw.isdigit() or len(raw) > 9:
+            raise ValidationError({"version": ["Enter a whole number of 1 or more."]})
+        queries = PaymentQueries()
+        visible_payment(request, queries.repository.load(payment_id))
+        return Response(queries.state(payment_id, int(raw)).state())
+
+
+class PaymentRefundView(APIView):
+    """``POST /api/payments/{id}/refunds/``: refund part or all of what remains → 201."""
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request, payment_id: str) -> Response:
+        visible_payment(request, PaymentQueries().repository.load(payment_id))
+        serializer = RefundSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        payment, _events = PaymentCommandHandler().refund(
+            RefundPayment(
+                payment_id=payment_id,
+                amount=serializer.validated_data["amount"],
+                refund_id=serializer.validated_data.get("refund_id"),
+            ),
+            command_context(request),
+        )
+        return created(payment)
+
+
+class PaymentFailedAttemptView(APIView):
+    """``POST /api/payments/{id}/failed-attempts/``: record an attempt that failed → 201.
+
+    The payment id is the client's id for the attempt; a later successful
+    ``POST /api/payments/`` with the same id processes it.
+    """
+
+    permission_classes = [IsAuthenticated]
+
+    def post(self, request: Request, payment_id: str) -> Response:
+        serializer = FailedAttemptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        check_organization(request, data["organization_id"])
+        existing = PaymentQueries().repository.load(payment_id)
+        if existing.version and not can_see_organization(request.user, existing.organization_id):
+            raise NotFound(f"Payment {payment_id!r} does not exist.")
+        payment, _events = PaymentCommandHandler().fail(
+            FailPayment(
+                payment_id=payment_id,
+                amount=data["amount"],
+                currency=data["currency"],
+                organization_id=data["organization_id"],
+                reason=data["reason"],
+            ),
+            command_context(request),
+        )
+        return created(payment)

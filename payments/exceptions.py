@@ -1,0 +1,68 @@
+"""Errors raised by payment commands when a rule refuses them.
+
+Each names the request field it concerns (``field``) and a stable ``code`` so
+the API can answer 400 with a field message (or 404/409, see ``status``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PaymentError",
+    "InvalidAmount",
+    "UnknownCurrency",
+    "InvalidReason",
+    "PaymentNotFound",
+    "PaymentAlreadyProcessed",
+    "PaymentNotRefundable",
+    "RefundExceedsRemaining",
+]
+
+
+class PaymentError(ValueError):
+    """A payment command broke a rule. ``field`` is None for whole-request errors."""
+
+    code = "invalid"
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidAmount(PaymentError):
+    code = "invalid_amount"
+
+
+class UnknownCurrency(PaymentError):
+    code = "invalid_currency"
+
+    def __init__(self, message: str, field: str | None = "currency") -> None:
+        super().__init__(message, field)
+
+
+class InvalidReason(PaymentError):
+    code = "invalid_reason"
+
+
+class PaymentNotFound(PaymentError):
+    code = "not_found"
+    status = 404
+
+    def __init__(self, payment_id: str) -> None:
+        super().__init__(f"Payment {payment_id!r} does not exist.")
+        self.payment_id = payment_id
+
+
+class PaymentAlreadyProcessed(PaymentError):
+    code = "already_processed"
+    status = 409
+
+
+class PaymentNotRefundable(PaymentError):
+    code = "not_refundable"
+    status = 409
+
+
+class RefundExceedsRemaining(PaymentError):
+    code = "refund_exceeds_remaining"

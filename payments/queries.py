@@ -1,0 +1,84 @@
+"""Read-side services for payments: history, search, correlation timeline, replay.
+
+Each reads the store through its indexes (one aggregate, one correlation id,
+one type and time range), never by scanning every event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from eventstore import eventstore as default_store
+from eventstore.aggregates import AggregateRepository
+from eventstore.records import RecordedEvent
+
+from .aggregate import Payment
+from .exceptions import PaymentError, PaymentNotFound
+
+__all__ = ["PaymentQueries"]
+
+
+class PaymentQueries:
+    """Queries over payment events in a store (the default store unless given)."""
+
+    def __init__(self, store: Any = None) -> None:
+        self.store = store or default_store
+        self.repository = AggregateRepository(self.store, Payment)
+
+    def history(self, payment_id: str) -> list[RecordedEvent]:
+        """Return the payment's events in version order.
+
+        Raises:
+            PaymentNotFound: if the payment has no events.
+        """
+        events = self.store.read_aggregate(payment_id)
+        if not events or events[0].aggregate_type != Payment.aggregate_type:
+            raise PaymentNotFound(payment_id)
+        return events
+
+    def state(self, payment_id: str, version: int | None = None) -> Payment:
+        """Return the payment replayed up to ``version`` (inclusive; None for the latest).
+
+        Raises:
+            PaymentNotFound: if the payment has no events.
+            PaymentError: if ``version`` is below 1 or above the payment's version
+                (field ``version``).
+        """
+        if version is not None and version < 1:
+            raise PaymentError("version must be 1 or more.", "version")
+        events = self.history(payment_id)
+        if version is not None and version > len(events):
+            raise PaymentError(
+                f"Payment {payment_id!r} has {len(events)} version(s); {version} does not exist.",
+                "version",
+            )
+        return Payment.from_events(payment_id, events[:version])
+
+    def search(
+        self,
+        *,
+        event_type: str | Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        after_position: int = 0,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """Return payment events of ``event_type`` recorded between ``start`` and ``end``.
+
+        Both ends inclusive, timezone-aware (``InvalidQueryError`` otherwise); in
+        position order.
+        """
+        return self.store.search(
+            aggregate_type=Payment.aggregate_type,
+            event_type=event_type,
+            timestamp__gte=start,
+            timestamp__lte=end,
+            after_position=after_position,
+            limit=limit,
+        )
+
+    def correlation_timeline(self, correlation_id: str) -> list[RecordedEvent]:
+        """Return every event sharing ``correlation_id``, across aggregates, in position order."""
+        return self.store.read_by_correlation(correlation_id)

@@ -1,0 +1,14 @@
+"""The backend contract suite, run against the process-memory backend."""
+
+from django.test import SimpleTestCase
+
+from eventstore.backends.memory import InMemoryEventStore
+from eventstore.contract import EventStoreContract
+
+
+class InMemoryContractTests(EventStoreContract, SimpleTestCase):
+    def create_store(self) -> InMemoryEventStore:
+        store = InMemoryEventStore("contract-tests")
+        store.clear()
+        self.addCleanup(store.clear)
+        return store
