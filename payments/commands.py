@@ -20,7 +20,7 @@ from eventstore.context import get_correlation_id, new_correlation_id
 from eventstore.records import RecordedEvent
 
 from .aggregate import Payment
-from .exceptions import PaymentError
+from .exceptions import NotAMember, PaymentError, PaymentNotFound
 
 __all__ = [
     "CommandContext",
@@ -56,10 +56,14 @@ class CommandContext:
         correlation_id: the request's id; by default the current correlation scope's
             (set by the middleware), or a new one.
         command_id: this command's id, recorded as the causation id of its events.
+        organizations: the organization ids the user may act for; None means any
+            (staff, system processes). A payment of another organization is
+            reported as not found.
     """
 
     user_id: str | None = None
     username: str | None = None
+    organizations: frozenset[str] | None = None
     correlation_id: str = field(
         default_factory=lambda: get_correlation_id() or new_correlation_id()
     )
@@ -116,15 +120,17 @@ class PaymentCommandHandler:
         self, command: ProcessPayment, context: CommandContext
     ) -> tuple[Payment, list[RecordedEvent]]:
         """Process a payment; a payment id can go through only once."""
-        payment = self.repository.load(validate_payment_id(command.payment_id))
-        payment.process(command.amount, command.currency, _organization(command.organization_id))
+        payment = self._load(command.payment_id, context)
+        payment.process(
+            command.amount, command.currency, _organization(command.organization_id, context)
+        )
         return payment, self._save(payment, context, "ProcessPayment")
 
     def refund(
         self, command: RefundPayment, context: CommandContext
     ) -> tuple[Payment, list[RecordedEvent]]:
         """Refund all or part of what remains of a processed payment."""
-        payment = self.repository.load(validate_payment_id(command.payment_id))
+        payment = self._load(command.payment_id, context)
         payment.refund(command.amount, command.refund_id)
         return payment, self._save(payment, context, "RefundPayment")
 
@@ -132,11 +138,24 @@ class PaymentCommandHandler:
         self, command: FailPayment, context: CommandContext
     ) -> tuple[Payment, list[RecordedEvent]]:
         """Record a failed payment attempt (the payment may be retried later)."""
-        payment = self.repository.load(validate_payment_id(command.payment_id))
+        payment = self._load(command.payment_id, context)
         payment.fail(
-            command.amount, command.currency, _organization(command.organization_id), command.reason
+            command.amount,
+            command.currency,
+            _organization(command.organization_id, context),
+            command.reason,
         )
         return payment, self._save(payment, context, "FailPayment")
+
+    def _load(self, payment_id: str, context: CommandContext) -> Payment:
+        payment = self.repository.load(validate_payment_id(payment_id))
+        if (
+            payment.version
+            and context.organizations is not None
+            and payment.organization_id not in context.organizations
+        ):
+            raise PaymentNotFound(payment_id)
+        return payment
 
     def _save(self, payment: Payment, context: CommandContext, command: str) -> list[RecordedEvent]:
         metadata = {
@@ -153,11 +172,14 @@ class PaymentCommandHandler:
         )
 
 
-def _organization(organization_id: object) -> str:
+def _organization(organization_id: object, context: CommandContext) -> str:
     if (
         not isinstance(organization_id, str)
         or not organization_id.strip()
         or len(organization_id) > 64
     ):
         raise PaymentError("Give an organization id of 1 to 64 characters.", "organization_id")
-    return organization_id.strip()
+    organization_id = organization_id.strip()
+    if context.organizations is not None and organization_id not in context.organizations:
+        raise NotAMember(organization_id)
+    return organization_id

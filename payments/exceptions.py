@@ -13,6 +13,7 @@ __all__ = [
     "InvalidReason",
     "PaymentNotFound",
     "PaymentAlreadyProcessed",
+    "NotAMember",
     "PaymentNotRefundable",
     "RefundExceedsRemaining",
 ]
@@ -57,6 +58,18 @@ class PaymentNotFound(PaymentError):
 class PaymentAlreadyProcessed(PaymentError):
     code = "already_processed"
     status = 409
+
+
+class NotAMember(PaymentError):
+    """The user acts for an organization they do not belong to."""
+
+    code = "not_a_member"
+    status = 403
+
+    def __init__(self, organization_id: str) -> None:
+        super().__init__(
+            f"You are not a member of organization {organization_id!r}.", "organization_id"
+        )
 
 
 class PaymentNotRefundable(PaymentError):

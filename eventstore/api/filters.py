@@ -44,23 +44,34 @@ class EventFilterSet(django_filters.FilterSet):
     """
 
     event_type = django_filters.MultipleChoiceFilter(
+        label="Event type",
         choices=lambda: [(name, name) for name in registry.names()],
         help_text="Registered event type; repeat the parameter for several.",
     )
-    aggregate_type = django_filters.CharFilter(max_length=255, help_text="Aggregate kind.")
-    aggregate_id = django_filters.CharFilter(max_length=255, help_text="Aggregate (stream) id.")
+    aggregate_type = django_filters.CharFilter(
+        label="Aggregate type", max_length=255, help_text="Aggregate kind."
+    )
+    aggregate_id = django_filters.CharFilter(
+        label="Aggregate id", max_length=255, help_text="Aggregate (stream) id."
+    )
     correlation_id = django_filters.CharFilter(
-        max_length=128, help_text="Correlation id shared by one request or process chain."
+        label="Correlation id",
+        max_length=128,
+        help_text="Correlation id shared by one request or process chain.",
     )
     causation_id = django_filters.CharFilter(
-        max_length=255, help_text="Id of the command or event that caused the event."
+        label="Causation id",
+        max_length=255,
+        help_text="Id of the command or event that caused the event.",
     )
     organization_id = django_filters.CharFilter(
-        max_length=255, help_text="metadata.organization_id"
+        label="Organization", max_length=255, help_text="metadata.organization_id"
     )
-    user_id = django_filters.CharFilter(max_length=255, help_text="metadata.user_id")
+    user_id = django_filters.CharFilter(
+        label="User id", max_length=255, help_text="metadata.user_id"
+    )
     search = django_filters.CharFilter(
-        max_length=200, help_text="Case-insensitive text in the event's data."
+        label="Search", max_length=200, help_text="Case-insensitive text in the event's data."
     )
 
     def __init__(self, data: Any = None, queryset: Any = None, **kwargs: Any) -> None:
@@ -110,9 +121,11 @@ class EventFilterSet(django_filters.FilterSet):
 
 # ``from`` is a Python keyword: declare the bounds after the class body.
 EventFilterSet.base_filters["from"] = _BoundFilter(
-    help_text="Earliest timestamp (inclusive): ISO 8601 date-time with offset, or a date."
+    label="From",
+    help_text="Earliest timestamp (inclusive): ISO 8601 date-time with offset, or a date.",
 )
 EventFilterSet.base_filters["to"] = _BoundFilter(
+    label="To",
     upper=True,
     help_text="Latest timestamp (inclusive): ISO 8601 date-time with offset, or a date "
     "(the whole day).",

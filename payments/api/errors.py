@@ -20,7 +20,7 @@ __all__ = ["exception_handler"]
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Return the response for ``exc`` (None lets DRF re-raise: a real bug, a 500)."""
     if isinstance(exc, PaymentError):
-        if exc.field and exc.status == 400:
+        if exc.field and exc.status in (400, 403):
             return Response({exc.field: [exc.message]}, status=exc.status)
         return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
     return store_exception_handler(exc, context)

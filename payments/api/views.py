@@ -10,13 +10,13 @@ import uuid
 
 from django.urls import reverse
 from rest_framework import status
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from eventstore.api.scope import can_see_organization
+from eventstore.api.scope import can_see_organization, visible_organizations
 
 from ..aggregate import Payment
 from ..commands import (
@@ -41,14 +41,15 @@ __all__ = [
 
 
 def command_context(request: Request) -> CommandContext:
-    """Return the context of a command run by the authenticated user of ``request``."""
+    """Return the context of a command run by the authenticated user of ``request``.
+
+    The correlation id is the request's (set by ``CorrelationIdMiddleware``).
+    """
     user = request.user
     return CommandContext(
         user_id=str(user.pk),
         username=user.get_username(),
-        **(
-            {"correlation_id": request.correlation_id} if hasattr(request, "correlation_id") else {}
-        ),
+        organizations=visible_organizations(user),
     )
 
 
@@ -62,14 +63,6 @@ def visible_payment(request: Request, payment: Payment) -> Payment:
     if payment.version == 0 or not can_see_organization(request.user, payment.organization_id):
         raise PaymentNotFound(payment.payment_id)
     return payment
-
-
-def check_organization(request: Request, organization_id: str) -> None:
-    """Refuse (403) a command for an organization the user does not belong to."""
-    if not can_see_organization(request.user, organization_id):
-        raise PermissionDenied(
-            {"organization_id": [f"You are not a member of organization {organization_id!r}."]}
-        )
 
 
 def created(payment: Payment, code: int = status.HTTP_201_CREATED) -> Response:
@@ -89,7 +82,6 @@ class PaymentCreateView(APIView):
         serializer = ProcessPaymentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        check_organization(request, data["organization_id"])
         payment, _events = PaymentCommandHandler().process(
             ProcessPayment(
                 payment_id=data.get("payment_id") or str(uuid.uuid4()),
@@ -152,7 +144,6 @@ class PaymentRefundView(APIView):
     permission_classes = [IsAuthenticated]
 
     def post(self, request: Request, payment_id: str) -> Response:
-        visible_payment(request, PaymentQueries().repository.load(payment_id))
         serializer = RefundSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payment, _events = PaymentCommandHandler().refund(
@@ -179,10 +170,6 @@ class PaymentFailedAttemptView(APIView):
         serializer = FailedAttemptSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        check_organization(request, data["organization_id"])
-        existing = PaymentQueries().repository.load(payment_id)
-        if existing.version and not can_see_organization(request.user, existing.organization_id):
-            raise NotFound(f"Payment {payment_id!r} does not exist.")
         payment, _events = PaymentCommandHandler().fail(
             FailPayment(
                 payment_id=payment_id,

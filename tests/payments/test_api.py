@@ -1,0 +1,267 @@
+"""The payments REST API over HTTP: status codes, bodies, scoping, correlation header."""
+
+import uuid
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from payments.models import Organization
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(django_user_model):
+    user = django_user_model.objects.create_user("alice", password="pw-alice")
+    Organization.objects.create(slug="acme", name="Acme").members.add(user)
+    Organization.objects.create(slug="globex", name="Globex")
+    return user
+
+
+@pytest.fixture
+def api(alice, event_store):
+    client = APIClient()
+    client.force_authenticate(alice)
+    return client
+
+
+def create(api, **body):
+    payload = {"amount": "100.00", "currency": "EUR", "organization_id": "acme", **body}
+    return api.post("/api/payments/", payload, format="json")
+
+
+def test_process_returns_201_with_state(api):
+    response = create(api, payment_id="payment-123")
+    assert response.status_code == 201
+    assert response.json() == {
+        "payment_id": "payment-123",
+        "status": "processed",
+        "amount": "100.00",
+        "currency": "EUR",
+        "refunded_amount": "0.00",
+        "organization_id": "acme",
+        "failure_reason": None,
+        "version": 1,
+    }
+    assert response["Location"] == "/api/payments/payment-123/"
+
+
+def test_a_payment_id_is_generated_when_absent(api):
+    response = create(api)
+    assert response.status_code == 201
+    assert uuid.UUID(response.json()["payment_id"])
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"amount": "10.001"}, "amount"),
+        ({"amount": 10.5}, "amount"),
+        ({"amount": "-1"}, "amount"),
+        ({"amount": "abc"}, "amount"),
+        ({"amount": "0"}, "amount"),
+        ({"currency": "XYZ"}, "currency"),
+        ({"currency": "EURO"}, "currency"),
+        ({"currency": "JPY", "amount": "100.5"}, "amount"),
+        ({"payment_id": "bad id!"}, "payment_id"),
+        ({"payment_id": "x" * 65}, "payment_id"),
+        ({"organization_id": ""}, "organization_id"),
+    ],
+)
+def test_bad_input_is_400_with_a_field_message(api, event_store, body, field):
+    response = create(api, **body)
+    assert response.status_code == 400
+    assert field in response.json()
+    assert event_store.count() == 0
+
+
+def test_missing_fields_and_non_json_bodies_are_400(api):
+    assert api.post("/api/payments/", {}, format="json").status_code == 400
+    response = api.post("/api/payments/", "not json", content_type="application/json")
+    assert response.status_code == 400
+    response = api.post("/api/payments/", ["a", "list"], format="json")
+    assert response.status_code == 400
+
+
+def test_processing_twice_is_409(api):
+    assert create(api, payment_id="p-1").status_code == 201
+    response = create(api, payment_id="p-1")
+    assert response.status_code == 409
+    assert response.json()["code"] == "already_processed"
+
+
+def test_refunds_partial_full_and_too_much(api):
+    create(api, payment_id="p-1")
+    response = api.post("/api/payments/p-1/refunds/", {"amount": "30.00"}, format="json")
+    assert response.status_code == 201
+    assert response.json()["refunded_amount"] == "30.00"
+    assert response.json()["status"] == "partially_refunded"
+    response = api.post("/api/payments/p-1/refunds/", {"amount": "70.01"}, format="json")
+    assert response.status_code == 400
+    assert "amount" in response.json()
+    response = api.post("/api/payments/p-1/refunds/", {"amount": "70"}, format="json")
+    assert response.json()["status"] == "refunded"
+    assert (
+        api.post("/api/payments/nope/refunds/", {"amount": "1"}, format="json").status_code == 404
+    )
+
+
+def test_failed_attempt_then_no_refund(api):
+    response = api.post(
+        "/api/payments/p-2/failed-attempts/",
+        {
+            "amount": "25.00",
+            "currency": "EUR",
+            "organization_id": "acme",
+            "reason": "card_declined",
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["status"] == "failed"
+    assert response.json()["failure_reason"] == "card_declined"
+    response = api.post("/api/payments/p-2/refunds/", {"amount": "1.00"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_refundable"
+
+
+def test_state_history_and_replay(api):
+    create(api, payment_id="p-1")
+    api.post("/api/payments/p-1/refunds/", {"amount": "40.00"}, format="json")
+    assert api.get("/api/payments/p-1/").json()["refunded_amount"] == "40.00"
+    history = api.get("/api/payments/p-1/history/").json()
+    assert history["count"] == 2
+    assert [e["event_type"] for e in history["events"]] == ["PaymentProcessed", "PaymentRefunded"]
+    assert [e["version"] for e in history["events"]] == [1, 2]
+    assert history["events"][1]["data"]["amount"] == "40.00"
+    replay = api.get("/api/payments/p-1/replay/?version=1").json()
+    assert (replay["version"], replay["refunded_amount"], replay["status"]) == (
+        1,
+        "0.00",
+        "processed",
+    )
+    for bad in ("0", "3", "x", "-1", ""):
+        assert api.get(f"/api/payments/p-1/replay/?version={bad}").status_code in (400,)
+
+
+def test_unknown_payment_is_404(api):
+    for url in (
+        "/api/payments/nope/",
+        "/api/payments/nope/history/",
+        "/api/payments/nope/replay/?version=1",
+    ):
+        assert api.get(url).status_code == 404
+
+
+def test_other_organizations_payments_are_404_and_commands_403(api, django_user_model):
+    bob = django_user_model.objects.create_user("bob")
+    Organization.objects.get(slug="globex").members.add(bob)
+    other = APIClient()
+    other.force_authenticate(bob)
+    assert create(other, payment_id="g-1", organization_id="globex").status_code == 201
+    for url in (
+        "/api/payments/g-1/",
+        "/api/payments/g-1/history/",
+        "/api/payments/g-1/replay/?version=1",
+    ):
+        assert api.get(url).status_code == 404
+    assert api.post("/api/payments/g-1/refunds/", {"amount": "1"}, format="json").status_code == 404
+    assert create(api, organization_id="globex").status_code == 403
+    events = api.get("/api/events/").json()["results"]
+    assert events == []
+
+
+def test_anonymous_requests_are_refused(event_store):
+    client = APIClient()
+    assert client.get("/api/events/").status_code in (401, 403)
+    assert client.post("/api/payments/", {}, format="json").status_code in (401, 403)
+
+
+def test_token_authentication_records_the_token_user(alice, event_store):
+    token = Token.objects.create(user=alice)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert create(client, payment_id="t-1").status_code == 201
+    event = event_store.read_aggregate("t-1")[0]
+    assert event.metadata["user_id"] == str(alice.pk)
+    assert event.metadata["username"] == "alice"
+
+
+def test_correlation_header_round_trip(api, event_store):
+    response = api.post(
+        "/api/payments/",
+        {"payment_id": "c-1", "amount": "1.00", "currency": "EUR", "organization_id": "acme"},
+        format="json",
+        HTTP_X_CORRELATION_ID="checkout-42",
+    )
+    assert response["X-Correlation-ID"] == "checkout-42"
+    assert event_store.read_aggregate("c-1")[0].correlation_id == "checkout-42"
+    bad = api.get("/api/payments/c-1/", HTTP_X_CORRELATION_ID="bad id with spaces")
+    assert bad["X-Correlation-ID"] != "bad id with spaces"
+    assert uuid.UUID(bad["X-Correlation-ID"])
+    timeline = api.get("/api/correlations/checkout-42/timeline/").json()
+    assert timeline["count"] == 1
+    assert timeline["events"][0]["aggregate_id"] == "c-1"
+    assert api.get("/api/correlations/unknown/timeline/").status_code == 404
+
+
+def test_concurrency_conflict_is_409(api, event_store, monkeypatch):
+    create(api, payment_id="p-1")
+    from eventstore.backends.memory import InMemoryEventStore
+
+    original = InMemoryEventStore.read_aggregate
+
+    def stale_then_write(self, aggregate_id, *args, **kwargs):
+        events = original(self, aggregate_id, *args, **kwargs)
+        monkeypatch.setattr(InMemoryEventStore, "read_aggregate", original)
+        api.post(f"/api/payments/{aggregate_id}/refunds/", {"amount": "1.00"}, format="json")
+        return events
+
+    monkeypatch.setattr(InMemoryEventStore, "read_aggregate", stale_then_write)
+    response = api.post("/api/payments/p-1/refunds/", {"amount": "2.00"}, format="json")
+    assert response.status_code == 409
+    body = response.json()
+    assert (body["aggregate_id"], body["expected_version"], body["actual_version"]) == (
+        "p-1",
+        "1",
+        2,
+    )
+    assert event_store.aggregate_version("p-1") == 2
+
+
+def test_event_search_filters_and_validation(api, settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    create(api, payment_id="p-1")
+    create(api, payment_id="p-2", currency="USD")
+    api.post("/api/payments/p-1/refunds/", {"amount": "5.00"}, format="json")
+    results = api.get("/api/events/?event_type=PaymentRefunded").json()["results"]
+    assert [(e["aggregate_id"], e["event_type"]) for e in results] == [("p-1", "PaymentRefunded")]
+    both = api.get("/api/events/?event_type=PaymentRefunded&event_type=PaymentProcessed").json()
+    assert len(both["results"]) == 3
+    assert len(api.get("/api/events/?aggregate_id=p-2").json()["results"]) == 1
+    assert len(api.get("/api/events/?search=usd").json()["results"]) == 1
+    for query, parameter in [
+        ("event_type=NoSuchEvent", "event_type"),
+        ("from=yesterday", "from"),
+        ("from=2024-01-01T10:00:00", "from"),
+        ("from=2024-02-01&to=2024-01-01", "to"),
+        ("page_size=0", "page_size"),
+        ("page_size=501", "page_size"),
+        ("page_size=abc", "page_size"),
+    ]:
+        response = api.get(f"/api/events/?{query}")
+        assert response.status_code == 400, query
+        assert parameter in response.json(), query
+    assert api.get("/api/events/?cursor=garbage").status_code == 404
+
+
+def test_event_search_pages_by_cursor(api):
+    for number in range(5):
+        create(api, payment_id=f"p-{number}")
+    page = api.get("/api/events/?page_size=2").json()
+    seen = [e["aggregate_id"] for e in page["results"]]
+    while page["next"]:
+        page = api.get(page["next"]).json()
+        seen += [e["aggregate_id"] for e in page["results"]]
+    assert seen == ["p-0", "p-1", "p-2", "p-3", "p-4"]

@@ -1,0 +1,133 @@
+"""Commands through the handler into the memory store, and the source document's scenarios."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from eventstore.context import correlation_scope
+from eventstore.exceptions import ConcurrencyError
+from payments.aggregate import Payment
+from payments.commands import (
+    CommandContext,
+    FailPayment,
+    PaymentCommandHandler,
+    ProcessPayment,
+    RefundPayment,
+)
+from payments.exceptions import PaymentError, RefundExceedsRemaining
+from payments.queries import PaymentQueries
+
+CONTEXT = CommandContext(user_id="7", username="alice", correlation_id="req-1", command_id="cmd-1")
+
+
+def test_source_scenario_history_of_one_processed_payment(event_store):
+    PaymentCommandHandler().process(ProcessPayment("payment-123", "100.00", "EUR", "acme"), CONTEXT)
+    history = PaymentQueries().history("payment-123")
+    assert [event.event_type for event in history] == ["PaymentProcessed"]
+    assert history[0].data == {"amount": "100.00", "currency": "EUR", "organization_id": "acme"}
+
+
+def test_source_scenario_search_in_2024_finds_three(event_store, event_clock):
+    handler = PaymentCommandHandler()
+    event_clock.set(datetime(2024, 6, 15, 10, 0, tzinfo=UTC))
+    for number, (amount, currency) in enumerate(
+        [("100.00", "EUR"), ("200.00", "USD"), ("300.00", "EUR")], start=1
+    ):
+        handler.process(ProcessPayment(f"payment-{number}", amount, currency, "acme"), CONTEXT)
+        event_clock.advance(hours=1)
+    event_clock.set(datetime(2025, 1, 1, 0, 0, 1, tzinfo=UTC))
+    handler.process(ProcessPayment("payment-2025", "1.00", "EUR", "acme"), CONTEXT)
+    results = PaymentQueries().search(
+        start=datetime(2024, 1, 1, tzinfo=UTC), end=datetime(2024, 12, 31, 23, 59, 59, tzinfo=UTC)
+    )
+    assert len(results) == 3
+    assert results[0].event_type == "PaymentProcessed"
+    assert [r.aggregate_id for r in results] == ["payment-1", "payment-2", "payment-3"]
+
+
+def test_events_carry_who_for_whom_and_the_chain(event_store):
+    _payment, events = PaymentCommandHandler().process(
+        ProcessPayment("p-1", "5.00", "EUR", "acme"), CONTEXT
+    )
+    assert events[0].metadata == {
+        "organization_id": "acme",
+        "user_id": "7",
+        "username": "alice",
+        "command": "ProcessPayment",
+    }
+    assert (events[0].correlation_id, events[0].causation_id) == ("req-1", "cmd-1")
+
+
+def test_context_takes_the_current_correlation_scope(event_store):
+    with correlation_scope("outer-42"):
+        context = CommandContext(user_id="1")
+    assert context.correlation_id == "outer-42"
+    assert CommandContext().correlation_id != CommandContext().correlation_id
+
+
+def test_refund_flow_and_replay_to_a_version(event_store, recorded_events):
+    handler = PaymentCommandHandler()
+    handler.process(ProcessPayment("p-1", "100.00", "EUR", "acme"), CONTEXT)
+    handler.refund(RefundPayment("p-1", "25.50"), CONTEXT)
+    payment, _ = handler.refund(RefundPayment("p-1", "74.50"), CONTEXT)
+    assert payment.state()["status"] == "refunded"
+    with pytest.raises(RefundExceedsRemaining):
+        handler.refund(RefundPayment("p-1", "0.01"), CONTEXT)
+    queries = PaymentQueries()
+    assert queries.state("p-1", 2).state()["refunded_amount"] == "25.50"
+    assert queries.state("p-1", 2).state()["status"] == "partially_refunded"
+    assert queries.state("p-1").version == 3
+    assert [e.event_type for e in recorded_events] == [
+        "PaymentProcessed",
+        "PaymentRefunded",
+        "PaymentRefunded",
+    ]
+    with pytest.raises(PaymentError):
+        queries.state("p-1", 4)
+
+
+def test_failed_attempts_are_recorded(event_store):
+    handler = PaymentCommandHandler()
+    handler.fail(FailPayment("p-9", "12.00", "EUR", "acme", "card_declined"), CONTEXT)
+    payment, _ = handler.process(ProcessPayment("p-9", "12.00", "EUR", "acme"), CONTEXT)
+    assert payment.version == 2
+    assert payment.failed_attempts == 1
+    assert [e.event_type for e in PaymentQueries().history("p-9")] == [
+        "PaymentFailed",
+        "PaymentProcessed",
+    ]
+
+
+@pytest.mark.parametrize("payment_id", ["", "a" * 65, "has space", "slash/no", "é"])
+def test_bad_payment_ids_are_refused(event_store, payment_id):
+    with pytest.raises(PaymentError) as caught:
+        PaymentCommandHandler().process(ProcessPayment(payment_id, "1.00", "EUR", "acme"), CONTEXT)
+    assert caught.value.field == "payment_id"
+    assert event_store.count() == 0
+
+
+def test_a_concurrent_change_between_load_and_append_is_a_conflict(event_store):
+    handler = PaymentCommandHandler()
+    handler.process(ProcessPayment("p-1", "100.00", "EUR", "acme"), CONTEXT)
+    stale = handler.repository.load("p-1")
+    handler.refund(RefundPayment("p-1", "10.00"), CONTEXT)
+    stale.refund("95.00")
+    with pytest.raises(ConcurrencyError) as caught:
+        handler.repository.save(stale)
+    assert (caught.value.expected_version, caught.value.actual_version) == (1, 2)
+    assert Payment.from_events("p-1", event_store.read_aggregate("p-1")).refunded_amount == Decimal(
+        "10.00"
+    )
+
+
+def test_correlation_timeline_spans_aggregates(event_store, event_clock):
+    handler = PaymentCommandHandler()
+    billing = CommandContext(user_id="1", correlation_id="billing-run")
+    handler.process(ProcessPayment("p-1", "1.00", "EUR", "acme"), billing)
+    event_clock.advance(seconds=1)
+    handler.process(ProcessPayment("p-2", "2.00", "EUR", "acme"), CONTEXT)
+    handler.process(ProcessPayment("p-3", "3.00", "EUR", "acme"), billing)
+    timeline = PaymentQueries().correlation_timeline("billing-run")
+    assert [e.aggregate_id for e in timeline] == ["p-1", "p-3"]
+    assert timeline[0].timestamp + timedelta(seconds=1) == timeline[1].timestamp
