@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from .events import DomainEvent
 from .exceptions import AggregateNotFoundError
 from .records import RecordedEvent
+from .snapshots import Snapshot
 
 __all__ = ["Aggregate", "AggregateRepository", "aggregate_types", "applies"]
 
@@ -101,6 +102,19 @@ class Aggregate:
         """Return the aggregate's state as JSON-native values (for history pages and APIs)."""
         return {"aggregate_id": self.aggregate_id, "version": self.version}
 
+    def snapshot_state(self) -> dict[str, Any]:
+        """Return the attributes a snapshot keeps (all but pending events); deep-copied later."""
+        return {key: value for key, value in vars(self).items() if key != "pending_events"}
+
+    @classmethod
+    def from_snapshot(cls: type[A], snapshot: Snapshot) -> A:
+        """Rebuild an aggregate from a snapshot taken by :meth:`snapshot_state`."""
+        aggregate = cls.__new__(cls)
+        vars(aggregate).update(snapshot.state)
+        aggregate.pending_events = []
+        aggregate.version = snapshot.version
+        return aggregate
+
 
 class AggregateRepository(Generic[A]):
     """Load aggregates of one class from a store by replay, and save their new events.
@@ -108,19 +122,47 @@ class AggregateRepository(Generic[A]):
     Args:
         store: a :class:`~eventstore.backends.base.BaseEventStore`.
         aggregate_class: the :class:`Aggregate` subclass to rebuild.
+        snapshots: where to keep snapshots (e.g. an
+            :class:`~eventstore.snapshots.InMemorySnapshotStore`), or None for none.
+        snapshot_every: take a snapshot when a save crosses a multiple of this
+            many events (requires ``snapshots``).
     """
 
-    def __init__(self, store: Any, aggregate_class: type[A]) -> None:
+    def __init__(
+        self,
+        store: Any,
+        aggregate_class: type[A],
+        *,
+        snapshots: Any = None,
+        snapshot_every: int | None = None,
+    ) -> None:
+        if snapshot_every is not None and (snapshots is None or snapshot_every < 1):
+            raise ValueError("snapshot_every needs a snapshot store and must be 1 or more.")
         self.store = store
         self.aggregate_class = aggregate_class
+        self.snapshots = snapshots
+        self.snapshot_every = snapshot_every
 
     def load(self, aggregate_id: str, *, to_version: int | None = None) -> A:
         """Return the aggregate rebuilt from its events (up to ``to_version``, inclusive).
 
-        A stream with no events gives a new aggregate at version 0.
+        Starts from the latest snapshot when there is one at or before
+        ``to_version``, then applies only the later events. A stream with no
+        events gives a new aggregate at version 0.
         """
-        events = self.store.read_aggregate(aggregate_id, 1, to_version)
-        return self.aggregate_class.from_events(aggregate_id, events)
+        snapshot = None
+        if self.snapshots is not None:
+            snapshot = self.snapshots.get(self.aggregate_class.aggregate_type, aggregate_id)
+            if snapshot is not None and to_version is not None and snapshot.version > to_version:
+                snapshot = None
+        if snapshot is None:
+            events = self.store.read_aggregate(aggregate_id, 1, to_version)
+            return self.aggregate_class.from_events(aggregate_id, events)
+        aggregate = self.aggregate_class.from_snapshot(snapshot)
+        for record in self.store.read_aggregate(aggregate_id, snapshot.version + 1, to_version):
+            aggregate.apply(record.to_event())
+            aggregate.version = record.version
+        return aggregate
 
     def get(self, aggregate_id: str, *, to_version: int | None = None) -> A:
         """Like :meth:`load`, but raise for an aggregate with no events.
@@ -160,6 +202,17 @@ class AggregateRepository(Generic[A]):
             correlation_id=correlation_id,
             causation_id=causation_id,
         )
+        before = aggregate.version
         aggregate.pending_events = []
         aggregate.version = records[-1].version
+        every = self.snapshot_every
+        if every and aggregate.version // every > before // every:
+            self.snapshots.save(
+                Snapshot(
+                    aggregate.aggregate_id,
+                    aggregate.aggregate_type,
+                    aggregate.version,
+                    aggregate.snapshot_state(),
+                )
+            )
         return records

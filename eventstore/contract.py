@@ -284,6 +284,31 @@ class EventStoreContract:
         self.assertEqual(seen, [1, 2, 3, 4, 5, 6, 7])
         self.assertEqual(self.store.last_position(), 7)
 
+    def test_paging_while_writers_append_returns_each_event_once(self) -> None:
+        writers_done = threading.Event()
+
+        def write(index: int) -> None:
+            for number in range(100):
+                self.store.append(f"w{index}-{number}", "Thing", [happened(), happened()], 0)
+
+        writers = [threading.Thread(target=write, args=(i,)) for i in range(3)]
+        for writer in writers:
+            writer.start()
+        seen: list[int] = []
+        position = 0
+        while True:
+            page = self.store.read_all(after_position=position, limit=7)
+            if page:
+                seen.extend(e.position for e in page)
+                position = page[-1].position
+            elif writers_done.is_set():
+                break
+            elif not any(writer.is_alive() for writer in writers):
+                writers_done.set()  # one more read after the last write
+        for writer in writers:
+            writer.join()
+        self.assertEqual(seen, list(range(1, 601)))
+
     def test_read_by_type_time_range_is_inclusive_at_both_ends(self) -> None:
         for minute in range(5):  # events at 12:00, 12:01, ..., 12:04
             self.clock.set(T0 + timedelta(minutes=minute))

@@ -20,7 +20,13 @@ from typing import Any
 from .bus import events_appended
 from .records import RecordedEvent
 
-__all__ = ["ManualClock", "EventRecorder", "EventStoreTestMixin", "reset_memory_stores"]
+__all__ = [
+    "AggregateScenario",
+    "EventRecorder",
+    "EventStoreTestMixin",
+    "ManualClock",
+    "reset_memory_stores",
+]
 
 
 class ManualClock:
@@ -109,3 +115,71 @@ class EventStoreTestMixin:
         self.recorded_events = self._event_recorder.events
         self.addCleanup(self._event_recorder.disconnect)  # type: ignore[attr-defined]
         self.addCleanup(reset_memory_stores)  # type: ignore[attr-defined]
+
+
+class AggregateScenario:
+    """Given / when / then for aggregates, without a store.
+
+    ::
+
+        (AggregateScenario(Payment, "p-1")
+            .given(PaymentProcessed(amount=Decimal("100.00"), currency="EUR", organization_id="a"))
+            .when(lambda payment: payment.refund("30.00", refund_id="r-1"))
+            .then(PaymentRefunded(amount=Decimal("30.00"), currency="EUR", refund_id="r-1")))
+
+    ``then`` asserts exactly these new events, in order; ``then_raises``
+    asserts the command raised (and recorded nothing).
+    """
+
+    def __init__(self, aggregate_class: type, aggregate_id: str = "aggregate-1") -> None:
+        self.aggregate_class = aggregate_class
+        self.aggregate_id = aggregate_id
+        self.history: list[Any] = []
+        self.aggregate: Any = None
+        self.error: BaseException | None = None
+        self.ran = False
+
+    def given(self, *events: Any) -> AggregateScenario:
+        """Prior events of the aggregate (domain event instances), oldest first."""
+        self.history.extend(events)
+        return self
+
+    def when(self, command: Any) -> AggregateScenario:
+        """Run ``command(aggregate)`` on the aggregate rebuilt from the given events."""
+        aggregate = self.aggregate_class(self.aggregate_id)
+        for number, event in enumerate(self.history, start=1):
+            aggregate.apply(event)
+            aggregate.version = number
+        self.aggregate = aggregate
+        try:
+            command(aggregate)
+        except Exception as exc:  # noqa: BLE001 - kept for then()/then_raises()
+            self.error = exc
+        self.ran = True
+        return self
+
+    def then(self, *expected: Any) -> Any:
+        """Assert the command recorded exactly ``expected``; return the aggregate."""
+        if not self.ran:
+            raise AssertionError("Call when() before then().")
+        if self.error is not None:
+            raise AssertionError(f"Expected events, but the command raised {self.error!r}")
+        if list(self.aggregate.pending_events) != list(expected):
+            raise AssertionError(
+                f"Expected events {list(expected)!r}, got {self.aggregate.pending_events!r}"
+            )
+        return self.aggregate
+
+    def then_raises(self, error_class: type[BaseException], match: str | None = None) -> Any:
+        """Assert the command raised ``error_class`` (``match`` in its text), recording nothing."""
+        if not self.ran:
+            raise AssertionError("Call when() before then_raises().")
+        if not isinstance(self.error, error_class):
+            raise AssertionError(f"Expected {error_class.__name__}, got {self.error!r}")
+        if match is not None and match not in str(self.error):
+            raise AssertionError(f"{match!r} not in {str(self.error)!r}")
+        if self.aggregate.pending_events:
+            raise AssertionError(
+                f"The command raised but recorded {self.aggregate.pending_events!r}"
+            )
+        return self.error

@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 
+from eventstore.testing import AggregateScenario
 from payments.aggregate import Payment
 from payments.events import PaymentFailed, PaymentProcessed, PaymentRefunded
 from payments.exceptions import (
@@ -38,6 +39,27 @@ def test_partial_then_full_refund():
     assert payment.state()["refunded_amount"] == "100.00"
     assert payment.pending_events[-1] == PaymentRefunded(
         amount=Decimal("70.00"), currency="EUR", refund_id="r2"
+    )
+
+
+PROCESSED = PaymentProcessed(amount=Decimal("100.00"), currency="EUR", organization_id="acme")
+
+
+def test_scenario_refund_of_a_processed_payment():
+    (
+        AggregateScenario(Payment, "p-1")
+        .given(PROCESSED)
+        .when(lambda payment: payment.refund("100", refund_id="r-1"))
+        .then(PaymentRefunded(amount=Decimal("100.00"), currency="EUR", refund_id="r-1"))
+    )
+
+
+def test_scenario_refund_beyond_what_remains():
+    (
+        AggregateScenario(Payment, "p-1")
+        .given(PROCESSED, PaymentRefunded(amount=Decimal("99.99"), currency="EUR", refund_id="r"))
+        .when(lambda payment: payment.refund("0.02"))
+        .then_raises(RefundExceedsRemaining, match="0.01 EUR that remains")
     )
 
 
