@@ -23,6 +23,7 @@ alone) walks the store, from ``after_position``, stopping at ``limit``.
 from __future__ import annotations
 
 import heapq
+import os
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
@@ -38,10 +39,12 @@ from ..exceptions import (
     ConcurrencyError,
     DuplicateEventError,
     EventStoreFull,
+    InvalidBackendError,
     InvalidEventError,
 )
 from ..records import ANY, STREAM_EXISTS, RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg, PendingEvent
+from .journal import Journal
 
 __all__ = ["InMemoryEventStore", "INDEXED_METADATA_KEYS"]
 
@@ -112,6 +115,7 @@ class _Data:
     by_type: dict[str, _TimeIndex] = field(default_factory=dict)
     by_time: _TimeIndex = field(default_factory=_TimeIndex)
     approx_bytes: int = 0
+    journal: Journal | None = None
 
     def index(self, record: RecordedEvent, metadata: dict[str, Any]) -> None:
         self.events.append(record)
@@ -136,12 +140,51 @@ _data: dict[str, _Data] = {}
 _data_lock = threading.Lock()
 
 
-def _data_for(alias: str) -> _Data:
+def _data_for(alias: str, journal_path: str | None, fsync: bool) -> _Data:
+    """Return the alias's data, creating it (and loading its journal) on first use."""
     with _data_lock:
         data = _data.get(alias)
         if data is None:
-            data = _data[alias] = _Data()
+            data = _Data()
+            if journal_path is not None:
+                data.journal = Journal(journal_path, fsync=fsync)
+                try:
+                    _load_journal(data)
+                except Exception:
+                    data.journal.close()
+                    raise
+            _data[alias] = data
+        elif (data.journal.path if data.journal else None) != (
+            None if journal_path is None else Journal.resolve(journal_path)
+        ):
+            raise InvalidBackendError(
+                f"EVENTSTORES[{alias!r}]: this process already holds the alias with "
+                f"journal {data.journal.path if data.journal else None}; restart to change it."
+            )
         return data
+
+
+def _load_journal(data: _Data) -> None:
+    for batch in data.journal.load():
+        for record in batch:
+            if record.position != len(data.events) + 1:
+                raise InvalidBackendError(
+                    f"Journal {data.journal.path}: event {record.event_id} has position "
+                    f"{record.position}, expected {len(data.events) + 1}."
+                )
+            data.streams.setdefault(record.aggregate_id, []).append(record)
+            data.index(record, codec.loads(record.metadata_json))
+            data.approx_bytes += (
+                len(record.data_json) + len(record.metadata_json) + RECORD_OVERHEAD_BYTES
+            )
+
+
+def forget(alias: str) -> None:
+    """Drop an alias's data and close its journal (tests; a restart does the same)."""
+    with _data_lock:
+        data = _data.pop(alias, None)
+    if data is not None and data.journal is not None:
+        data.journal.close()
 
 
 @dataclass
@@ -164,18 +207,40 @@ class InMemoryEventStore(BaseEventStore):
             size in bytes (JSON text plus a fixed per-event overhead).
         MAX_EVENT_BYTES (int): largest data + metadata of one event, in bytes
             (default 1 MiB).
+        JOURNAL (path or None): append-only journal reloaded at start-up, see
+            :mod:`eventstore.backends.journal` for the durability policy.
+        JOURNAL_FSYNC (bool): fsync each batch before acknowledging it (default True).
 
     Nothing is ever evicted: when a bound is reached, appends raise
     :class:`~eventstore.exceptions.EventStoreFull` and reads keep working.
     Positions are gapless (1..n); a refused append consumes none.
     """
 
-    option_defaults = {**BaseEventStore.option_defaults, "MAX_EVENTS": None, "MAX_BYTES": None}
+    option_defaults = {
+        **BaseEventStore.option_defaults,
+        "MAX_EVENTS": None,
+        "MAX_BYTES": None,
+        "JOURNAL": None,
+        "JOURNAL_FSYNC": True,
+    }
     supports_gapless_positions = True
 
     def __init__(self, alias: str = "default", options: Any = None, **kwargs: Any) -> None:
         super().__init__(alias, options, **kwargs)
-        self._data = _data_for(alias)
+        self._data = _data_for(alias, self.options["JOURNAL"], self.options["JOURNAL_FSYNC"])
+
+    def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        merged = super().validate_options(options)
+        journal = merged["JOURNAL"]
+        if journal is not None and not isinstance(journal, (str, os.PathLike)):
+            raise InvalidBackendError(
+                f"EVENTSTORES[{self.alias!r}]: OPTIONS['JOURNAL'] must be a file path or None."
+            )
+        if not isinstance(merged["JOURNAL_FSYNC"], bool):
+            raise InvalidBackendError(
+                f"EVENTSTORES[{self.alias!r}]: OPTIONS['JOURNAL_FSYNC'] must be True or False."
+            )
+        return merged
 
     def check(self) -> list[Any]:
         """Warn (eventstore.W001) when this store runs outside development (``DEBUG = False``).
@@ -186,16 +251,27 @@ class InMemoryEventStore(BaseEventStore):
         from django.conf import settings
         from django.core import checks
 
-        if settings.DEBUG:
-            return []
-        return [
-            checks.Warning(
-                f"EVENTSTORES[{self.alias!r}] keeps events in process memory while DEBUG is "
-                "False: events are lost on restart and each worker process has its own store.",
-                hint="Use a database backend for deployments with several workers.",
-                id="eventstore.W001",
+        messages = []
+        if not settings.DEBUG and self._data.journal is None:
+            messages.append(
+                checks.Warning(
+                    f"EVENTSTORES[{self.alias!r}] keeps events in process memory without a "
+                    "JOURNAL while DEBUG is False: events are lost on restart and each worker "
+                    "process has its own store.",
+                    hint="Set OPTIONS['JOURNAL'], or use a database backend for several workers.",
+                    id="eventstore.W001",
+                )
             )
-        ]
+        torn = self._data.journal.torn_tail if self._data.journal else None
+        if torn is not None:
+            messages.append(
+                checks.Warning(
+                    f"EVENTSTORES[{self.alias!r}]: the journal ended with a torn line of "
+                    f"{torn.size} bytes (never acknowledged), moved to {torn.saved_to}.",
+                    id="eventstore.W002",
+                )
+            )
+        return messages
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -249,6 +325,8 @@ class InMemoryEventStore(BaseEventStore):
                 )
                 for offset, event in enumerate(pending, start=1)
             ]
+            if data.journal is not None:
+                data.journal.write(records)
             if stream is None:
                 stream = data.streams[aggregate_id] = []
             stream.extend(records)
@@ -345,14 +423,23 @@ class InMemoryEventStore(BaseEventStore):
                 "approx_bytes": self._data.approx_bytes,
                 "max_events": self.options["MAX_EVENTS"],
                 "max_bytes": self.options["MAX_BYTES"],
+                "journal": str(self._data.journal.path) if self._data.journal else None,
+                "journal_torn_tail": (
+                    vars(self._data.journal.torn_tail)
+                    if self._data.journal and self._data.journal.torn_tail
+                    else None
+                ),
             }
 
     def clear(self) -> None:
+        """Delete every event, and empty the journal if there is one."""
         with _data_lock, self._data.lock:
             fresh = _Data()
             for name in _Data.__dataclass_fields__:
-                if name != "lock":
+                if name not in ("lock", "journal"):
                     setattr(self._data, name, getattr(fresh, name))
+            if self._data.journal is not None:
+                self._data.journal.truncate()
 
     def _search(self, criteria: Criteria) -> list[RecordedEvent]:
         with self._data.lock:

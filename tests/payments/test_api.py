@@ -265,3 +265,18 @@ def test_event_search_pages_by_cursor(api):
         page = api.get(page["next"]).json()
         seen += [e["aggregate_id"] for e in page["results"]]
     assert seen == ["p-0", "p-1", "p-2", "p-3", "p-4"]
+
+
+def test_a_full_store_answers_507_and_keeps_serving_reads(api, settings):
+    settings.EVENTSTORES = {
+        "default": {
+            "BACKEND": "eventstore.backends.memory.InMemoryEventStore",
+            "OPTIONS": {"MAX_EVENTS": 1},
+        }
+    }
+    assert create(api, payment_id="p-1").status_code == 201
+    response = create(api, payment_id="p-2")
+    assert response.status_code == 507
+    assert response.json()["code"] == "event_store_full"
+    assert "MAX_EVENTS is 1" in response.json()["detail"]
+    assert api.get("/api/payments/p-1/").status_code == 200
