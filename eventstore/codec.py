@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -22,6 +23,9 @@ from typing import Any
 from uuid import UUID
 
 __all__ = ["dumps", "loads", "to_json_value", "from_json_value"]
+
+# "\u0000" preceded by an even number of backslashes: an escaped NUL, not the text "\u0000".
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def to_json_value(value: Any) -> Any:
@@ -64,13 +68,24 @@ def to_json_value(value: Any) -> Any:
 
 
 def dumps(value: Any) -> str:
-    """Encode ``value`` as compact JSON text (UTF-8 characters kept as they are).
+    """Encode ``value`` as canonical JSON text: compact, keys sorted, UTF-8 kept as is.
 
-    Raises the same errors as :func:`to_json_value`.
+    Sorted keys make the text independent of insertion order, so every backend
+    (PostgreSQL's ``jsonb`` reorders keys) gives the same text for the same data.
+
+    Raises the same errors as :func:`to_json_value`, and ``ValueError`` for a NUL
+    character (U+0000) in a string, which PostgreSQL cannot store.
     """
-    return json.dumps(
-        to_json_value(value), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    text = json.dumps(
+        to_json_value(value),
+        ensure_ascii=False,
+        separators=(",", ":"),
+        allow_nan=False,
+        sort_keys=True,
     )
+    if "\\u0000" in text and _NUL_ESCAPE.search(text):
+        raise ValueError("Strings must not contain the NUL character (U+0000).")
+    return text
 
 
 def loads(text: str) -> Any:

@@ -19,7 +19,7 @@ from . import codec
 from .exceptions import InvalidQueryError
 from .records import RecordedEvent
 
-__all__ = ["Criteria", "Range", "normalize_text", "ensure_aware"]
+__all__ = ["Criteria", "Range", "ensure_aware", "normalize_text", "searchable_text"]
 
 _ID_FIELDS = {
     "event_type": "event_types",
@@ -159,8 +159,8 @@ class Criteria:
                     value = _non_negative_int(key, value)
                 ranges.setdefault(field, {})[lookup] = value
             elif key == "text":
-                if not isinstance(value, str):
-                    raise InvalidQueryError("text must be a string.")
+                if not isinstance(value, str) or TEXT_SEPARATOR in value or "\x00" in value:
+                    raise InvalidQueryError("text must be a string without control characters.")
                 if value:
                     values["text"] = normalize_text(value)
             elif key in ("after_position", "limit"):
@@ -201,10 +201,13 @@ class Criteria:
                 value = stored.get(key, _MISSING)
                 if value is _MISSING or not _hashable(value) or value not in accepted:
                     return False
-        return self.text is None or _contains_text(record.data, self.text)
+        return self.text is None or self.text in searchable_text(record.data)
 
 
 _MISSING = object()
+
+#: Separates values in :func:`searchable_text` (ASCII unit separator; refused in a search).
+TEXT_SEPARATOR = "\x1f"
 
 
 def _hashable(value: Any) -> bool:
@@ -238,13 +241,28 @@ def _non_negative_int(name: str, value: Any) -> int:
     return value
 
 
-def _contains_text(value: Any, needle: str) -> bool:
-    if isinstance(value, str):
-        return needle in normalize_text(value)
-    if isinstance(value, dict):
-        return any(_contains_text(item, needle) for item in value.values())
-    if isinstance(value, list):
-        return any(_contains_text(item, needle) for item in value)
-    if value is None:
-        return False
-    return needle in str(value).casefold()
+def searchable_text(data: Any) -> str:
+    """Return the text a ``text`` criterion searches in ``data``.
+
+    The string and number values of ``data`` (keys excluded, nested objects and
+    lists included), each :func:`normalize_text`-ed, joined by
+    :data:`TEXT_SEPARATOR` so that no match spans two values. Backends that
+    store it (the database backend) and those that compute it agree by using
+    this one function.
+    """
+    parts: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            parts.append(normalize_text(value))
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif value is not None:
+            parts.append(str(value).casefold())
+
+    walk(data)
+    return TEXT_SEPARATOR.join(parts)

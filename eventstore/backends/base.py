@@ -21,6 +21,7 @@ from ..bus import publish
 from ..criteria import Criteria, ensure_aware
 from ..events import DomainEvent, EventRegistry, registry
 from ..exceptions import (
+    ConcurrencyError,
     DuplicateEventError,
     InvalidBackendError,
     InvalidEventError,
@@ -321,6 +322,68 @@ class BaseEventStore:
             )
         return pending
 
+    # -- shared decisions, called by backends while they hold their write lock -------------
+
+    @staticmethod
+    def check_expected_version(
+        aggregate_id: str, expected_version: ExpectedVersionArg, actual: int
+    ) -> None:
+        """Raise :class:`ConcurrencyError` unless ``actual`` satisfies ``expected_version``."""
+        if expected_version is STREAM_EXISTS:
+            if actual == 0:
+                raise ConcurrencyError(aggregate_id, STREAM_EXISTS, actual)
+        elif expected_version is not ANY and expected_version != actual:
+            raise ConcurrencyError(aggregate_id, expected_version, actual)
+
+    @staticmethod
+    def check_stream_type(stored_type: str | None, aggregate_id: str, aggregate_type: str) -> None:
+        """Refuse to add events of another aggregate type to an existing stream."""
+        if stored_type is not None and stored_type != aggregate_type:
+            raise InvalidEventError(
+                f"Aggregate {aggregate_id!r} is a {stored_type}, not a {aggregate_type}."
+            )
+
+    @staticmethod
+    def retried_batch(
+        first: RecordedEvent,
+        stored: Sequence[RecordedEvent],
+        aggregate_id: str,
+        pending: Sequence[PendingEvent],
+        expected_version: ExpectedVersionArg,
+    ) -> list[RecordedEvent]:
+        """Return ``stored`` if ``pending`` is a retry of that stored batch, else raise.
+
+        Args:
+            first: the stored event whose id is the batch's first event id.
+            stored: the stored events of ``first``'s stream from ``first`` on, at
+                most ``len(pending)`` of them.
+
+        Raises:
+            DuplicateEventError: the ids are stored, but not as this batch (see
+                :meth:`append`).
+        """
+        is_retry = (
+            first.aggregate_id == aggregate_id
+            and (
+                expected_version is ANY
+                or expected_version is STREAM_EXISTS
+                or expected_version == first.version - 1
+            )
+            and len(stored) == len(pending)
+            and all(
+                record.event_id == event.event_id and record.event_type == event.event_type
+                for record, event in zip(stored, pending, strict=True)
+            )
+        )
+        if not is_retry:
+            raise DuplicateEventError(
+                first.event_id,
+                f"Event id {first.event_id} is already stored (aggregate "
+                f"{first.aggregate_id!r}, version {first.version}) and this append is not "
+                "a retry of that batch.",
+            )
+        return list(stored)
+
     def _append(
         self,
         aggregate_id: str,
@@ -447,7 +510,7 @@ def _criteria(criteria: Criteria | None, kwargs: Mapping[str, Any]) -> Criteria:
 def _check_id(name: str, value: Any, *, required: bool = False) -> Any:
     if value is None and not required:
         return None
-    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH or "\x00" in value:
         raise InvalidEventError(
             f"{name} must be a non-empty string of at most {MAX_ID_LENGTH} characters, "
             f"got {value!r}."

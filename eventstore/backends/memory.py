@@ -36,13 +36,11 @@ from uuid import UUID
 from .. import codec
 from ..criteria import Criteria, Range
 from ..exceptions import (
-    ConcurrencyError,
     DuplicateEventError,
     EventStoreFull,
     InvalidBackendError,
-    InvalidEventError,
 )
-from ..records import ANY, STREAM_EXISTS, RecordedEvent
+from ..records import RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg, PendingEvent
 from .journal import Journal
 
@@ -288,20 +286,19 @@ class InMemoryEventStore(BaseEventStore):
             actual = len(stream) if stream else 0
             first = data.by_id.get(pending[0].event_id)
             if first is not None:
-                return self._retried(first, aggregate_id, pending, expected_version), False
+                stored = data.streams[first.aggregate_id][
+                    first.version - 1 : first.version - 1 + len(pending)
+                ]
+                return self.retried_batch(
+                    first, stored, aggregate_id, pending, expected_version
+                ), False
             for event in pending:
                 if event.event_id in data.by_id:
                     raise DuplicateEventError(event.event_id)
-            if expected_version is STREAM_EXISTS:
-                if actual == 0:
-                    raise ConcurrencyError(aggregate_id, STREAM_EXISTS, actual)
-            elif expected_version is not ANY and expected_version != actual:
-                raise ConcurrencyError(aggregate_id, expected_version, actual)
-            if stream and stream[0].aggregate_type != aggregate_type:
-                raise InvalidEventError(
-                    f"Aggregate {aggregate_id!r} is a {stream[0].aggregate_type}, "
-                    f"not a {aggregate_type}."
-                )
+            self.check_expected_version(aggregate_id, expected_version, actual)
+            self.check_stream_type(
+                stream[0].aggregate_type if stream else None, aggregate_id, aggregate_type
+            )
             added_bytes = sum(event.size for event in pending) + RECORD_OVERHEAD_BYTES * len(
                 pending
             )
@@ -334,35 +331,6 @@ class InMemoryEventStore(BaseEventStore):
                 data.index(record, codec.loads(event.metadata_json))
             data.approx_bytes += added_bytes
         return records, True
-
-    def _retried(
-        self,
-        first: RecordedEvent,
-        aggregate_id: str,
-        pending: list[PendingEvent],
-        expected_version: ExpectedVersionArg,
-    ) -> list[RecordedEvent]:
-        """Return the stored batch if ``pending`` is a retry of it, else raise."""
-        stream = self._data.streams.get(first.aggregate_id, [])
-        start = first.version - 1
-        stored = stream[start : start + len(pending)]
-        is_retry = (
-            first.aggregate_id == aggregate_id
-            and (expected_version in (ANY, STREAM_EXISTS) or expected_version == start)
-            and len(stored) == len(pending)
-            and all(
-                record.event_id == event.event_id and record.event_type == event.event_type
-                for record, event in zip(stored, pending, strict=True)
-            )
-        )
-        if not is_retry:
-            raise DuplicateEventError(
-                first.event_id,
-                f"Event id {first.event_id} is already stored (aggregate "
-                f"{first.aggregate_id!r}, version {first.version}) and this append is not "
-                "a retry of that batch.",
-            )
-        return stored
 
     def _check_bounds(self, added_events: int, added_bytes: int) -> None:
         max_events = self.options["MAX_EVENTS"]
