@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 run: install
-	DJANGO_DEBUG=1 PORT=$(PORT) $(BIN)/python manage.py rundemo
+	PORT=$(PORT) $(BIN)/python manage.py rundemo
 
 lint: install
 	$(BIN)/ruff check .

@@ -23,6 +23,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from django.db import connections
+
 from .backends.base import BaseEventStore
 from .events import DomainEvent, EventRegistry, event, registry
 from .exceptions import (
@@ -66,6 +68,17 @@ class EventStoreContract:
     def create_store(self) -> BaseEventStore:
         """Return a new, empty store of the backend under test."""
         raise NotImplementedError("EventStoreContract subclasses must provide create_store()")
+
+    def thread(self, target: Any, *args: Any) -> threading.Thread:
+        """Return a thread running ``target(*args)`` that closes its database connections."""
+
+        def run() -> None:
+            try:
+                target(*args)
+            finally:
+                connections.close_all()
+
+        return threading.Thread(target=run)
 
     def setUp(self) -> None:
         super().setUp()  # type: ignore[misc]
@@ -141,7 +154,7 @@ class EventStoreContract:
             except ConcurrencyError:
                 outcomes.append("conflict")
 
-        threads = [threading.Thread(target=write, args=(n,)) for n in ("left", "right")]
+        threads = [self.thread(write, n) for n in ("left", "right")]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -195,7 +208,7 @@ class EventStoreContract:
                 if count % 5:
                     torn.append(count)
 
-        reader = threading.Thread(target=read)
+        reader = self.thread(read)
         reader.start()
         try:
             for number in range(200):
@@ -291,7 +304,7 @@ class EventStoreContract:
             for number in range(100):
                 self.store.append(f"w{index}-{number}", "Thing", [happened(), happened()], 0)
 
-        writers = [threading.Thread(target=write, args=(i,)) for i in range(3)]
+        writers = [self.thread(write, i) for i in range(3)]
         for writer in writers:
             writer.start()
         seen: list[int] = []
@@ -619,7 +632,7 @@ class EventStoreContract:
                     except ConcurrencyError:
                         retries[index] += 1
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(threads_count)]
+        threads = [self.thread(work, i) for i in range(threads_count)]
         for thread in threads:
             thread.start()
         for thread in threads:

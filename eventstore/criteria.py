@@ -10,6 +10,7 @@ index look-ups by a backend.
 from __future__ import annotations
 
 import dataclasses
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -45,7 +46,10 @@ def ensure_aware(value: datetime, name: str) -> datetime:
         raise InvalidQueryError(
             f"{name} is a naive datetime ({value.isoformat()}): give a timezone-aware one."
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidQueryError(f"{name} is out of range: {value.isoformat()}.") from None
 
 
 def normalize_text(text: str) -> str:
@@ -147,6 +151,11 @@ class Criteria:
                 if not isinstance(value, Mapping):
                     raise InvalidQueryError("metadata must be a mapping of key to value(s).")
                 for meta_key, meta_value in value.items():
+                    if not isinstance(meta_key, str) or not METADATA_KEY.fullmatch(meta_key):
+                        raise InvalidQueryError(
+                            f"Metadata key {meta_key!r}: use 1 to 64 letters, digits and "
+                            "single underscores, starting with a letter."
+                        )
                     if meta_value is not None:
                         metadata[str(meta_key)] = _accepted(f"metadata.{meta_key}", meta_value)
             elif "__" in key and key.split("__", 1)[0] in _RANGE_FIELDS:
@@ -205,6 +214,9 @@ class Criteria:
 
 
 _MISSING = object()
+
+#: A metadata key usable in criteria: ``organization_id``, ``region``, ``plan_2``...
+METADATA_KEY = re.compile(r"[A-Za-z](?:_?[A-Za-z0-9])*_?")
 
 #: Separates values in :func:`searchable_text` (ASCII unit separator; refused in a search).
 TEXT_SEPARATOR = "\x1f"

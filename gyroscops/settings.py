@@ -5,12 +5,18 @@ Environment variables:
     DJANGO_SECRET_KEY: the signing key; a random one per process when unset.
     DJANGO_ALLOWED_HOSTS: comma-separated host names (default "localhost,127.0.0.1").
     DJANGO_TIME_ZONE: IANA time zone for display and date-only filters (default "UTC").
-    DJANGO_SQLITE_PATH: the SQLite file for Django's own tables (default db.sqlite3).
+    DJANGO_SQLITE_PATH: the SQLite file when DATABASE_URL is unset (default db.sqlite3).
+    DATABASE_URL: the database, in dj-database-url form (default: SQLite).
+    EVENTSTORE_BACKEND: "memory" (default) or "database".
+    EVENTSTORE_TEST_POSTGRES_URL: a PostgreSQL server for the tests' PostgreSQL part.
 """
 
 import os
 import secrets
 from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -77,16 +83,35 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "gyroscops.wsgi.application"
 
+# DATABASE_URL (dj-database-url syntax, e.g. postgres://user@127.0.0.1:5432/gyroscops)
+# chooses the database; SQLite by default. Tests use a file so threads can share it.
 DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-    }
+    "default": dj_database_url.config(
+        default="sqlite:///" + os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+        conn_max_age=60,
+    )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+# A second database, used only by the test suite's PostgreSQL part when set.
+if os.environ.get("EVENTSTORE_TEST_POSTGRES_URL"):
+    DATABASES["postgres"] = dj_database_url.parse(os.environ["EVENTSTORE_TEST_POSTGRES_URL"])
 
+# EVENTSTORE_BACKEND=memory (default) or database: where events are kept.
+_EVENTSTORE_BACKENDS = {
+    "memory": "eventstore.backends.memory.InMemoryEventStore",
+    "database": "eventstore.backends.database.DatabaseEventStore",
+}
+_backend_name = os.environ.get("EVENTSTORE_BACKEND", "memory")
+if _backend_name not in _EVENTSTORE_BACKENDS:
+    raise ImproperlyConfigured(
+        f"EVENTSTORE_BACKEND must be one of {', '.join(_EVENTSTORE_BACKENDS)}, "
+        f"got {_backend_name!r}."
+    )
 EVENTSTORES = {
     "default": {
-        "BACKEND": "eventstore.backends.memory.InMemoryEventStore",
+        "BACKEND": _EVENTSTORE_BACKENDS[_backend_name],
         "OPTIONS": {},
     }
 }
@@ -109,9 +134,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "admin:login"
 
 REST_FRAMEWORK = {
+    # Token first: a request without credentials gets 401 with WWW-Authenticate: Token.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "eventstore.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": [

@@ -14,8 +14,10 @@ from eventstore.aggregates import Aggregate, applies
 
 from .events import PaymentFailed, PaymentProcessed, PaymentRefunded
 from .exceptions import (
+    InvalidAmount,
     InvalidReason,
     PaymentAlreadyProcessed,
+    PaymentIdTaken,
     PaymentNotFound,
     PaymentNotRefundable,
     RefundExceedsRemaining,
@@ -67,27 +69,33 @@ class Payment(Aggregate):
         if self.status in SUCCEEDED:
             raise PaymentAlreadyProcessed(f"Payment {self.payment_id!r} was already processed.")
         if self.status == "failed" and organization_id != self.organization_id:
-            raise PaymentAlreadyProcessed(
-                f"Payment id {self.payment_id!r} is taken by another organization.",
-                "payment_id",
+            raise PaymentIdTaken(
+                f"Payment id {self.payment_id!r} is taken by another organization."
             )
         self.record(
             PaymentProcessed(amount=value, currency=currency, organization_id=organization_id)
         )
 
-    def refund(self, amount: object, refund_id: str | None = None) -> None:
+    def refund(self, amount: object, refund_id: str | None = None, currency: object = None) -> None:
         """Give back ``amount`` (in the payment's currency), at most what remains.
+
+        ``currency``, when given, must be the payment's (a refund cannot change it).
 
         Raises:
             PaymentNotFound: if the payment has no events.
             PaymentNotRefundable: if it never went through (only failed attempts).
-            InvalidAmount: for a bad amount.
+            UnknownCurrency / InvalidAmount: for a bad currency or amount, or a
+                currency other than the payment's.
             RefundExceedsRemaining: if ``amount`` is more than what remains.
         """
         if self.status is None:
             raise PaymentNotFound(self.payment_id)
         if self.status not in SUCCEEDED:
             raise PaymentNotRefundable(f"Payment {self.payment_id!r} failed: nothing to refund.")
+        if currency is not None and normalize_currency(currency) != self.currency:
+            raise InvalidAmount(
+                f"Refunds of this payment are in {self.currency}, not {currency}.", "currency"
+            )
         value = validate_amount(amount, self.currency)
         if value > self.remaining_amount:
             raise RefundExceedsRemaining(
@@ -117,9 +125,8 @@ class Payment(Aggregate):
         if self.status in SUCCEEDED:
             raise PaymentAlreadyProcessed(f"Payment {self.payment_id!r} was already processed.")
         if self.status == "failed" and organization_id != self.organization_id:
-            raise PaymentAlreadyProcessed(
-                f"Payment id {self.payment_id!r} is taken by another organization.",
-                "payment_id",
+            raise PaymentIdTaken(
+                f"Payment id {self.payment_id!r} is taken by another organization."
             )
         self.record(
             PaymentFailed(

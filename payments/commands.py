@@ -87,6 +87,7 @@ class RefundPayment:
     payment_id: str
     amount: Any
     refund_id: str | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class PaymentCommandHandler:
     ) -> tuple[Payment, list[RecordedEvent]]:
         """Refund all or part of what remains of a processed payment."""
         payment = self._load(command.payment_id, context)
-        payment.refund(command.amount, command.refund_id)
+        payment.refund(command.amount, command.refund_id, command.currency)
         return payment, self._save(payment, context, "RefundPayment")
 
     def fail(

@@ -14,6 +14,7 @@ __all__ = [
     "PaymentNotFound",
     "PaymentAlreadyProcessed",
     "NotAMember",
+    "PaymentIdTaken",
     "PaymentNotRefundable",
     "RefundExceedsRemaining",
 ]
@@ -51,7 +52,8 @@ class PaymentNotFound(PaymentError):
     status = 404
 
     def __init__(self, payment_id: str) -> None:
-        super().__init__(f"Payment {payment_id!r} does not exist.")
+        shown = payment_id if len(payment_id) <= 64 else payment_id[:64] + "…"
+        super().__init__(f"Payment {shown!r} does not exist.")
         self.payment_id = payment_id
 
 
@@ -70,6 +72,13 @@ class NotAMember(PaymentError):
         super().__init__(
             f"You are not a member of organization {organization_id!r}.", "organization_id"
         )
+
+
+class PaymentIdTaken(PaymentError):
+    """The payment id belongs to another organization's earlier attempts."""
+
+    code = "payment_id_taken"
+    status = 409
 
 
 class PaymentNotRefundable(PaymentError):

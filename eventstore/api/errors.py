@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -25,7 +26,7 @@ __all__ = ["exception_handler", "store_error_response"]
 
 
 def store_error_response(exc: Exception) -> Response | None:
-    """Return the response for an event store error, or None for any other exception."""
+    """Return the response for an event store error (or an oversized body), else None."""
     if isinstance(exc, ConcurrencyError):
         return Response(
             {
@@ -46,6 +47,11 @@ def store_error_response(exc: Exception) -> Response | None:
         )
     if isinstance(exc, (InvalidQueryError, InvalidEventError)):
         return Response({"detail": str(exc), "code": "invalid"}, status=400)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": "The request body is too large.", "code": "request_too_large"},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     return None
 
 

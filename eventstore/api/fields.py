@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 __all__ = ["AmountField", "TimeBound", "IsoDateTimeBoundField"]
 
-_AMOUNT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,6})?")
+_AMOUNT = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?", re.ASCII)
 
 
 class AmountField(serializers.Field):
@@ -56,7 +56,12 @@ class TimeBound:
     exclusive: bool = False
 
 
-_TRAILING_OFFSET = re.compile(r" (\d{2}:?\d{2})$")
+_TRAILING_OFFSET = re.compile(r"(?<=\d{2}:\d{2}) (\d{2}:?\d{2})$")
+# A calendar date, optionally with a time and an offset (ISO 8601 extended format).
+_ISO_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:?\d{2})?)?",
+    re.ASCII,
+)
 
 
 class IsoDateTimeBoundField(forms.Field):
@@ -83,19 +88,20 @@ class IsoDateTimeBoundField(forms.Field):
         if value in self.empty_values:
             return None
         text = _TRAILING_OFFSET.sub(r"+\1", str(value).strip())
-        if len(text) == 10:
-            try:
-                day = date.fromisoformat(text)
-            except ValueError:
-                raise forms.ValidationError(self.error_messages["invalid"], "invalid") from None
-            if self.upper:
-                day += timedelta(days=1)
-            start = timezone.make_aware(datetime.combine(day, time.min))
-            return TimeBound(start, exclusive=self.upper)
+        invalid = forms.ValidationError(self.error_messages["invalid"], "invalid")
+        if not _ISO_DATE_TIME.fullmatch(text):
+            raise invalid
         try:
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                if self.upper:
+                    day += timedelta(days=1)
+                start = timezone.make_aware(datetime.combine(day, time.min))
+                return TimeBound(start.astimezone(UTC), exclusive=self.upper)
             parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise forms.ValidationError(self.error_messages["invalid"], "invalid") from None
-        if parsed.tzinfo is None:
-            raise forms.ValidationError(self.error_messages["naive"], "naive")
-        return TimeBound(parsed)
+            if parsed.tzinfo is None:
+                raise forms.ValidationError(self.error_messages["naive"], "naive")
+            return TimeBound(parsed.astimezone(UTC))
+        except (ValueError, OverflowError):
+            # Out of range: a day or an offset that leaves years 1..9999 (e.g. 9999-12-31 as "to").
+            raise invalid from None

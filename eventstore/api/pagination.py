@@ -36,7 +36,7 @@ class PositionPagination:
     def _page_size(self, raw: str | None) -> int:
         if raw is None or raw == "":
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
             raise ValidationError(
                 {
                     self.page_size_query_param: [
@@ -52,7 +52,7 @@ class PositionPagination:
         try:
             decoded = base64.urlsafe_b64decode(raw.encode("ascii")).decode("ascii")
             prefix, _, position = decoded.partition("=")
-            if prefix != "p" or not position.isdigit():
+            if prefix != "p" or not position.isascii() or not position.isdigit():
                 raise ValueError(decoded)
             return int(position)
         except (ValueError, UnicodeError):

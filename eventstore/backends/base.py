@@ -296,6 +296,8 @@ class BaseEventStore:
             metadata_json = codec.dumps({**batch_metadata, **event.metadata})
         except (TypeError, ValueError) as exc:
             raise InvalidEventError(f"{where}: {exc}") from exc
+        except RecursionError:
+            raise InvalidEventError(f"{where}: data or metadata is nested too deeply.") from None
         timestamp = event.timestamp
         if timestamp is not None:
             try:

@@ -7,6 +7,15 @@ from rest_framework import serializers
 from eventstore.api.fields import AmountField
 
 from ..commands import PAYMENT_ID_PATTERN
+from ..models import Organization
+
+
+def existing_organization(slug: str) -> str:
+    """Return ``slug`` if an organization has it, else raise a validation error."""
+    if not Organization.objects.filter(slug=slug).exists():
+        raise serializers.ValidationError(f"No organization {slug!r}.")
+    return slug
+
 
 __all__ = ["ProcessPaymentSerializer", "RefundSerializer", "FailedAttemptSerializer"]
 
@@ -24,16 +33,28 @@ class ProcessPaymentSerializer(serializers.Serializer):
     currency = serializers.CharField(max_length=3, min_length=3, help_text="ISO 4217 code.")
     organization_id = serializers.SlugField(max_length=64)
 
+    def validate_organization_id(self, value: str) -> str:
+        return existing_organization(value)
+
 
 class RefundSerializer(serializers.Serializer):
     """``POST /api/payments/{id}/refunds/``."""
 
     amount = AmountField(help_text="Decimal string, at most what remains to refund.")
+    currency = serializers.CharField(
+        max_length=3,
+        min_length=3,
+        required=False,
+        help_text="Optional; must be the payment's currency when given.",
+    )
     refund_id = serializers.RegexField(PAYMENT_ID_PATTERN.pattern, required=False, max_length=64)
 
 
 class FailedAttemptSerializer(serializers.Serializer):
     """``POST /api/payments/{id}/failed-attempts/``: an attempt that did not go through."""
+
+    def validate_organization_id(self, value: str) -> str:
+        return existing_organization(value)
 
     amount = AmountField()
     currency = serializers.CharField(max_length=3, min_length=3)

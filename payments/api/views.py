@@ -131,7 +131,7 @@ class PaymentReplayView(APIView):
         raw = request.query_params.get("version")
         if raw is None:
             raise ValidationError({"version": ["This parameter is required."]})
-        if not raw.isdigit() or len(raw) > 9:
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
             raise ValidationError({"version": ["Enter a whole number of 1 or more."]})
         queries = PaymentQueries()
         visible_payment(request, queries.repository.load(payment_id))
@@ -151,6 +151,7 @@ class PaymentRefundView(APIView):
                 payment_id=payment_id,
                 amount=serializer.validated_data["amount"],
                 refund_id=serializer.validated_data.get("refund_id"),
+                currency=serializer.validated_data.get("currency"),
             ),
             command_context(request),
         )

@@ -9,6 +9,7 @@ from payments.aggregate import Payment
 from payments.events import PaymentFailed, PaymentProcessed, PaymentRefunded
 from payments.exceptions import (
     PaymentAlreadyProcessed,
+    PaymentIdTaken,
     PaymentNotFound,
     PaymentNotRefundable,
     RefundExceedsRemaining,
@@ -97,7 +98,7 @@ def test_a_failed_attempt_can_be_retried_by_the_same_organization_only():
             reason="insufficient_funds",
         )
     ]
-    with pytest.raises(PaymentAlreadyProcessed):
+    with pytest.raises(PaymentIdTaken):
         payment.process("10.00", "EUR", "globex")
     payment.process("10.00", "EUR", "acme")
     assert payment.state()["status"] == "processed"

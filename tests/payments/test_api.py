@@ -172,10 +172,14 @@ def test_other_organizations_payments_are_404_and_commands_403(api, django_user_
     assert events == []
 
 
-def test_anonymous_requests_are_refused(event_store):
+def test_anonymous_requests_are_refused_with_401(event_store):
     client = APIClient()
-    assert client.get("/api/events/").status_code in (401, 403)
-    assert client.post("/api/payments/", {}, format="json").status_code in (401, 403)
+    response = client.get("/api/events/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert client.post("/api/payments/", {}, format="json").status_code == 401
+    client.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert client.get("/api/events/").status_code == 401
 
 
 def test_token_authentication_records_the_token_user(alice, event_store):
@@ -280,3 +284,81 @@ def test_a_full_store_answers_507_and_keeps_serving_reads(api, settings):
     assert response.json()["code"] == "event_store_full"
     assert "MAX_EVENTS is 1" in response.json()["detail"]
     assert api.get("/api/payments/p-1/").status_code == 200
+
+
+# Failing inputs found by a fresh-user run (kept as regressions).
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "to=9999-12-31",
+        "from=9999-12-31T23:59:59-01:00",
+        "to=9999-12-31T23:59:59-01:00",
+        "from=0001-01-01T00:00:00%2B01:00",
+        "to=0001-01-01T00:00:00%2B14:00",
+        "from=2026-W48",
+        "from=20261129",
+    ],
+)
+def test_out_of_range_or_non_calendar_dates_are_400(api, query):
+    response = api.get(f"/api/events/?{query}")
+    assert response.status_code == 400
+    assert set(response.json()) <= {"from", "to"}
+
+
+def test_deeply_nested_json_is_400(api, event_store):
+    body = "[" * 3000 + "]" * 3000
+    response = api.post("/api/payments/", body, content_type="application/json")
+    assert response.status_code == 400
+    nested = '{"amount": ' + "[" * 3000 + "]" * 3000 + "}"
+    create(api, payment_id="p-1")
+    response = api.post("/api/payments/p-1/refunds/", nested, content_type="application/json")
+    assert response.status_code == 400
+    assert event_store.count() == 1
+
+
+def test_refund_in_another_currency_is_400(api, event_store):
+    create(api, payment_id="p-1")
+    response = api.post(
+        "/api/payments/p-1/refunds/", {"amount": "1.00", "currency": "USD"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "currency" in response.json()
+    ok = api.post(
+        "/api/payments/p-1/refunds/", {"amount": "1.00", "currency": "eur"}, format="json"
+    )
+    assert ok.status_code == 201
+    assert event_store.aggregate_version("p-1") == 2
+
+
+def test_unknown_organizations_are_400_even_for_staff(event_store, admin_client):
+    Organization.objects.create(slug="acme", name="Acme")
+    response = admin_client.post(
+        "/api/payments/",
+        {"amount": "1.00", "currency": "EUR", "organization_id": "nope"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    assert "organization_id" in response.json()
+    assert event_store.count() == 0
+
+
+def test_an_oversized_body_is_413_json(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"amount": "1.00", "currency": "EUR", "organization_id": "' + "a" * 2000 + '"}'
+    response = api.post("/api/payments/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_non_ascii_digits_are_refused(api):
+    create(api, payment_id="p-1")
+    assert api.get("/api/payments/p-1/replay/?version=%EF%BC%91").status_code == 400
+    assert api.get("/api/events/?page_size=%EF%BC%91").status_code == 400
+
+
+def test_a_long_unknown_id_is_not_echoed_whole(api):
+    response = api.get("/api/payments/" + "x" * 5000 + "/")
+    assert response.status_code == 404
+    assert len(response.json()["detail"]) < 120
