@@ -14,6 +14,7 @@ import django_filters
 from django import forms
 
 from ..context import CORRELATION_ID_PATTERN
+from ..criteria import normalize_text
 from ..events import registry
 from .fields import IsoDateTimeBoundField, TimeBound
 
@@ -21,7 +22,15 @@ __all__ = ["EventFilterSet"]
 
 
 class _BoundFilter(django_filters.Filter):
+    """``from``/``to``: an inclusive bound on ``timestamp`` (exclusive for a date-only ``to``)."""
+
     field_class = IsoDateTimeBoundField
+
+    def filter(self, qs: Any, value: TimeBound | None) -> Any:
+        if value is None:
+            return qs
+        lookup = "lt" if value.exclusive else ("lte" if self.extra.get("upper") else "gte")
+        return qs.filter(**{f"timestamp__{lookup}": value.value})
 
 
 class _NoQuerySet:
@@ -35,6 +44,11 @@ class _NoQuerySet:
 
 class EventFilterSet(django_filters.FilterSet):
     """Filters of ``GET /api/events/`` and the event browser.
+
+    With the memory backend the filter set only validates, and
+    :meth:`criteria` gives the store's search criteria; with the database
+    backend, ``.qs`` filters the ``StoredEvent`` QuerySet directly. Both give
+    the same results.
 
     Parameters: ``event_type`` (repeatable; must be a registered type),
     ``aggregate_type``, ``aggregate_id``, ``correlation_id``, ``causation_id``,
@@ -71,7 +85,10 @@ class EventFilterSet(django_filters.FilterSet):
         label="User id", max_length=255, help_text="metadata.user_id"
     )
     search = django_filters.CharFilter(
-        label="Search", max_length=200, help_text="Case-insensitive text in the event's data."
+        label="Search",
+        max_length=200,
+        method="filter_search",
+        help_text="Case-insensitive text in the event's data.",
     )
 
     def __init__(self, data: Any = None, queryset: Any = None, **kwargs: Any) -> None:
@@ -87,12 +104,19 @@ class EventFilterSet(django_filters.FilterSet):
                 if isinstance(start, TimeBound) and isinstance(end, TimeBound):
                     if start.value > end.value or (end.exclusive and start.value >= end.value):
                         self.add_error("to", "'to' must not be before 'from'.")
+                search = cleaned.get("search") or ""
+                if any(ord(character) < 32 for character in search):
+                    self.add_error("search", "Remove control characters from the search text.")
                 correlation_id = cleaned.get("correlation_id")
                 if correlation_id and not CORRELATION_ID_PATTERN.fullmatch(correlation_id):
                     self.add_error("correlation_id", "Enter a valid correlation id.")
                 return cleaned
 
         return EventFilterForm
+
+    def filter_search(self, queryset: Any, name: str, value: str) -> Any:
+        """Database backend: match the stored, casefolded ``search_text``."""
+        return queryset.filter(search_text__contains=normalize_text(value)) if value else queryset
 
     def criteria(self) -> dict[str, Any]:
         """Return the cleaned parameters as keyword arguments for ``store.search()``.

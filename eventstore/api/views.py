@@ -14,7 +14,7 @@ from ..context import is_valid_correlation_id
 from ..handler import eventstore
 from .filters import EventFilterSet
 from .pagination import PositionPagination
-from .scope import scoped_criteria
+from .scope import scoped_criteria, visible_organizations
 
 __all__ = ["EventListView", "CorrelationTimelineView"]
 
@@ -31,16 +31,25 @@ class EventListView(APIView):
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request) -> Response:
-        filterset = EventFilterSet(request.query_params, request=request)
+        queryset = getattr(eventstore, "queryset", None)
+        filterset = EventFilterSet(
+            request.query_params, queryset=queryset() if queryset else None, request=request
+        )
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         page = PositionPagination(request)
-        criteria = scoped_criteria(request.user, filterset.criteria())
-        if criteria is None:
+        scope = visible_organizations(request.user)
+        if scope is not None and not scope:
             return Response(page.response_data([], None, False))
-        events = eventstore.search(
-            **criteria, after_position=page.after_position, limit=page.limit + 1
-        )
+        if queryset is not None:
+            events = self._from_queryset(filterset.qs, scope, page)
+        else:
+            criteria = scoped_criteria(request.user, filterset.criteria())
+            if criteria is None:
+                return Response(page.response_data([], None, False))
+            events = eventstore.search(
+                **criteria, after_position=page.after_position, limit=page.limit + 1
+            )
         has_more = len(events) > page.limit
         events = events[: page.limit]
         return Response(
@@ -50,6 +59,16 @@ class EventListView(APIView):
                 has_more,
             )
         )
+
+    @staticmethod
+    def _from_queryset(queryset: Any, scope: frozenset[str] | None, page: Any) -> list[Any]:
+        """Database backend: page django-filter's QuerySet by position."""
+        from ..backends.database import to_record
+
+        if scope is not None:
+            queryset = queryset.filter(organization_id__in=sorted(scope))
+        rows = queryset.filter(position__gt=page.after_position).order_by("position")
+        return [to_record(row) for row in rows[: page.limit + 1]]
 
 
 class CorrelationTimelineView(APIView):

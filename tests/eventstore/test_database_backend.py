@@ -1,0 +1,106 @@
+"""What only the database backend promises: commit-ordered positions and on-commit publishing.
+
+Each test runs on SQLite, and on PostgreSQL when ``EVENTSTORE_TEST_POSTGRES_URL`` is set.
+"""
+
+import os
+import threading
+import time
+import unittest
+import uuid
+
+from django.db import connections, transaction
+from django.test import TransactionTestCase
+
+from eventstore.backends.database import DatabaseEventStore
+from eventstore.contract import happened
+from eventstore.exceptions import ConcurrencyError, DuplicateEventError
+from eventstore.testing import EventRecorder
+
+POSTGRES = bool(os.environ.get("EVENTSTORE_TEST_POSTGRES_URL"))
+
+
+def in_thread(target):
+    def run():
+        try:
+            target()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+class DatabaseBackendPromises:
+    database = "default"
+
+    def setUp(self):
+        super().setUp()
+        self.store = DatabaseEventStore("db-promises", {"DATABASE": self.database})
+        self.store.clear()
+
+    def test_a_reader_never_skips_an_event_that_commits_late(self):
+        appended, release = threading.Event(), threading.Event()
+
+        def slow_writer():
+            with transaction.atomic(using=self.database):
+                self.store.append("slow", "Thing", [happened("slow")], 0)
+                appended.set()
+                release.wait(20)
+
+        slow = in_thread(slow_writer)
+        assert appended.wait(20)
+        fast = in_thread(lambda: self.store.append("fast", "Thing", [happened("fast")], 0))
+        time.sleep(0.5)
+        # The fast writer waits for the open transaction: it cannot take position 2
+        # while position 1 is uncommitted, so a reader cannot pass over position 1.
+        self.assertTrue(fast.is_alive())
+        self.assertEqual(self.store.read_all(), [])
+        release.set()
+        slow.join(20)
+        fast.join(20)
+        self.assertEqual(
+            [(e.aggregate_id, e.position) for e in self.store.read_all()],
+            [("slow", 1), ("fast", 2)],
+        )
+
+    def test_the_bus_publishes_after_commit_and_never_for_a_rollback(self):
+        recorder = EventRecorder().connect()
+        self.addCleanup(recorder.disconnect)
+        with transaction.atomic(using=self.database):
+            self.store.append("a-1", "Thing", [happened()], 0)
+            self.assertEqual(recorder.events, [])  # not yet committed
+        self.assertEqual([e.aggregate_id for e in recorder.events], ["a-1"])
+        with self.assertRaises(RuntimeError), transaction.atomic(using=self.database):
+            self.store.append("b-1", "Thing", [happened()], 0)
+            raise RuntimeError("roll back")
+        self.assertEqual([e.aggregate_id for e in recorder.events], ["a-1"])
+        self.assertEqual(self.store.aggregate_version("b-1"), 0)
+        self.assertEqual(self.store.append("c-1", "Thing", [happened()], 0)[0].position, 2)
+
+    def test_database_errors_become_the_stores_errors_in_one_place(self):
+        from eventstore.backends.database import translate_errors
+        from eventstore.models import StoredEvent
+
+        stored = self.store.append("a-1", "Thing", [happened()], 0)[0]
+        fields = StoredEvent.objects.using(self.database).filter(pk=stored.position).values()[0]
+        same_version = StoredEvent(**{**fields, "position": 50, "event_id": uuid.uuid4()})
+        with self.assertRaises(ConcurrencyError), translate_errors("a-1"):
+            with transaction.atomic(using=self.database):
+                StoredEvent.objects.using(self.database).bulk_create([same_version])
+        same_id = StoredEvent(**{**fields, "position": 51, "version": 2})
+        with self.assertRaises(DuplicateEventError), translate_errors("a-1"):
+            with transaction.atomic(using=self.database):
+                StoredEvent.objects.using(self.database).bulk_create([same_id])
+        self.assertEqual(self.store.count(), 1)
+
+
+class SQLiteDatabaseBackendTests(DatabaseBackendPromises, TransactionTestCase):
+    databases = {"default"}
+
+
+@unittest.skipUnless(POSTGRES, "set EVENTSTORE_TEST_POSTGRES_URL to run the PostgreSQL part")
+class PostgreSQLDatabaseBackendTests(DatabaseBackendPromises, TransactionTestCase):
+    databases = {"default", "postgres"}
+    database = "postgres"
