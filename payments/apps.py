@@ -8,4 +8,5 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import aggregate, events  # noqa: F401  (register event types and aggregate)
+        # Register the event types and the aggregate, and connect the read model.
+        from . import aggregate, events, projections  # noqa: F401

@@ -29,3 +29,31 @@ def organizations_for_user(user: object) -> Iterable[str]:
     if not getattr(user, "is_authenticated", False):
         return []
     return Organization.objects.filter(members=user).values_list("slug", flat=True)
+
+
+class PaymentSummary(models.Model):
+    """Read model: one row per payment, kept up to date from its events (a projection).
+
+    Rebuildable at any time from the event store (``manage.py rebuild_projections``);
+    never written by commands. Amounts are stored with 3 decimal places (the most
+    any ISO 4217 currency uses) and shown in the currency's own minor units.
+    """
+
+    payment_id = models.CharField(max_length=64, primary_key=True)
+    organization_id = models.CharField(max_length=64, db_index=True)
+    status = models.CharField(max_length=32, db_index=True)
+    amount = models.DecimalField(max_digits=18, decimal_places=3)
+    currency = models.CharField(max_length=3, db_index=True)
+    refunded_amount = models.DecimalField(max_digits=18, decimal_places=3, default=0)
+    failure_reason = models.CharField(max_length=500, blank=True, default="")
+    processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    updated_at = models.DateTimeField()
+    version = models.PositiveIntegerField()
+    created_position = models.BigIntegerField(unique=True)
+
+    class Meta:
+        ordering = ["-created_position"]
+        verbose_name_plural = "payment summaries"
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} ({self.status})"

@@ -56,6 +56,23 @@ class PaymentQueries:
             )
         return Payment.from_events(payment_id, events[:version])
 
+    def state_at(self, payment_id: str, moment: datetime, *, exclusive: bool = False) -> Payment:
+        """Return the payment replayed over its events recorded up to ``moment``.
+
+        Inclusive unless ``exclusive`` (then strictly before ``moment``).
+
+        Raises:
+            PaymentNotFound: if the payment has no events by then.
+        """
+        events = [
+            event
+            for event in self.history(payment_id)
+            if event.timestamp < moment or (not exclusive and event.timestamp == moment)
+        ]
+        if not events:
+            raise PaymentNotFound(payment_id)
+        return Payment.from_events(payment_id, events)
+
     def search(
         self,
         *,

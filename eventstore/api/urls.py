@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from .replay import CountsView, ReplayByCorrelationView, ReplayByTypeView
 from .views import CorrelationTimelineView, EventListView
 
 urlpatterns = [
@@ -11,4 +12,11 @@ urlpatterns = [
         CorrelationTimelineView.as_view(),
         name="correlation-timeline",
     ),
+    path("replay/by-type/", ReplayByTypeView.as_view(), name="replay-by-type"),
+    path(
+        "replay/by-correlation/<str:correlation_id>/",
+        ReplayByCorrelationView.as_view(),
+        name="replay-by-correlation",
+    ),
+    path("counts/", CountsView.as_view(), name="event-counts"),
 ]

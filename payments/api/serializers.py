@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rest_framework import serializers
 
 from eventstore.api.fields import AmountField
 
 from ..commands import PAYMENT_ID_PATTERN
-from ..models import Organization
+from ..models import Organization, PaymentSummary
+from ..money import minor_units
 
 
 def existing_organization(slug: str) -> str:
@@ -17,7 +20,12 @@ def existing_organization(slug: str) -> str:
     return slug
 
 
-__all__ = ["ProcessPaymentSerializer", "RefundSerializer", "FailedAttemptSerializer"]
+__all__ = [
+    "FailedAttemptSerializer",
+    "PaymentSummarySerializer",
+    "ProcessPaymentSerializer",
+    "RefundSerializer",
+]
 
 
 class ProcessPaymentSerializer(serializers.Serializer):
@@ -60,3 +68,34 @@ class FailedAttemptSerializer(serializers.Serializer):
     currency = serializers.CharField(max_length=3, min_length=3)
     organization_id = serializers.SlugField(max_length=64)
     reason = serializers.CharField(max_length=500, help_text="Why the attempt failed.")
+
+
+class PaymentSummarySerializer(serializers.ModelSerializer):
+    """A row of ``GET /api/payments/``; amounts in the currency's minor units, as strings."""
+
+    amount = serializers.SerializerMethodField()
+    refunded_amount = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PaymentSummary
+        fields = [
+            "payment_id",
+            "status",
+            "amount",
+            "currency",
+            "refunded_amount",
+            "organization_id",
+            "failure_reason",
+            "processed_at",
+            "updated_at",
+            "version",
+        ]
+
+    def _money(self, value: Decimal, currency: str) -> str:
+        return str(value.quantize(Decimal(1).scaleb(-minor_units(currency))))
+
+    def get_amount(self, row: PaymentSummary) -> str:
+        return self._money(row.amount, row.currency)
+
+    def get_refunded_amount(self, row: PaymentSummary) -> str:
+        return self._money(row.refunded_amount, row.currency)

@@ -7,7 +7,7 @@ from . import views
 
 urlpatterns = [
     path("auth/token/", obtain_auth_token, name="api-token"),
-    path("payments/", views.PaymentCreateView.as_view(), name="payment-list"),
+    path("payments/", views.PaymentListCreateView.as_view(), name="payment-list"),
     path("payments/<str:payment_id>/", views.PaymentDetailView.as_view(), name="payment-detail"),
     path(
         "payments/<str:payment_id>/history/",

@@ -7,15 +7,21 @@ own organizations' payments; another organization's payment is a 404.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eventstore.api.fields import IsoDateTimeBoundField
 from eventstore.api.scope import can_see_organization, visible_organizations
 
 from ..aggregate import Payment
@@ -27,11 +33,18 @@ from ..commands import (
     RefundPayment,
 )
 from ..exceptions import PaymentNotFound
+from ..models import PaymentSummary
 from ..queries import PaymentQueries
-from .serializers import FailedAttemptSerializer, ProcessPaymentSerializer, RefundSerializer
+from .filters import PaymentSummaryFilterSet
+from .serializers import (
+    FailedAttemptSerializer,
+    PaymentSummarySerializer,
+    ProcessPaymentSerializer,
+    RefundSerializer,
+)
 
 __all__ = [
-    "PaymentCreateView",
+    "PaymentListCreateView",
     "PaymentDetailView",
     "PaymentHistoryView",
     "PaymentReplayView",
@@ -73,10 +86,32 @@ def created(payment: Payment, code: int = status.HTTP_201_CREATED) -> Response:
     )
 
 
-class PaymentCreateView(APIView):
-    """``POST /api/payments/``: process a payment → 201 with its state."""
+class PaymentPagination(CursorPagination):
+    """Newest payments first, by the position of their first event (unique, unchanging)."""
+
+    ordering = "-created_position"
+    page_size_query_param = "page_size"
+    # Default 50 rows; a client may ask for up to 500 (larger sizes are clamped to 500).
+    page_size = 50
+    max_page_size = 500
+
+
+class PaymentListCreateView(ListAPIView):
+    """``GET /api/payments/``: payments from the read model, filtered and cursor-paginated.
+
+    ``POST /api/payments/``: process a payment → 201 with its state.
+    """
 
     permission_classes = [IsAuthenticated]
+    serializer_class = PaymentSummarySerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PaymentSummaryFilterSet
+    pagination_class = PaymentPagination
+
+    def get_queryset(self) -> Any:
+        rows = PaymentSummary.objects.all()
+        scope = visible_organizations(self.request.user)
+        return rows if scope is None else rows.filter(organization_id__in=sorted(scope))
 
     def post(self, request: Request) -> Response:
         serializer = ProcessPaymentSerializer(data=request.data)
@@ -123,19 +158,35 @@ class PaymentHistoryView(APIView):
 
 
 class PaymentReplayView(APIView):
-    """``GET /api/payments/{id}/replay/?version=N``: the state as of version N (inclusive)."""
+    """``GET /api/payments/{id}/replay/?version=N`` or ``?at=<ISO 8601>``: a past state.
+
+    ``version``: the state after event N (inclusive). ``at``: the state after
+    every event recorded at or before that instant (a date means the end of
+    that day in ``TIME_ZONE``); before the first event the payment did not
+    exist (404). Give exactly one of the two.
+    """
 
     permission_classes = [IsAuthenticated]
 
     def get(self, request: Request, payment_id: str) -> Response:
-        raw = request.query_params.get("version")
-        if raw is None:
-            raise ValidationError({"version": ["This parameter is required."]})
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-            raise ValidationError({"version": ["Enter a whole number of 1 or more."]})
+        raw_version = request.query_params.get("version")
+        raw_at = request.query_params.get("at")
+        if (raw_version is None) == (raw_at is None):
+            raise ValidationError({"version": ["Give either version or at."]})
         queries = PaymentQueries()
         visible_payment(request, queries.repository.load(payment_id))
-        return Response(queries.state(payment_id, int(raw)).state())
+        if raw_version is not None:
+            if not raw_version.isascii() or not raw_version.isdigit() or len(raw_version) > 9:
+                raise ValidationError({"version": ["Enter a whole number of 1 or more."]})
+            return Response(queries.state(payment_id, int(raw_version)).state())
+        field = IsoDateTimeBoundField(upper=True)
+        try:
+            bound = field.clean(raw_at)
+        except DjangoValidationError as exc:
+            raise ValidationError({"at": exc.messages}) from None
+        return Response(
+            queries.state_at(payment_id, bound.value, exclusive=bound.exclusive).state()
+        )
 
 
 class PaymentRefundView(APIView):

@@ -18,6 +18,8 @@ from payments.commands import (
 from payments.exceptions import PaymentError, RefundExceedsRemaining
 from payments.queries import PaymentQueries
 
+pytestmark = pytest.mark.django_db  # the read model projection writes on each append
+
 CONTEXT = CommandContext(user_id="7", username="alice", correlation_id="req-1", command_id="cmd-1")
 
 
