@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 __all__ = ["AmountField", "TimeBound", "IsoDateTimeBoundField"]
@@ -17,6 +18,7 @@ __all__ = ["AmountField", "TimeBound", "IsoDateTimeBoundField"]
 _AMOUNT = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?", re.ASCII)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "example": "100.00"})
 class AmountField(serializers.Field):
     """A money amount given as a decimal string (``"100.00"``) or a whole number.
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -25,6 +27,14 @@ from ..events import registry
 from ..handler import eventstore
 from .filters import EventFilterSet
 from .pagination import PositionPagination
+from .schema import (
+    ERRORS,
+    CorrelationReplaySchema,
+    CountsSchema,
+    EventPageSchema,
+    filterset_parameters,
+    page_parameters,
+)
 from .scope import scoped_criteria
 
 __all__ = ["ReplayByTypeView", "ReplayByCorrelationView", "CountsView"]
@@ -35,6 +45,15 @@ class ReplayByTypeView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        parameters=[
+            p
+            for p in filterset_parameters(EventFilterSet)
+            if p.name in ("event_type", "from", "to")
+        ]
+        + page_parameters(),
+        responses={200: EventPageSchema, **ERRORS},
+    )
     def get(self, request: Request) -> Response:
         filterset = EventFilterSet(request.query_params, request=request)
         if not filterset.is_valid():
@@ -72,6 +91,7 @@ class ReplayByCorrelationView(APIView):
     permission_classes = [IsAuthenticated]
     max_events = 10_000
 
+    @extend_schema(responses={200: CorrelationReplaySchema, **ERRORS})
     def get(self, request: Request, correlation_id: str) -> Response:
         if not is_valid_correlation_id(correlation_id):
             raise NotFound("Unknown correlation id.")
@@ -93,6 +113,17 @@ class CountsView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "aggregate_id",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="Count only this aggregate's events.",
+            )
+        ],
+        responses={200: CountsSchema, **ERRORS},
+    )
     def get(self, request: Request) -> Response:
         aggregate_id = request.query_params.get("aggregate_id")
         if aggregate_id is not None:

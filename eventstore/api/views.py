@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -14,6 +15,13 @@ from ..context import is_valid_correlation_id
 from ..handler import eventstore
 from .filters import EventFilterSet
 from .pagination import PositionPagination
+from .schema import (
+    ERRORS,
+    CorrelationTimelineSchema,
+    EventPageSchema,
+    filterset_parameters,
+    page_parameters,
+)
 from .scope import scoped_criteria, visible_organizations
 
 __all__ = ["EventListView", "CorrelationTimelineView"]
@@ -30,6 +38,10 @@ class EventListView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        parameters=[*filterset_parameters(EventFilterSet), *page_parameters()],
+        responses={200: EventPageSchema, **ERRORS},
+    )
     def get(self, request: Request) -> Response:
         queryset = getattr(eventstore, "queryset", None)
         filterset = EventFilterSet(
@@ -82,6 +94,7 @@ class CorrelationTimelineView(APIView):
     permission_classes = [IsAuthenticated]
     max_events = 10_000
 
+    @extend_schema(responses={200: CorrelationTimelineSchema, **ERRORS})
     def get(self, request: Request, correlation_id: str) -> Response:
         if not is_valid_correlation_id(correlation_id):
             raise NotFound("Unknown correlation id.")

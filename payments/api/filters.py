@@ -34,10 +34,15 @@ class PaymentSummaryFilterSet(django_filters.FilterSet):
     )
     organization_id = django_filters.CharFilter(max_length=64)
     processed_from = _ProcessedAtFilter(
-        label="Processed from", help_text="Processed at or after (ISO 8601 or a date)."
+        field_name="processed_at",
+        label="Processed from",
+        help_text="Processed at or after (ISO 8601 or a date).",
     )
     processed_to = _ProcessedAtFilter(
-        label="Processed to", upper=True, help_text="Processed at or before (ISO 8601 or a date)."
+        field_name="processed_at",
+        label="Processed to",
+        upper=True,
+        help_text="Processed at or before (ISO 8601 or a date).",
     )
     amount_min = django_filters.NumberFilter(field_name="amount", lookup_expr="gte")
     amount_max = django_filters.NumberFilter(field_name="amount", lookup_expr="lte")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from eventstore.api.fields import AmountField
+from eventstore.api.schema import EventSchema
 
 from ..commands import PAYMENT_ID_PATTERN
 from ..models import Organization, PaymentSummary
@@ -22,6 +23,8 @@ def existing_organization(slug: str) -> str:
 
 __all__ = [
     "FailedAttemptSerializer",
+    "PaymentHistorySchema",
+    "PaymentStateSerializer",
     "PaymentSummarySerializer",
     "ProcessPaymentSerializer",
     "RefundSerializer",
@@ -99,3 +102,24 @@ class PaymentSummarySerializer(serializers.ModelSerializer):
 
     def get_refunded_amount(self, row: PaymentSummary) -> str:
         return self._money(row.refunded_amount, row.currency)
+
+
+class PaymentStateSerializer(serializers.Serializer):
+    """A payment's state (answers of commands, detail and replay)."""
+
+    payment_id = serializers.CharField()
+    status = serializers.ChoiceField(["processed", "partially_refunded", "refunded", "failed"])
+    amount = serializers.CharField(help_text="Decimal string in the currency's minor units.")
+    currency = serializers.CharField()
+    refunded_amount = serializers.CharField()
+    organization_id = serializers.CharField()
+    failure_reason = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(min_value=1)
+
+
+class PaymentHistorySchema(serializers.Serializer):
+    """``GET /api/payments/{id}/history/``."""
+
+    payment_id = serializers.CharField()
+    count = serializers.IntegerField(min_value=1)
+    events = EventSchema(many=True)

@@ -1,12 +1,14 @@
 """URLs of the REST API (included under ``api/``)."""
 
 from django.urls import include, path
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 
 urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="api-token"),
+    path("auth/token/", views.AuthTokenView.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("payments/", views.PaymentListCreateView.as_view(), name="payment-list"),
     path("payments/<str:payment_id>/", views.PaymentDetailView.as_view(), name="payment-detail"),
     path(

@@ -12,7 +12,10 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
@@ -22,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from eventstore.api.fields import IsoDateTimeBoundField
+from eventstore.api.schema import ERRORS, ErrorSchema
 from eventstore.api.scope import can_see_organization, visible_organizations
 
 from ..aggregate import Payment
@@ -38,6 +42,8 @@ from ..queries import PaymentQueries
 from .filters import PaymentSummaryFilterSet
 from .serializers import (
     FailedAttemptSerializer,
+    PaymentHistorySchema,
+    PaymentStateSerializer,
     PaymentSummarySerializer,
     ProcessPaymentSerializer,
     RefundSerializer,
@@ -108,11 +114,19 @@ class PaymentListCreateView(ListAPIView):
     filterset_class = PaymentSummaryFilterSet
     pagination_class = PaymentPagination
 
+    @extend_schema(responses={200: PaymentSummarySerializer(many=True), **ERRORS})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self) -> Any:
         rows = PaymentSummary.objects.all()
         scope = visible_organizations(self.request.user)
         return rows if scope is None else rows.filter(organization_id__in=sorted(scope))
 
+    @extend_schema(
+        request=ProcessPaymentSerializer,
+        responses={201: PaymentStateSerializer, 409: ErrorSchema, 507: ErrorSchema, **ERRORS},
+    )
     def post(self, request: Request) -> Response:
         serializer = ProcessPaymentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -134,6 +148,7 @@ class PaymentDetailView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: PaymentStateSerializer, **ERRORS})
     def get(self, request: Request, payment_id: str) -> Response:
         payment = visible_payment(request, PaymentQueries().repository.load(payment_id))
         return Response(payment.state())
@@ -144,6 +159,7 @@ class PaymentHistoryView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(responses={200: PaymentHistorySchema, **ERRORS})
     def get(self, request: Request, payment_id: str) -> Response:
         queries = PaymentQueries()
         events = queries.history(payment_id)
@@ -168,6 +184,23 @@ class PaymentReplayView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "version",
+                OpenApiTypes.INT,
+                OpenApiParameter.QUERY,
+                description="State after this version (1 or more).",
+            ),
+            OpenApiParameter(
+                "at",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                description="State at this instant: ISO 8601 with offset, or a date.",
+            ),
+        ],
+        responses={200: PaymentStateSerializer, **ERRORS},
+    )
     def get(self, request: Request, payment_id: str) -> Response:
         raw_version = request.query_params.get("version")
         raw_at = request.query_params.get("at")
@@ -194,6 +227,10 @@ class PaymentRefundView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        request=RefundSerializer,
+        responses={201: PaymentStateSerializer, 409: ErrorSchema, 507: ErrorSchema, **ERRORS},
+    )
     def post(self, request: Request, payment_id: str) -> Response:
         serializer = RefundSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -218,6 +255,10 @@ class PaymentFailedAttemptView(APIView):
 
     permission_classes = [IsAuthenticated]
 
+    @extend_schema(
+        request=FailedAttemptSerializer,
+        responses={201: PaymentStateSerializer, 409: ErrorSchema, 507: ErrorSchema, **ERRORS},
+    )
     def post(self, request: Request, payment_id: str) -> Response:
         serializer = FailedAttemptSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -233,3 +274,12 @@ class PaymentFailedAttemptView(APIView):
             command_context(request),
         )
         return created(payment)
+
+
+class AuthTokenSchema(serializers.Serializer):
+    token = serializers.CharField()
+
+
+@extend_schema(responses={200: AuthTokenSchema, 400: ErrorSchema})
+class AuthTokenView(ObtainAuthToken):
+    """``POST /api/auth/token/`` with ``username`` and ``password`` → ``{"token": ...}``."""
