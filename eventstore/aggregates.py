@@ -70,9 +70,16 @@ class Aggregate:
         """Rebuild an aggregate by applying recorded events in version order (upcast first)."""
         aggregate = cls(aggregate_id)
         for record in events:
-            aggregate.apply(record.to_event())
-            aggregate.version = record.version
+            aggregate.replay(record)
         return aggregate
+
+    def replay(self, record: RecordedEvent) -> None:
+        """Apply one stored event (upcast and decoded) and move to its version.
+
+        Subclasses that need the envelope (event id, timestamp) extend this.
+        """
+        self.apply(record.to_event())
+        self.version = record.version
 
     def apply(self, event: DomainEvent) -> None:
         """Change state for one event with the method marked ``@applies`` for its class.
@@ -160,8 +167,7 @@ class AggregateRepository(Generic[A]):
             return self.aggregate_class.from_events(aggregate_id, events)
         aggregate = self.aggregate_class.from_snapshot(snapshot)
         for record in self.store.read_aggregate(aggregate_id, snapshot.version + 1, to_version):
-            aggregate.apply(record.to_event())
-            aggregate.version = record.version
+            aggregate.replay(record)
         return aggregate
 
     def get(self, aggregate_id: str, *, to_version: int | None = None) -> A:

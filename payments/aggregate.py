@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from eventstore.aggregates import Aggregate, applies
+from eventstore.records import RecordedEvent
 
 from .events import PaymentFailed, PaymentProcessed, PaymentRefunded
 from .exceptions import (
@@ -42,6 +43,13 @@ class Payment(Aggregate):
         self.refunded_amount = Decimal(0)
         self.failure_reason: str | None = None
         self.failed_attempts = 0
+        #: Id of the stored PaymentProcessed event (the cause of later refunds).
+        self.processed_event_id: str | None = None
+
+    def replay(self, record: RecordedEvent) -> None:
+        super().replay(record)
+        if record.event_type == "PaymentProcessed":
+            self.processed_event_id = str(record.event_id)
 
     @property
     def payment_id(self) -> str:

@@ -133,7 +133,10 @@ class PaymentCommandHandler:
         """Refund all or part of what remains of a processed payment."""
         payment = self._load(command.payment_id, context)
         payment.refund(command.amount, command.refund_id, command.currency)
-        return payment, self._save(payment, context, "RefundPayment")
+        # A refund is caused by the payment it gives back: link it to that event.
+        return payment, self._save(
+            payment, context, "RefundPayment", causation_id=payment.processed_event_id
+        )
 
     def fail(
         self, command: FailPayment, context: CommandContext
@@ -158,19 +161,37 @@ class PaymentCommandHandler:
             raise PaymentNotFound(payment_id)
         return payment
 
-    def _save(self, payment: Payment, context: CommandContext, command: str) -> list[RecordedEvent]:
+    def _save(
+        self,
+        payment: Payment,
+        context: CommandContext,
+        command: str,
+        *,
+        causation_id: str | None = None,
+    ) -> list[RecordedEvent]:
+        """Append the payment's new events.
+
+        Metadata names who (``user_id``, ``username``), for whom
+        (``organization_id``) and which command (``command``, ``command_id``);
+        the causation id is the command's, unless a causing event is given.
+        """
         metadata = {
             "organization_id": payment.organization_id,
             "user_id": context.user_id,
             "username": context.username,
             "command": command,
+            "command_id": context.command_id,
         }
-        return self.repository.save(
+        records = self.repository.save(
             payment,
             metadata=metadata,
             correlation_id=context.correlation_id,
-            causation_id=context.command_id,
+            causation_id=causation_id or context.command_id,
         )
+        for record in records:
+            if record.event_type == "PaymentProcessed":
+                payment.processed_event_id = str(record.event_id)
+        return records
 
 
 def _organization(organization_id: object, context: CommandContext) -> str:

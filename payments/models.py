@@ -57,3 +57,27 @@ class PaymentSummary(models.Model):
 
     def __str__(self) -> str:
         return f"{self.payment_id} ({self.status})"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a command sent with an ``Idempotency-Key`` header, per user.
+
+    A retry with the same key and the same request gets this answer again and
+    changes nothing; the same key with a different request is refused (422).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    location = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="payments_unique_idempotency_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code})"

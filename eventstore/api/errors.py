@@ -56,5 +56,11 @@ def store_error_response(exc: Exception) -> Response | None:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, then :func:`store_error_response`."""
-    return drf_exception_handler(exc, context) or store_error_response(exc)
+    """DRF's handler (adding the error's ``code`` beside ``detail``), then ours."""
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return store_error_response(exc)
+    detail = getattr(exc, "detail", None)
+    if isinstance(response.data, dict) and "detail" in response.data and hasattr(detail, "code"):
+        response.data["code"] = detail.code
+    return response

@@ -40,6 +40,7 @@ from ..exceptions import PaymentNotFound
 from ..models import PaymentSummary
 from ..queries import PaymentQueries
 from .filters import PaymentSummaryFilterSet
+from .idempotency import IDEMPOTENCY_HEADER, idempotent
 from .serializers import (
     FailedAttemptSerializer,
     PaymentHistorySchema,
@@ -57,6 +58,14 @@ __all__ = [
     "PaymentRefundView",
     "PaymentFailedAttemptView",
 ]
+
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Send the same key to retry safely: the first answer is returned again.",
+)
 
 
 def command_context(request: Request) -> CommandContext:
@@ -125,8 +134,16 @@ class PaymentListCreateView(ListAPIView):
 
     @extend_schema(
         request=ProcessPaymentSerializer,
-        responses={201: PaymentStateSerializer, 409: ErrorSchema, 507: ErrorSchema, **ERRORS},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: PaymentStateSerializer,
+            409: ErrorSchema,
+            422: ErrorSchema,
+            507: ErrorSchema,
+            **ERRORS,
+        },
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = ProcessPaymentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -229,8 +246,16 @@ class PaymentRefundView(APIView):
 
     @extend_schema(
         request=RefundSerializer,
-        responses={201: PaymentStateSerializer, 409: ErrorSchema, 507: ErrorSchema, **ERRORS},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: PaymentStateSerializer,
+            409: ErrorSchema,
+            422: ErrorSchema,
+            507: ErrorSchema,
+            **ERRORS,
+        },
     )
+    @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
         serializer = RefundSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -257,8 +282,16 @@ class PaymentFailedAttemptView(APIView):
 
     @extend_schema(
         request=FailedAttemptSerializer,
-        responses={201: PaymentStateSerializer, 409: ErrorSchema, 507: ErrorSchema, **ERRORS},
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={
+            201: PaymentStateSerializer,
+            409: ErrorSchema,
+            422: ErrorSchema,
+            507: ErrorSchema,
+            **ERRORS,
+        },
     )
+    @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
         serializer = FailedAttemptSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -362,3 +362,48 @@ def test_a_long_unknown_id_is_not_echoed_whole(api):
     response = api.get("/api/payments/" + "x" * 5000 + "/")
     assert response.status_code == 404
     assert len(response.json()["detail"]) < 120
+
+
+def test_idempotency_key_replays_the_first_answer(api, event_store):
+    body = {"amount": "5.00", "currency": "EUR", "organization_id": "acme"}
+    headers = {"HTTP_IDEMPOTENCY_KEY": "order-77"}
+    first = api.post("/api/payments/", body, format="json", **headers)
+    again = api.post("/api/payments/", body, format="json", **headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert again["Location"] == first["Location"]
+    assert event_store.count() == 1  # the generated payment id was not used twice
+    other = api.post("/api/payments/", {**body, "amount": "6.00"}, format="json", **headers)
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    refund = api.post(first["Location"] + "refunds/", {"amount": "1.00"}, format="json", **headers)
+    assert refund.status_code == 422  # same key, other path
+    bad = api.post("/api/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="a b")
+    assert bad.status_code == 400
+    assert event_store.count() == 1
+
+
+def test_idempotency_keys_belong_to_their_user(api, django_user_model, event_store):
+    body = {"amount": "5.00", "currency": "EUR", "organization_id": "acme"}
+    assert (
+        api.post("/api/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+    )
+    bob = django_user_model.objects.create_user("bob")
+    Organization.objects.get(slug="acme").members.add(bob)
+    other = APIClient()
+    other.force_authenticate(bob)
+    response = other.post("/api/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert response.status_code == 201
+    assert "Idempotent-Replayed" not in response
+    assert event_store.count() == 2
+
+
+def test_a_refused_command_is_not_kept_for_its_key(api, event_store):
+    headers = {"HTTP_IDEMPOTENCY_KEY": "retry-me"}
+    create(api, payment_id="p-1")
+    too_much = api.post("/api/payments/p-1/refunds/", {"amount": "500"}, format="json", **headers)
+    assert too_much.status_code == 400
+    again = api.post("/api/payments/p-1/refunds/", {"amount": "500"}, format="json", **headers)
+    assert again.status_code == 400
+    assert "Idempotent-Replayed" not in again

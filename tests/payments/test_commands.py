@@ -57,8 +57,21 @@ def test_events_carry_who_for_whom_and_the_chain(event_store):
         "user_id": "7",
         "username": "alice",
         "command": "ProcessPayment",
+        "command_id": "cmd-1",
     }
     assert (events[0].correlation_id, events[0].causation_id) == ("req-1", "cmd-1")
+
+
+def test_a_refund_is_caused_by_the_payments_processing_event(event_store):
+    handler = PaymentCommandHandler()
+    _payment, processed = handler.process(ProcessPayment("p-1", "5.00", "EUR", "acme"), CONTEXT)
+    refund_context = CommandContext(user_id="7", correlation_id="req-1", command_id="cmd-2")
+    _payment, refunded = handler.refund(RefundPayment("p-1", "1.00"), refund_context)
+    assert refunded[0].causation_id == str(processed[0].event_id)
+    assert refunded[0].metadata["command_id"] == "cmd-2"
+    # a fresh load (replay) finds the same cause
+    _payment, again = handler.refund(RefundPayment("p-1", "1.00"), refund_context)
+    assert again[0].causation_id == str(processed[0].event_id)
 
 
 def test_context_takes_the_current_correlation_scope(event_store):
