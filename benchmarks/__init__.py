@@ -1,0 +1,1 @@
+"""Benchmarks of the event store against the ``eventsourcing`` library (see ``run.py``)."""

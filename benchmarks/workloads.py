@@ -1,0 +1,951 @@
+"""The benchmark's workloads: our in-memory store against eventsourcing's POPO recorder.
+
+Imported by ``run.py`` once Django is set up (importing ``eventstore`` needs it).
+
+Both sides get the same seeded events, each shaped for its store before any
+timer starts: ours as :class:`~eventstore.records.NewEvent` records, the
+peer's as ``StoredEvent`` objects whose ``state`` is the JSON text (bytes) of
+the event's id, timestamp, correlation and causation ids, metadata and data.
+Ids reach both stores as fresh objects per event, as they would from requests.
+
+Each workload function takes a :class:`Config` and the shared
+:class:`Fixtures` and returns :class:`Row` objects for the result table.
+Only "our" timed sections run under the profiler (``--profile``).
+"""
+
+from __future__ import annotations
+
+import gc
+import http.client
+import json
+import random
+import statistics
+import sys
+import threading
+import tracemalloc
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from time import perf_counter
+from types import FunctionType, ModuleType
+from typing import Any
+
+from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder
+
+from eventstore.backends.memory import InMemoryEventStore
+from eventstore.events import DomainEvent, event
+from eventstore.records import NewEvent, RecordedEvent
+from payments.commands import CommandContext, PaymentCommandHandler, ProcessPayment, RefundPayment
+
+# -- configuration and results -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes of one run. ``quick()`` is the small run; the defaults are the full one."""
+
+    seed: int = 42
+    #: Aggregates (of 10 events) of the main store: append, type/time, correlation, catch-up.
+    main_aggregates: int = 10_000
+    #: Aggregates of the small store read at 10k events.
+    small_aggregates: int = 1_000
+    #: Aggregates of the big store read (and measured) at 1M events; 0 skips it.
+    big_aggregates: int = 100_000
+    #: Aggregates built under tracemalloc for the memory workload.
+    traced_aggregates: int = 10_000
+    append_repeats: int = 3
+    latency_runs: int = 9
+    thread_count: int = 4
+    aggregates_per_thread: int = 2_500
+    payments: int = 10_000
+    command_repeats: int = 3
+    http_requests: int = 2_000
+    #: True under ``--profile``: read workloads loop longer so the profiler gets samples.
+    profiling: bool = False
+
+    @classmethod
+    def quick(cls, **changes: Any) -> Config:
+        """Return the configuration of ``--quick`` (well under a minute on two cores)."""
+        sizes = {
+            "big_aggregates": 0,
+            "traced_aggregates": 2_000,
+            "append_repeats": 1,
+            "latency_runs": 7,
+            "aggregates_per_thread": 500,
+            "payments": 2_000,
+            "command_repeats": 1,
+            "http_requests": 300,
+        }
+        return cls(**{**sizes, **changes})
+
+
+@dataclass
+class Row:
+    """One line of the result table.
+
+    ``unit`` is ``"/s"`` (higher is better), ``"s"`` (a latency), ``"B"`` (bytes per
+    event) or ``"x"`` (a plain factor); the last three are better lower.
+    """
+
+    workload: str
+    ours: float
+    peer: float | None
+    unit: str
+    target: str
+    met: bool | None
+
+    @property
+    def ratio(self) -> float | None:
+        """How many times better ours is (>1: ours better), or None without a peer."""
+        if self.peer is None or not self.ours or not self.peer:
+            return None
+        return self.ours / self.peer if self.unit == "/s" else self.peer / self.ours
+
+
+class Failure(RuntimeError):
+    """A workload's result check failed (lost, duplicated or wrong events)."""
+
+
+def check(condition: bool, message: str) -> None:
+    """Raise :class:`Failure` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise Failure(message)
+
+
+def progress(message: str) -> None:
+    """Tell the user what is running (on stderr, so stdout keeps only the table)."""
+    print(f"  … {message}", file=sys.stderr, flush=True)
+
+
+# -- profiling -----------------------------------------------------------------------------
+
+#: The pyinstrument profiler of ``--profile``, or None; started around our timed code only.
+PROFILER: Any = None
+
+
+@contextmanager
+def ours_timed() -> Iterator[None]:
+    """Mark a timed section of our code: the profiler, if any, runs during it only."""
+    if PROFILER is None:
+        yield
+        return
+    PROFILER.start()
+    try:
+        yield
+    finally:
+        PROFILER.stop()
+
+
+# -- the seeded events ---------------------------------------------------------------------
+
+AGGREGATE_TYPE = "Payment"
+EVENTS_PER_AGGREGATE = 10
+CORRELATION_SIZE = 4
+START = datetime(2025, 1, 1, tzinfo=UTC)
+STEP = timedelta(milliseconds=10)
+CURRENCIES = ("EUR", "USD", "GBP", "CHF")
+ORGANIZATIONS = tuple(f"org-{number:02d}" for number in range(1, 21))
+USERS = tuple(str(number) for number in range(1, 201))
+EVENT_NAMES = (
+    "PaymentInitiated",
+    "PaymentAuthorized",
+    "PaymentCaptured",
+    "PaymentProcessed",
+    "PaymentSettled",
+    "PaymentRefunded",
+    "PaymentFailed",
+    "PaymentDisputed",
+    "PaymentChargedBack",
+    "PaymentReversed",
+)
+
+
+def _define_event(name: str) -> type[DomainEvent]:
+    """Define and register ``Bench<name>`` (type ``bench.<name>``, fields amount and currency)."""
+    namespace = {
+        "__module__": __name__,
+        "__qualname__": f"Bench{name}",
+        "__doc__": f"Benchmark event {name}: ``amount`` (decimal string) ``currency``.",
+        "__annotations__": {"amount": "str", "currency": "str"},
+    }
+    return event(type(f"Bench{name}", (DomainEvent,), namespace, event_type=f"bench.{name}"))
+
+
+EVENT_CLASSES = [_define_event(name) for name in EVENT_NAMES]
+EVENT_TYPES = [cls.event_type for cls in EVENT_CLASSES]
+#: The peer names event classes by topic ("module:qualname").
+TOPICS = {cls.event_type: f"{cls.__module__}:{cls.__qualname__}" for cls in EVENT_CLASSES}
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """One generated event, before it is shaped for either store."""
+
+    aggregate_id: uuid.UUID
+    version: int
+    event_id: uuid.UUID
+    event_type: str
+    timestamp: datetime
+    correlation_id: str
+    causation_id: str
+    metadata: dict[str, str]
+    data: dict[str, str]
+
+
+def generate(aggregates: int, seed: int) -> Iterator[EventSpec]:
+    """Yield ``aggregates`` × 10 payment-like events, deterministic for ``seed``.
+
+    Aggregates are interleaved at random (each one's versions 1..10 stay in
+    order); timestamps rise by 10 ms per event. Events 1–4, 5–8 and 9–10 of an
+    aggregate share a correlation id; an event's causation id is the previous
+    event of its correlation (the correlation id for the first). Event types
+    are drawn uniformly from the 10 ``bench.*`` types.
+    """
+    rng = random.Random(seed)  # noqa: S311  (benchmark data, not cryptography)
+
+    def new_uuid() -> uuid.UUID:
+        return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+    ids = [new_uuid() for _ in range(aggregates)]
+    organizations = [rng.choice(ORGANIZATIONS) for _ in range(aggregates)]
+    currencies = [rng.choice(CURRENCIES) for _ in range(aggregates)]
+    order = [index for index in range(aggregates) for _ in range(EVENTS_PER_AGGREGATE)]
+    rng.shuffle(order)
+    versions = [0] * aggregates
+    correlation = [""] * aggregates
+    previous = [""] * aggregates
+    for position, index in enumerate(order):
+        version = versions[index] = versions[index] + 1
+        if (version - 1) % CORRELATION_SIZE == 0:
+            correlation[index] = causation = str(new_uuid())
+        else:
+            causation = previous[index]
+        event_id = new_uuid()
+        previous[index] = str(event_id)
+        yield EventSpec(
+            aggregate_id=ids[index],
+            version=version,
+            event_id=event_id,
+            event_type=rng.choice(EVENT_TYPES),
+            timestamp=START + STEP * position,
+            correlation_id=correlation[index],
+            causation_id=causation,
+            metadata={"organization_id": organizations[index], "user_id": rng.choice(USERS)},
+            data={
+                "amount": str(Decimal(rng.randint(100, 999_999)).scaleb(-2)),
+                "currency": currencies[index],
+            },
+        )
+
+
+def to_ours(spec: EventSpec) -> tuple[str, NewEvent, int]:
+    """Return ``(aggregate_id, event, expected_version)`` for our ``append``."""
+    new_event = NewEvent(
+        event_type=spec.event_type,
+        data=spec.data,
+        event_id=spec.event_id,
+        metadata=spec.metadata,
+        correlation_id=spec.correlation_id,
+        causation_id=spec.causation_id,
+        timestamp=spec.timestamp,
+    )
+    return str(spec.aggregate_id), new_event, spec.version - 1
+
+
+def to_peer(spec: EventSpec) -> StoredEvent:
+    """Return the peer's ``StoredEvent``: the same event as JSON bytes in ``state``."""
+    state = {
+        "event_id": str(spec.event_id),
+        "timestamp": spec.timestamp.isoformat(),
+        "correlation_id": spec.correlation_id,
+        "causation_id": spec.causation_id,
+        "metadata": spec.metadata,
+        "data": spec.data,
+    }
+    return StoredEvent(
+        originator_id=uuid.UUID(int=spec.aggregate_id.int),
+        originator_version=spec.version,
+        topic=TOPICS[spec.event_type],
+        state=json.dumps(state, separators=(",", ":")).encode(),
+    )
+
+
+def fresh_store(alias: str) -> InMemoryEventStore:
+    """Return our store for ``alias``, emptied."""
+    store = InMemoryEventStore(alias)
+    store.clear()
+    return store
+
+
+def fill_ours(store: InMemoryEventStore, specs: Iterable[EventSpec]) -> None:
+    """Append each event alone, with the version before it as expected version."""
+    for spec in specs:
+        aggregate_id, new_event, expected = to_ours(spec)
+        store.append(aggregate_id, AGGREGATE_TYPE, [new_event], expected)
+
+
+def fill_peer(recorder: POPOApplicationRecorder, specs: Iterable[EventSpec]) -> None:
+    """Insert each event alone into the peer's recorder."""
+    for spec in specs:
+        recorder.insert_events([to_peer(spec)])
+
+
+@dataclass
+class Pair:
+    """Our store and the peer's recorder holding the same events."""
+
+    store: InMemoryEventStore
+    recorder: POPOApplicationRecorder
+    events: int
+
+    def release(self) -> None:
+        """Empty both sides so their memory can be freed."""
+        self.store.clear()
+        self.recorder = POPOApplicationRecorder()
+
+
+def build_pair(alias: str, aggregates: int, seed: int) -> Pair:
+    """Fill a fresh store and recorder with the same ``aggregates`` × 10 events (untimed)."""
+    store = fresh_store(alias)
+    fill_ours(store, generate(aggregates, seed))
+    recorder = POPOApplicationRecorder()
+    fill_peer(recorder, generate(aggregates, seed))
+    return Pair(store, recorder, aggregates * EVENTS_PER_AGGREGATE)
+
+
+class Fixtures:
+    """Stores shared by several workloads, built on first use and released when asked."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.pairs: dict[str, Pair] = {}
+
+    def main(self) -> Pair:
+        """The main store: ``main_aggregates`` × 10 events (100k by default)."""
+        if "main" not in self.pairs:
+            count = self.config.main_aggregates * EVENTS_PER_AGGREGATE
+            progress(f"building the {count:,}-event stores")
+            self.pairs["main"] = build_pair(
+                "bench-main", self.config.main_aggregates, self.config.seed
+            )
+        return self.pairs["main"]
+
+    def adopt_main(self, pair: Pair) -> None:
+        """Use ``pair`` (built by the append workload) as the main store."""
+        self.pairs["main"] = pair
+
+    def big(self) -> Pair | None:
+        """The 1M-event store (``big_aggregates`` × 10), or None in quick mode."""
+        if not self.config.big_aggregates:
+            return None
+        if "big" not in self.pairs:
+            count = self.config.big_aggregates * EVENTS_PER_AGGREGATE
+            progress(f"building the {count:,}-event stores (about a minute)")
+            self.pairs["big"] = build_pair("bench-1m", self.config.big_aggregates, self.config.seed)
+        return self.pairs["big"]
+
+    def release(self, name: str) -> None:
+        """Free the fixture ``name`` if it was built."""
+        pair = self.pairs.pop(name, None)
+        if pair is not None:
+            pair.release()
+            gc.collect()
+
+
+# -- timing helpers ------------------------------------------------------------------------
+
+
+def median_latency(
+    call: Callable[[Any], object],
+    args: Sequence[Any],
+    runs: int,
+    *,
+    ours: bool = False,
+) -> float:
+    """Return the median over ``runs`` of the mean seconds of ``call(arg)`` over ``args``.
+
+    One untimed pass warms up first. ``ours=True`` puts the runs under the profiler.
+    """
+    for arg in args:
+        call(arg)
+    samples = []
+    gc.collect()
+    for _ in range(runs):
+        with ours_timed() if ours else _nothing():
+            start = perf_counter()
+            for arg in args:
+                call(arg)
+            samples.append((perf_counter() - start) / len(args))
+    return statistics.median(samples)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def runs(config: Config) -> int:
+    """Latency runs: longer under the profiler so it collects enough samples."""
+    return config.latency_runs * (20 if config.profiling else 1)
+
+
+# -- 1. append ------------------------------------------------------------------------------
+
+
+def append(config: Config, fixtures: Fixtures) -> list[Row]:
+    """Append aggregates × 10 events one per call, with the right expected version.
+
+    The median of ``append_repeats`` runs, each into an emptied store and a new
+    recorder; inputs are built before the timers. The last run's stores become
+    the main fixture.
+    """
+    specs = list(generate(config.main_aggregates, config.seed))
+    ours_inputs = [to_ours(spec) for spec in specs]
+    peer_inputs = [to_peer(spec) for spec in specs]
+    del specs
+    warm = fresh_store("bench-append-warmup")
+    for aggregate_id, new_event, expected in ours_inputs[:2_000]:
+        warm.append(aggregate_id, AGGREGATE_TYPE, [new_event], expected)
+    warm.clear()
+    warm_recorder = POPOApplicationRecorder()
+    for stored in peer_inputs[:2_000]:
+        warm_recorder.insert_events([stored])
+
+    ours_rates, peer_rates = [], []
+    for _ in range(config.append_repeats):
+        fixtures.release("main")
+        store = fresh_store("bench-append")
+        gc.collect()
+        with ours_timed():
+            start = perf_counter()
+            for aggregate_id, new_event, expected in ours_inputs:
+                store.append(aggregate_id, AGGREGATE_TYPE, [new_event], expected)
+            ours_rates.append(len(ours_inputs) / (perf_counter() - start))
+        recorder = POPOApplicationRecorder()
+        gc.collect()
+        start = perf_counter()
+        for stored in peer_inputs:
+            recorder.insert_events([stored])
+        peer_rates.append(len(peer_inputs) / (perf_counter() - start))
+        check(store.last_position() == len(ours_inputs), "append: events missing (ours)")
+        check(recorder.max_notification_id() == len(peer_inputs), "append: events missing (peer)")
+        fixtures.adopt_main(Pair(store, recorder, len(ours_inputs)))
+
+    ours, peer = statistics.median(ours_rates), statistics.median(peer_rates)
+    label = f"append, 1 event/call ({len(ours_inputs):,} events, events/s)"
+    return [Row(label, ours, peer, "/s", "≥ peer", ours >= peer)]
+
+
+# -- 2. read one aggregate ------------------------------------------------------------------
+
+
+def _sample_aggregates(store: InMemoryEventStore, count: int, seed: int) -> list[str]:
+    """Return ``count`` aggregate ids picked at random positions of ``store``."""
+    rng = random.Random(seed)  # noqa: S311  (benchmark sampling, not cryptography)
+    last = store.last_position()
+    picks = []
+    for _ in range(count):
+        position = rng.randint(1, last)
+        picks.append(store.read_all(after_position=position - 1, limit=1)[0].aggregate_id)
+    return picks
+
+
+def _read_latencies(config: Config, pair: Pair) -> tuple[float, float]:
+    """Median latency of reading one 10-event aggregate: (ours, peer), in seconds."""
+    ids = _sample_aggregates(pair.store, 1_000, config.seed)
+    uuids = [uuid.UUID(aggregate_id) for aggregate_id in ids]
+    check(len(pair.store.read_aggregate(ids[0])) == 10, "read: ours did not return 10 events")
+    check(len(pair.recorder.select_events(uuids[0])) == 10, "read: peer did not return 10 events")
+    # 10 passes over the 1,000 ids per run: runs of ~10 ms are steadier than 1 ms ones.
+    ours = median_latency(pair.store.read_aggregate, ids * 10, runs(config), ours=True)
+    peer = median_latency(pair.recorder.select_events, uuids * 10, runs(config))
+    return ours, peer
+
+
+def read_aggregate(config: Config, fixtures: Fixtures) -> list[Row]:
+    """Read one 10-event aggregate at 10k, 100k and 1M stored events (1M skipped by --quick)."""
+    small = build_pair("bench-read-10k", config.small_aggregates, config.seed + 1)
+    sizes: list[tuple[str, Pair]] = [(f"{small.events // 1000:,}k", small)]
+    main = fixtures.main()
+    sizes.append((f"{main.events // 1000:,}k", main))
+    big = fixtures.big()
+    if big is not None:
+        sizes.append((f"{big.events // 1_000_000:,}M", big))
+    rows, ours_by_size = [], []
+    for name, pair in sizes:
+        ours, peer = _read_latencies(config, pair)
+        ours_by_size.append(ours)
+        label = f"read aggregate (10 events) @ {name} events"
+        rows.append(Row(label, ours, peer, "s", "≤ peer", ours <= peer))
+    small.release()
+    growth = ours_by_size[-1] / ours_by_size[0]
+    label = f"read aggregate growth, ours {sizes[-1][0]} / {sizes[0][0]}"
+    rows.append(Row(label, growth, None, "x", "≤ 1.5", growth <= 1.5))
+    return rows
+
+
+# -- 3. event type + time range -------------------------------------------------------------
+
+
+def _window(events: int) -> tuple[datetime, datetime]:
+    """The middle 10 % of the time span of a store of ``events`` generated events."""
+    span = STEP * (events - 1)
+    return START + span * 0.45, START + span * 0.55
+
+
+def _peer_by_type_and_time(
+    recorder: POPOApplicationRecorder, topic: str, start: datetime, end: datetime
+) -> list[Notification]:
+    """What a peer user does: read the topic's notifications, keep those in the window."""
+    limit = recorder.max_notification_id() or 0
+    found = []
+    for notification in recorder.select_notifications(start=1, limit=limit, topics=[topic]):
+        timestamp = datetime.fromisoformat(json.loads(notification.state)["timestamp"])
+        if start <= timestamp <= end:
+            found.append(notification)
+    return found
+
+
+def type_time(config: Config, fixtures: Fixtures) -> list[Row]:
+    """One event type (of 10) inside 10 % of the time span: about 1 % of the events."""
+    pair = fixtures.main()
+    event_type = EVENT_TYPES[0]
+    start, end = _window(pair.events)
+    expected = len(pair.store.read_by_type(event_type, start, end))
+    peer_found = _peer_by_type_and_time(pair.recorder, TOPICS[event_type], start, end)
+    check(len(peer_found) == expected, "type/time: ours and peer found different events")
+    query = (event_type, start, end)
+    ours = median_latency(
+        lambda q: pair.store.read_by_type(*q), [query] * 300, runs(config), ours=True
+    )
+    peer = median_latency(
+        lambda q: _peer_by_type_and_time(pair.recorder, TOPICS[q[0]], q[1], q[2]), [query], 3
+    )
+    label = f"type + time range ({expected:,} of {pair.events:,} events)"
+    return [Row(label, ours, peer, "s", "ours ≤ 1 ms", ours <= 1e-3)]
+
+
+# -- 4. correlation -------------------------------------------------------------------------
+
+
+def _peer_by_correlation(recorder: POPOApplicationRecorder, correlation_id: str) -> list:
+    """What a peer user does: scan every notification, decode it, compare its correlation."""
+    limit = recorder.max_notification_id() or 0
+    return [
+        notification
+        for notification in recorder.select_notifications(start=1, limit=limit)
+        if json.loads(notification.state)["correlation_id"] == correlation_id
+    ]
+
+
+def correlation(config: Config, fixtures: Fixtures) -> list[Row]:
+    """Read a 4-event correlation among the main store's events."""
+    pair = fixtures.main()
+    aggregates = _sample_aggregates(pair.store, 200, config.seed + 2)
+    ids = [pair.store.read_aggregate(aggregate_id)[0].correlation_id for aggregate_id in aggregates]
+    check(len(pair.store.read_by_correlation(ids[0])) == 4, "correlation: ours found not 4")
+    check(len(_peer_by_correlation(pair.recorder, ids[0])) == 4, "correlation: peer found not 4")
+    ours = median_latency(pair.store.read_by_correlation, ids * 10, runs(config), ours=True)
+    peer = median_latency(lambda cid: _peer_by_correlation(pair.recorder, cid), ids[:1], 3)
+    label = f"correlation, 4 events among {pair.events:,}"
+    return [Row(label, ours, peer, "s", "ours ≤ 0.05 ms", ours <= 5e-5)]
+
+
+# -- 5. catch-up page -----------------------------------------------------------------------
+
+
+def catch_up(config: Config, fixtures: Fixtures) -> list[Row]:
+    """Read a page of 1,000 events after a position (what a projection's catch-up does)."""
+    pair = fixtures.main()
+    rng = random.Random(config.seed + 3)  # noqa: S311  (benchmark sampling)
+    positions = [rng.randint(0, pair.events - 1_000) for _ in range(200)]
+    ours_page = pair.store.read_all(after_position=positions[0], limit=1_000)
+    peer_page = pair.recorder.select_notifications(start=positions[0] + 1, limit=1_000)
+    check(ours_page[0].position == peer_page[0].id == positions[0] + 1, "catch-up: wrong start")
+    check(len(ours_page) == len(peer_page) == 1_000, "catch-up: short page")
+    ours = median_latency(
+        lambda p: pair.store.read_all(after_position=p, limit=1_000),
+        positions * 20,
+        runs(config),
+        ours=True,
+    )
+    peer = median_latency(
+        lambda p: pair.recorder.select_notifications(start=p + 1, limit=1_000),
+        positions,
+        runs(config),
+    )
+    return [Row("catch-up page of 1,000 after a position", ours, peer, "s", "≤ peer", ours <= peer)]
+
+
+# -- 6. memory ------------------------------------------------------------------------------
+
+
+def _traced_bytes(build: Callable[[], object]) -> int:
+    """Bytes allocated by ``build()`` and still held once it returns (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        kept = build()
+        gc.collect()
+        current, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del kept
+    return current
+
+
+def retained_size(root: object) -> int:
+    """Bytes of every object reachable from ``root`` (``sys.getsizeof``), each counted once.
+
+    Classes, modules and functions are shared code, not data: they are not counted
+    and not followed.
+    """
+    seen: set[int] = set()
+    stack = [root]
+    total = 0
+    skip = (type, ModuleType, FunctionType)
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, skip):
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        stack.extend(gc.get_referents(obj))
+    return total
+
+
+def memory(config: Config, fixtures: Fixtures) -> list[Row]:
+    """Retained bytes per event, ours and peer's.
+
+    Two measures: tracemalloc over building ``traced_aggregates`` × 10 events
+    (tracemalloc slows building about tenfold, so 1M would take minutes), and
+    the size of the object graph of the 1M-event stores (the main store in
+    quick mode), which needs no tracing.
+    """
+    aggregates = config.traced_aggregates
+    events = aggregates * EVENTS_PER_AGGREGATE
+    progress(f"building {events:,} events under tracemalloc (slow)")
+
+    def build_ours() -> object:
+        store = fresh_store("bench-memory")
+        fill_ours(store, generate(aggregates, config.seed + 4))
+        return store
+
+    def build_peer() -> object:
+        recorder = POPOApplicationRecorder()
+        fill_peer(recorder, generate(aggregates, config.seed + 4))
+        return recorder
+
+    ours_traced = _traced_bytes(build_ours) / events
+    fresh_store("bench-memory")
+    peer_traced = _traced_bytes(build_peer) / events
+    rows = [
+        Row(
+            f"memory @ {events // 1000:,}k events, tracemalloc (bytes/event)",
+            ours_traced,
+            peer_traced,
+            "B",
+            "≤ 800 B",
+            ours_traced <= 800,
+        )
+    ]
+    pair = fixtures.big() or fixtures.main()
+    progress(f"measuring the object graphs of the {pair.events:,}-event stores")
+    ours_graph = retained_size(pair.store._data) / pair.events
+    peer_graph = retained_size(pair.recorder) / pair.events
+    scale = (
+        f"{pair.events // 1_000_000}M" if pair.events >= 1_000_000 else f"{pair.events // 1000}k"
+    )
+    label = f"memory @ {scale} events, object graph (bytes/event)"
+    rows.append(Row(label, ours_graph, peer_graph, "B", "≤ 800 B", ours_graph <= 800))
+    return rows
+
+
+# -- 7. threads -----------------------------------------------------------------------------
+
+
+def _run_threads(work: Sequence[Callable[[], object]]) -> float:
+    """Run each callable in its own thread, started together; return the wall time."""
+    barrier = threading.Barrier(len(work) + 1)
+    errors: list[BaseException] = []
+
+    def worker(job: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            job()
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in work]
+    for thread in threads:
+        thread.start()
+    gc.collect()
+    barrier.wait()
+    start = perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = perf_counter() - start
+    if errors:
+        raise errors[0]
+    return elapsed
+
+
+def threads(config: Config, fixtures: Fixtures) -> list[Row]:
+    """N threads append to disjoint aggregates at once; no version or position lost or doubled."""
+    per_thread = config.aggregates_per_thread
+    chunks = [
+        list(generate(per_thread, config.seed + 10 + number))
+        for number in range(config.thread_count)
+    ]
+    total = sum(map(len, chunks))
+    ours_inputs = [[to_ours(spec) for spec in chunk] for chunk in chunks]
+    peer_inputs = [[to_peer(spec) for spec in chunk] for chunk in chunks]
+
+    store = fresh_store("bench-threads")
+
+    def ours_job(inputs: list[tuple[str, NewEvent, int]]) -> Callable[[], None]:
+        def run() -> None:
+            for aggregate_id, new_event, expected in inputs:
+                store.append(aggregate_id, AGGREGATE_TYPE, [new_event], expected)
+
+        return run
+
+    recorder = POPOApplicationRecorder()
+    notification_ids: list[int] = []
+
+    def peer_job(inputs: list[StoredEvent]) -> Callable[[], None]:
+        def run() -> None:
+            ids = []
+            for stored in inputs:
+                ids.extend(recorder.insert_events([stored]) or ())
+            notification_ids.extend(ids)
+
+        return run
+
+    with ours_timed():
+        ours_time = _run_threads([ours_job(inputs) for inputs in ours_inputs])
+    peer_time = _run_threads([peer_job(inputs) for inputs in peer_inputs])
+
+    records: list[RecordedEvent] = store.read_all()
+    check(len(records) == total, f"threads: ours stored {len(records)} of {total} events")
+    check(
+        [record.position for record in records] == list(range(1, total + 1)),
+        "threads: ours positions not unique and gapless",
+    )
+    stored_ids = {record.event_id for record in records}
+    check(
+        stored_ids == {spec.event_id for chunk in chunks for spec in chunk},
+        "threads: ours lost or changed events",
+    )
+    for chunk in chunks:
+        for aggregate_uuid in {spec.aggregate_id for spec in chunk}:
+            ours_versions = [r.version for r in store.read_aggregate(str(aggregate_uuid))]
+            peer_versions = [s.originator_version for s in recorder.select_events(aggregate_uuid)]
+            check(ours_versions == list(range(1, 11)), f"threads: ours versions {ours_versions}")
+            check(peer_versions == list(range(1, 11)), f"threads: peer versions {peer_versions}")
+    check(sorted(notification_ids) == list(range(1, total + 1)), "threads: peer ids not unique")
+    store.clear()
+
+    ours, peer = total / ours_time, total / peer_time
+    label = (
+        f"{config.thread_count} threads × {per_thread:,} aggregates × 10 events (events/s, checked)"
+    )
+    return [Row(label, ours, peer, "/s", "≥ peer", ours >= peer)]
+
+
+# -- 8. command path ------------------------------------------------------------------------
+
+
+def command_path(config: Config, fixtures: Fixtures) -> list[Row]:
+    """Process then refund payments through ``PaymentCommandHandler`` (replay, decide, append)."""
+    rng = random.Random(config.seed + 5)  # noqa: S311  (benchmark data)
+
+    def new_id() -> str:
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    commands = []
+    for number in range(config.payments):
+        payment_id = f"pay-{number:06d}"
+        correlation_id = new_id()
+        commands.append(
+            (
+                ProcessPayment(payment_id, "100.00", "EUR", "acme"),
+                CommandContext("1", "bench", correlation_id=correlation_id, command_id=new_id()),
+                RefundPayment(payment_id, "10.00"),
+                CommandContext("1", "bench", correlation_id=correlation_id, command_id=new_id()),
+            )
+        )
+
+    def run(store: InMemoryEventStore, batch: list) -> float:
+        handler = PaymentCommandHandler(store)
+        gc.collect()
+        with ours_timed():
+            start = perf_counter()
+            for process, process_context, refund, refund_context in batch:
+                handler.process(process, process_context)
+                handler.refund(refund, refund_context)
+            return perf_counter() - start
+
+    run(fresh_store("bench-commands-warmup"), commands[:200])
+    fresh_store("bench-commands-warmup")
+    rates = []
+    for _ in range(config.command_repeats):
+        store = fresh_store("bench-commands")
+        rates.append(2 * len(commands) / run(store, commands))
+        check(store.last_position() == 2 * len(commands), "command path: events missing")
+        state = PaymentCommandHandler(store).repository.load(commands[-1][0].payment_id).state()
+        check(state["status"] == "partially_refunded", f"command path: bad state {state}")
+    fresh_store("bench-commands")
+    ours = statistics.median(rates)
+    label = "command path: process + refund (commands/s)"
+    return [Row(label, ours, None, "/s", "≥ 20,000", ours >= 20_000)]
+
+
+# -- 9. HTTP --------------------------------------------------------------------------------
+
+
+def _post_many(port: int, path: str, bodies: Sequence[bytes], headers: dict[str, str]) -> float:
+    """POST each body in turn on one keep-alive connection; return the seconds taken."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        start = perf_counter()
+        for body in bodies:
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            content = response.read()
+            if response.status not in (200, 201):
+                raise Failure(f"POST {path}: {response.status} {content[:300]!r}")
+        return perf_counter() - start
+    finally:
+        connection.close()
+
+
+def http_post(config: Config, fixtures: Fixtures) -> list[Row]:
+    """``POST /api/payments/`` against a bare Django JSON view, on one real in-process server.
+
+    The server is Django's ``ThreadedWSGIServer`` on 127.0.0.1 (a free port),
+    serving ``get_wsgi_application()`` with ``benchmarks.bench_urls`` as URLconf.
+    Requests are sequential on one keep-alive connection, authenticated with a
+    DRF token of a superuser in a temporary SQLite database (with the
+    organization the payments name). Both endpoints
+    alternate in rounds; the rate is all requests over all time.
+    """
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+    from django.test.utils import override_settings
+    from rest_framework.authtoken.models import Token
+
+    from eventstore import eventstores
+    from payments.models import Organization
+
+    class QuietHandler(WSGIRequestHandler):
+        """The development server's handler, without its log line and with TCP_NODELAY.
+
+        Without TCP_NODELAY, Nagle's algorithm holds the response body until the
+        client's delayed ACK (~40 ms): every request would take 40 ms, whatever the view.
+        """
+
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    progress("migrating the temporary database")
+    call_command("migrate", verbosity=0, interactive=False)
+    user = get_user_model().objects.create_superuser("bench", "bench@example.invalid", None)
+    token = Token.objects.create(user=user)
+    Organization.objects.create(slug="acme", name="Acme")
+    headers = {"Content-Type": "application/json", "Authorization": f"Token {token.key}"}
+    default_store = eventstores["default"]
+    default_store.clear()
+
+    def bodies(prefix: str, count: int) -> list[bytes]:
+        return [
+            json.dumps(
+                {
+                    "payment_id": f"{prefix}-{number:06d}",
+                    "amount": "100.00",
+                    "currency": "EUR",
+                    "organization_id": "acme",
+                }
+            ).encode()
+            for number in range(count)
+        ]
+
+    rounds = 2
+    per_round = max(1, config.http_requests // rounds)
+    with override_settings(ROOT_URLCONF="benchmarks.bench_urls"):
+        server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler)
+        server.set_app(get_wsgi_application())
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        port = server.server_address[1]
+        try:
+            _post_many(port, "/api/payments/", bodies("warm", 100), headers)
+            _post_many(port, "/bench/bare/", bodies("warm", 100), headers)
+            ours_time = bare_time = 0.0
+            for number in range(rounds):
+                ours_time += _post_many(
+                    port, "/api/payments/", bodies(f"r{number}", per_round), headers
+                )
+                bare_time += _post_many(
+                    port, "/bench/bare/", bodies(f"r{number}", per_round), headers
+                )
+        finally:
+            server.shutdown()
+            server.server_close()
+    check(
+        default_store.last_position() == 100 + rounds * per_round,
+        "HTTP: not every POST recorded its event",
+    )
+    default_store.clear()
+    ours, bare = rounds * per_round / ours_time, rounds * per_round / bare_time
+    label = "HTTP POST /api/payments/ (req/s; peer column: bare Django JSON view)"
+    return [Row(label, ours, bare, "/s", "≥ 0.5 × bare", ours >= 0.5 * bare)]
+
+
+#: The workloads in table order, by the names ``--only`` and ``--profile`` take.
+WORKLOADS: dict[str, Callable[[Config, Fixtures], list[Row]]] = {
+    "append": append,
+    "read_aggregate": read_aggregate,
+    "type_time": type_time,
+    "correlation": correlation,
+    "catch_up": catch_up,
+    "memory": memory,
+    "threads": threads,
+    "command_path": command_path,
+    "http": http_post,
+}
+
+#: The order they run in: memory right after read_aggregate, so the 1M-event stores
+#: both use are freed before the other workloads (a full GC pass over them takes seconds).
+RUN_ORDER = (
+    "append",
+    "read_aggregate",
+    "memory",
+    "type_time",
+    "correlation",
+    "catch_up",
+    "threads",
+    "command_path",
+    "http",
+)
+
+#: Which shared fixtures each workload uses (released once no later workload needs them).
+NEEDS = {
+    "append": {"main"},
+    "read_aggregate": {"main", "big"},
+    "type_time": {"main"},
+    "correlation": {"main"},
+    "catch_up": {"main"},
+    "memory": {"main", "big"},
+}
+
+#: Workloads whose timed code runs in the calling thread, so ``--profile`` can see it.
+PROFILABLE = ("append", "read_aggregate", "type_time", "correlation", "catch_up", "command_path")
