@@ -202,12 +202,17 @@ def statistics(
     days: dict[date, int] = {}
     organizations: dict[str, int] = {}
     users: dict[str, int] = {}
+    # The hour bucket depends only on the local hour and offset an instant shows.
+    floors: dict[tuple[datetime, timedelta | None], datetime] = {}
     for record in query.events(store):
         total += 1
-        hour = _hour_floor(record.timestamp, zone)
+        local = record.timestamp.astimezone(zone)
+        shown = (local.replace(minute=0, second=0, microsecond=0, tzinfo=None), local.utcoffset())
+        hour = floors.get(shown)
+        if hour is None:
+            hour = floors[shown] = _hour_floor(record.timestamp, zone)
         hours[hour] = hours.get(hour, 0) + 1
-        day = record.timestamp.astimezone(zone).date()
-        days[day] = days.get(day, 0) + 1
+        days[local.date()] = days.get(local.date(), 0) + 1
         metadata = record.metadata  # decoded once: a fresh dict per access
         organization = _key(metadata.get("organization_id"))
         organizations[organization] = organizations.get(organization, 0) + 1
@@ -330,15 +335,14 @@ class _Query:
         """Yield the matching events in position order, one page of :data:`PAGE_SIZE` at a time."""
         if self.organization_ids == ():
             return
+        organizations = None if self.organization_ids is None else list(self.organization_ids)
         after = 0
         while True:
             page = store.search(
                 event_type=list(self.event_types),
                 timestamp__gte=self.start,
                 timestamp__lte=self.end,
-                organization_id=None
-                if self.organization_ids is None
-                else list(self.organization_ids),
+                organization_id=organizations,  # None: no criterion
                 after_position=after,
                 limit=PAGE_SIZE,
             )

@@ -39,7 +39,7 @@ events_appended = Signal()
 
 def publish(store: BaseEventStore, events: Sequence[RecordedEvent]) -> None:
     """Send :data:`events_appended` for one batch; log (never raise) receiver errors."""
-    if not events:
+    if not events or not events_appended.has_listeners(type(store)):
         return
     results = events_appended.send_robust(
         sender=type(store), store=store, alias=store.alias, events=list(events)

@@ -67,22 +67,24 @@ def to_json_value(value: Any) -> Any:
     raise TypeError(f"Value of type {type(value).__name__} is not JSON serializable.")
 
 
-def dumps(value: Any) -> str:
+# One encoder for every call: json.dumps() with options builds a new one each time.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True
+)
+
+
+def dumps(value: Any, *, native: bool = False) -> str:
     """Encode ``value`` as canonical JSON text: compact, keys sorted, UTF-8 kept as is.
 
     Sorted keys make the text independent of insertion order, so every backend
     (PostgreSQL's ``jsonb`` reorders keys) gives the same text for the same data.
+    ``native=True`` skips the conversion by :func:`to_json_value`, for values that
+    are already JSON-native (such as :meth:`DomainEvent.to_data` output).
 
     Raises the same errors as :func:`to_json_value`, and ``ValueError`` for a NUL
     character (U+0000) in a string, which PostgreSQL cannot store.
     """
-    text = json.dumps(
-        to_json_value(value),
-        ensure_ascii=False,
-        separators=(",", ":"),
-        allow_nan=False,
-        sort_keys=True,
-    )
+    text = _ENCODER.encode(value if native else to_json_value(value))
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise ValueError("Strings must not contain the NUL character (U+0000).")
     return text

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.utils import timezone
-
 from .. import codec
 from ..bus import publish
 from ..criteria import Criteria, ensure_aware
@@ -26,10 +24,20 @@ from ..exceptions import (
     InvalidBackendError,
     InvalidEventError,
     InvalidQueryError,
+    UnknownEventTypeError,
 )
 from ..records import ANY, STREAM_EXISTS, ExpectedVersion, NewEvent, RecordedEvent
 
-__all__ = ["BaseEventStore", "PendingEvent", "ExpectedVersionArg"]
+__all__ = [
+    "BaseEventStore",
+    "PendingEvent",
+    "ExpectedVersionArg",
+    "INDEXED_METADATA_KEYS",
+    "indexable_value",
+]
+
+#: Metadata keys that backends index (and that searches on them use).
+INDEXED_METADATA_KEYS = ("organization_id", "user_id")
 
 ExpectedVersionArg = int | ExpectedVersion
 
@@ -49,6 +57,8 @@ class PendingEvent:
     correlation_id: str | None
     causation_id: str | None
     timestamp: datetime | None
+    #: The values of :data:`INDEXED_METADATA_KEYS` in the metadata, for indexes.
+    indexed_metadata: tuple[Any, ...] = ()
 
     @property
     def size(self) -> int:
@@ -63,7 +73,7 @@ class BaseEventStore:
         alias: the ``EVENTSTORES`` key this store was configured under.
         options: the entry's ``OPTIONS`` dict (keys in upper case).
         clock: a callable returning the current time as an aware datetime;
-            defaults to :func:`django.utils.timezone.now`. Tests may replace
+            defaults to the system clock in UTC. Tests may replace
             :attr:`clock` at any time.
         event_registry: where event types are looked up; the default registry.
 
@@ -86,7 +96,7 @@ class BaseEventStore:
     ) -> None:
         self.alias = alias
         self.options = self.validate_options(dict(options or {}))
-        self.clock: Callable[[], datetime] = clock or timezone.now
+        self.clock: Callable[[], datetime] = clock or _utc_now
         self.registry = event_registry or registry
 
     # -- configuration -----------------------------------------------------------------
@@ -265,15 +275,20 @@ class BaseEventStore:
         causation_id: str | None,
     ) -> PendingEvent:
         where = f"events[{index}]"
+        native = False
         if isinstance(event, DomainEvent):
             event = NewEvent.from_domain(event)
+            native = True  # to_data() already gave JSON-native values
         elif not isinstance(event, NewEvent):
             raise InvalidEventError(
                 f"{where}: expected a DomainEvent or NewEvent, got {type(event).__name__}."
             )
-        if event.event_type not in self.registry:
-            raise InvalidEventError(f"{where}: event type {event.event_type!r} is not registered.")
-        current_version = self.registry.get(event.event_type).schema_version
+        try:
+            current_version = self.registry.get(event.event_type).schema_version
+        except UnknownEventTypeError:
+            raise InvalidEventError(
+                f"{where}: event type {event.event_type!r} is not registered."
+            ) from None
         schema_version = current_version if event.schema_version is None else event.schema_version
         if (
             isinstance(schema_version, bool)
@@ -291,20 +306,28 @@ class BaseEventStore:
                 raise InvalidEventError(f"{where}: event_id {event_id!r} is not a UUID.") from None
         if not isinstance(event.data, Mapping) or not isinstance(event.metadata, Mapping):
             raise InvalidEventError(f"{where}: data and metadata must be JSON objects.")
+        metadata = {**batch_metadata, **event.metadata} if batch_metadata else event.metadata
         try:
-            data_json = codec.dumps(event.data)
-            metadata_json = codec.dumps({**batch_metadata, **event.metadata})
+            data_json = codec.dumps(event.data, native=native)
+            metadata_json = codec.dumps(metadata)
         except (TypeError, ValueError) as exc:
             raise InvalidEventError(f"{where}: {exc}") from exc
         except RecursionError:
             raise InvalidEventError(f"{where}: data or metadata is nested too deeply.") from None
         timestamp = event.timestamp
-        if timestamp is not None:
+        if timestamp is not None and timestamp.tzinfo is not UTC:
             try:
                 timestamp = ensure_aware(timestamp, f"{where}.timestamp")
             except InvalidQueryError as exc:
                 raise InvalidEventError(str(exc)) from None
-        pending = PendingEvent(
+        limit = self.options["MAX_EVENT_BYTES"]
+        if (len(data_json) + len(metadata_json)) * 4 > limit:
+            size = len(data_json.encode()) + len(metadata_json.encode())
+            if size > limit:
+                raise InvalidEventError(
+                    f"{where}: {size} bytes of data and metadata exceed MAX_EVENT_BYTES ({limit})."
+                )
+        return PendingEvent(
             event_id=event_id,
             event_type=event.event_type,
             schema_version=schema_version,
@@ -315,14 +338,10 @@ class BaseEventStore:
             ),
             causation_id=_check_id(f"{where}.causation_id", event.causation_id or causation_id),
             timestamp=timestamp,
+            indexed_metadata=tuple(
+                indexable_value(metadata.get(key)) for key in INDEXED_METADATA_KEYS
+            ),
         )
-        limit = self.options["MAX_EVENT_BYTES"]
-        if (len(data_json) + len(metadata_json)) * 4 > limit and pending.size > limit:
-            raise InvalidEventError(
-                f"{where}: {pending.size} bytes of data and metadata exceed "
-                f"MAX_EVENT_BYTES ({limit})."
-            )
-        return pending
 
     # -- shared decisions, called by backends while they hold their write lock -------------
 
@@ -501,12 +520,22 @@ class BaseEventStore:
         raise NotImplementedError("subclasses of BaseEventStore must provide last_position()")
 
 
+def _utc_now() -> datetime:
+    """The default clock: the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
 def _criteria(criteria: Criteria | None, kwargs: Mapping[str, Any]) -> Criteria:
     if criteria is not None:
         if kwargs:
             raise InvalidQueryError("Give either a Criteria or keyword criteria, not both.")
         return criteria
     return Criteria.build(**kwargs)
+
+
+def indexable_value(value: Any) -> Any:
+    """Return ``value`` if an index can hold it (a scalar), else None."""
+    return None if isinstance(value, (dict, list)) else value
 
 
 def _check_id(name: str, value: Any, *, required: bool = False) -> Any:

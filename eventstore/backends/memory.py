@@ -41,12 +41,17 @@ from ..exceptions import (
     InvalidBackendError,
 )
 from ..records import RecordedEvent
-from .base import BaseEventStore, ExpectedVersionArg, PendingEvent
+from .base import (
+    INDEXED_METADATA_KEYS,
+    BaseEventStore,
+    ExpectedVersionArg,
+    PendingEvent,
+    indexable_value,
+)
 from .journal import Journal
 
 __all__ = ["InMemoryEventStore", "INDEXED_METADATA_KEYS"]
 
-INDEXED_METADATA_KEYS = ("organization_id", "user_id")
 #: Rough fixed cost of one stored event beyond its JSON text (record, ids, indexes), bytes.
 RECORD_OVERHEAD_BYTES = 400
 
@@ -96,6 +101,31 @@ class _TimeIndex:
         return max(0, stop - start)
 
 
+class _SmallIndex(dict):
+    """Key → records, keeping a lone record without a list around it.
+
+    Correlation and causation ids mostly have one or two events each; a list
+    per key would cost about 64 bytes per event, so a key holds its record
+    directly until a second one arrives.
+    """
+
+    def add(self, key: Any, record: RecordedEvent) -> None:
+        current = self.get(key)
+        if current is None:
+            self[key] = record
+        elif isinstance(current, list):
+            current.append(record)
+        else:
+            self[key] = [current, record]
+
+    def records(self, key: Any) -> Sequence[RecordedEvent]:
+        """Return the records of ``key`` in position order (empty if none)."""
+        current = self.get(key)
+        if current is None:
+            return ()
+        return current if isinstance(current, list) else (current,)
+
+
 @dataclass
 class _Data:
     """Everything one alias stores; guarded by ``lock``."""
@@ -105,8 +135,8 @@ class _Data:
     by_id: dict[UUID, RecordedEvent] = field(default_factory=dict)
     streams: dict[str, list[RecordedEvent]] = field(default_factory=dict)
     by_aggregate_type: dict[str, list[RecordedEvent]] = field(default_factory=dict)
-    by_correlation: dict[str, list[RecordedEvent]] = field(default_factory=dict)
-    by_causation: dict[str, list[RecordedEvent]] = field(default_factory=dict)
+    by_correlation: _SmallIndex = field(default_factory=_SmallIndex)
+    by_causation: _SmallIndex = field(default_factory=_SmallIndex)
     by_metadata: dict[str, dict[Any, list[RecordedEvent]]] = field(
         default_factory=lambda: {key: {} for key in INDEXED_METADATA_KEYS}
     )
@@ -115,17 +145,27 @@ class _Data:
     approx_bytes: int = 0
     journal: Journal | None = None
 
-    def index(self, record: RecordedEvent, metadata: dict[str, Any]) -> None:
+    def shared_type(self, event_type: str) -> str:
+        """Return the stored copy of ``event_type`` if there is one."""
+        type_index = self.by_type.get(event_type)
+        return type_index.records[0].event_type if type_index and type_index.records else event_type
+
+    def shared_correlation(self, correlation_id: str | None) -> str | None:
+        """Return the stored copy of ``correlation_id`` if there is one."""
+        stored = self.by_correlation.records(correlation_id) if correlation_id else ()
+        return stored[0].correlation_id if stored else correlation_id
+
+    def index(self, record: RecordedEvent, indexed_metadata: tuple[Any, ...]) -> None:
+        """Add ``record`` to every index (``indexed_metadata``: see PendingEvent)."""
         self.events.append(record)
         self.by_id[record.event_id] = record
         self.by_aggregate_type.setdefault(record.aggregate_type, []).append(record)
         if record.correlation_id is not None:
-            self.by_correlation.setdefault(record.correlation_id, []).append(record)
+            self.by_correlation.add(record.correlation_id, record)
         if record.causation_id is not None:
-            self.by_causation.setdefault(record.causation_id, []).append(record)
-        for key in INDEXED_METADATA_KEYS:
-            value = metadata.get(key)
-            if value is not None and not isinstance(value, (dict, list)):
+            self.by_causation.add(record.causation_id, record)
+        for key, value in zip(INDEXED_METADATA_KEYS, indexed_metadata, strict=True):
+            if value is not None:
                 self.by_metadata[key].setdefault(value, []).append(record)
         type_index = self.by_type.get(record.event_type)
         if type_index is None:
@@ -171,7 +211,10 @@ def _load_journal(data: _Data) -> None:
                     f"{record.position}, expected {len(data.events) + 1}."
                 )
             data.streams.setdefault(record.aggregate_id, []).append(record)
-            data.index(record, codec.loads(record.metadata_json))
+            metadata = codec.loads(record.metadata_json)
+            data.index(
+                record, tuple(indexable_value(metadata.get(key)) for key in INDEXED_METADATA_KEYS)
+            )
             data.approx_bytes += (
                 len(record.data_json) + len(record.metadata_json) + RECORD_OVERHEAD_BYTES
             )
@@ -303,18 +346,22 @@ class InMemoryEventStore(BaseEventStore):
                 pending
             )
             self._check_bounds(len(pending), added_bytes)
-            now = self.now()
+            now = None if all(event.timestamp for event in pending) else self.now()
             position = len(data.events)
+            # Equal strings already stored are reused, so each event does not keep
+            # its own copy of its stream's id, type names or correlation id.
+            if stream:
+                aggregate_id, aggregate_type = stream[0].aggregate_id, stream[0].aggregate_type
             records = [
                 RecordedEvent(
                     event_id=event.event_id,
                     aggregate_id=aggregate_id,
                     aggregate_type=aggregate_type,
-                    event_type=event.event_type,
+                    event_type=data.shared_type(event.event_type),
                     version=actual + offset,
                     position=position + offset,
                     timestamp=event.timestamp or now,
-                    correlation_id=event.correlation_id,
+                    correlation_id=data.shared_correlation(event.correlation_id),
                     causation_id=event.causation_id,
                     schema_version=event.schema_version,
                     data_json=event.data_json,
@@ -328,7 +375,7 @@ class InMemoryEventStore(BaseEventStore):
                 stream = data.streams[aggregate_id] = []
             stream.extend(records)
             for record, event in zip(records, pending, strict=True):
-                data.index(record, codec.loads(event.metadata_json))
+                data.index(record, event.indexed_metadata)
             data.approx_bytes += added_bytes
         return records, True
 
@@ -448,7 +495,9 @@ class InMemoryEventStore(BaseEventStore):
         data = self._data
         sources: list[_Source] = []
 
-        def lists(index: dict[Any, list[RecordedEvent]], keys: Iterable[Any]) -> list:
+        def lists(index: dict[Any, Any], keys: Iterable[Any]) -> list:
+            if isinstance(index, _SmallIndex):
+                return [index.records(key) for key in keys if key in index]
             return [index[key] for key in keys if key in index]
 
         for name, index in (
