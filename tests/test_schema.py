@@ -35,6 +35,9 @@ def test_every_endpoint_is_published(schema):
         "/api/replay/by-type/",
         "/api/replay/by-correlation/{correlation_id}/",
         "/api/counts/",
+        "/api/analytics/statistics/",
+        "/api/analytics/trends/",
+        "/api/auth/token/",
     }
 
 
@@ -67,6 +70,9 @@ def test_replay_parameters_are_published(schema):
     assert parameter_names(schema, "/api/payments/{payment_id}/replay/") >= {"version", "at"}
     assert parameter_names(schema, "/api/replay/by-type/") >= {"event_type", "from", "to"}
     assert "aggregate_id" in parameter_names(schema, "/api/counts/")
+    analytics = {"event_type", "from", "to", "tz"}
+    assert parameter_names(schema, "/api/analytics/statistics/") == analytics
+    assert parameter_names(schema, "/api/analytics/trends/") == analytics | {"interval"}
 
 
 def test_docs_page_uses_local_static_files(admin_client):

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from .analytics import StatisticsView, TrendsView
 from .replay import CountsView, ReplayByCorrelationView, ReplayByTypeView
 from .views import CorrelationTimelineView, EventListView
 
@@ -19,4 +20,6 @@ urlpatterns = [
         name="replay-by-correlation",
     ),
     path("counts/", CountsView.as_view(), name="event-counts"),
+    path("analytics/statistics/", StatisticsView.as_view(), name="analytics-statistics"),
+    path("analytics/trends/", TrendsView.as_view(), name="analytics-trends"),
 ]
