@@ -58,6 +58,37 @@ RECORD_OVERHEAD_BYTES = 400
 _position = attrgetter("position")
 
 
+class _View(Sequence):
+    """A read-only window ``items[start:stop]`` of a list, without copying it.
+
+    Paging through a large index (``after_position`` + ``limit``) then costs
+    the events returned, not a copy of everything after the page start.
+    """
+
+    __slots__ = ("items", "start", "stop")
+
+    def __init__(self, items: Sequence[RecordedEvent], start: int = 0, stop: int | None = None):
+        self.items = items
+        self.start = start
+        self.stop = len(items) if stop is None else stop
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start, stop, _step = index.indices(len(self))
+            return _View(self.items, self.start + start, self.start + stop)
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self.items[self.start + index]
+
+    def __iter__(self) -> Iterator[RecordedEvent]:
+        return map(self.items.__getitem__, range(self.start, self.stop))
+
+
 class _TimeIndex:
     """Records kept sorted by (timestamp, position), with range look-ups by bisection."""
 
@@ -78,27 +109,28 @@ class _TimeIndex:
         self.records.insert(index, record)
         self.in_position_order = False
 
-    def between(self, bounds: Range) -> list[RecordedEvent]:
-        """Return the records inside ``bounds``, in position order."""
-        start, stop = 0, len(self.times)
-        if (lower := bounds.lower) is not None:
-            value, inclusive = lower
-            start = (bisect_left if inclusive else bisect_right)(self.times, value)
-        if (upper := bounds.upper) is not None:
-            value, inclusive = upper
-            stop = (bisect_right if inclusive else bisect_left)(self.times, value)
-        selected = self.records[start:stop]
-        if not self.in_position_order:
-            selected.sort(key=_position)
-        return selected
-
-    def count_between(self, bounds: Range) -> int:
+    def _span(self, bounds: Range) -> tuple[int, int]:
         start, stop = 0, len(self.times)
         if (lower := bounds.lower) is not None:
             start = (bisect_left if lower[1] else bisect_right)(self.times, lower[0])
         if (upper := bounds.upper) is not None:
             stop = (bisect_right if upper[1] else bisect_left)(self.times, upper[0])
-        return max(0, stop - start)
+        return start, max(start, stop)
+
+    def between(self, bounds: Range) -> Sequence[RecordedEvent]:
+        """Return the records inside ``bounds``, in position order.
+
+        While events arrived in timestamp order (the usual case) this is a view
+        of the index; after out-of-order imports, a sorted copy of the range.
+        """
+        start, stop = self._span(bounds)
+        if self.in_position_order:
+            return _View(self.records, start, stop)
+        return sorted(self.records[start:stop], key=_position)
+
+    def count_between(self, bounds: Range) -> int:
+        start, stop = self._span(bounds)
+        return stop - start
 
 
 class _SmallIndex(dict):
@@ -537,7 +569,7 @@ class InMemoryEventStore(BaseEventStore):
                 sources.append(_Source(chunks, size, ("timestamp",)))
         if criteria.position is not None:
             start, stop = _position_slice(criteria.position, len(data.events))
-            sources.append(_Source([data.events[start:stop]], stop - start, ("position",)))
+            sources.append(_Source([_View(data.events, start, stop)], stop - start, ("position",)))
         if not sources:
             sources.append(_Source([data.events], len(data.events), ()))
         return min(sources, key=attrgetter("size"))

@@ -1,12 +1,10 @@
 """What only the database backend promises: commit-ordered positions and on-commit publishing.
 
-Each test runs on SQLite, and on PostgreSQL when ``EVENTSTORE_TEST_POSTGRES_URL`` is set.
+Each test runs on SQLite here, and on PostgreSQL in test_postgresql.
 """
 
-import os
 import threading
 import time
-import unittest
 import uuid
 
 from django.db import connections, transaction
@@ -16,8 +14,6 @@ from eventstore.backends.database import DatabaseEventStore
 from eventstore.contract import happened
 from eventstore.exceptions import ConcurrencyError, DuplicateEventError
 from eventstore.testing import EventRecorder
-
-POSTGRES = bool(os.environ.get("EVENTSTORE_TEST_POSTGRES_URL"))
 
 
 def in_thread(target):
@@ -98,9 +94,3 @@ class DatabaseBackendPromises:
 
 class SQLiteDatabaseBackendTests(DatabaseBackendPromises, TransactionTestCase):
     databases = {"default"}
-
-
-@unittest.skipUnless(POSTGRES, "set EVENTSTORE_TEST_POSTGRES_URL to run the PostgreSQL part")
-class PostgreSQLDatabaseBackendTests(DatabaseBackendPromises, TransactionTestCase):
-    databases = {"default", "postgres"}
-    database = "postgres"
