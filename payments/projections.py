@@ -24,33 +24,54 @@ from .models import PaymentSummary
 
 __all__ = ["project", "rebuild"]
 
+_UPDATED_FIELDS = [
+    "organization_id",
+    "status",
+    "amount",
+    "currency",
+    "refunded_amount",
+    "failure_reason",
+    "processed_at",
+    "updated_at",
+    "version",
+    "created_position",
+]
+
 
 def project(events: Iterable[RecordedEvent], store: Any = None) -> int:
     """Update the summaries of the payments ``events`` touch; return how many rows changed."""
     store = store or default_store
     payment_ids = {e.aggregate_id for e in events if e.aggregate_type == Payment.aggregate_type}
-    for payment_id in payment_ids:
+    rows = []
+    for payment_id in sorted(payment_ids):
         history = store.read_aggregate(payment_id)
         if not history:
             continue
         payment = Payment.from_events(payment_id, history)
         processed = next((e for e in history if e.event_type == "PaymentProcessed"), None)
-        PaymentSummary.objects.update_or_create(
-            payment_id=payment_id,
-            defaults={
-                "organization_id": payment.organization_id,
-                "status": payment.status,
-                "amount": payment.amount,
-                "currency": payment.currency,
-                "refunded_amount": payment.refunded_amount,
-                "failure_reason": payment.failure_reason or "",
-                "processed_at": processed.timestamp if processed else None,
-                "updated_at": history[-1].timestamp,
-                "version": payment.version,
-                "created_position": history[0].position,
-            },
+        rows.append(
+            PaymentSummary(
+                payment_id=payment_id,
+                organization_id=payment.organization_id,
+                status=payment.status,
+                amount=payment.amount,
+                currency=payment.currency,
+                refunded_amount=payment.refunded_amount,
+                failure_reason=payment.failure_reason or "",
+                processed_at=processed.timestamp if processed else None,
+                updated_at=history[-1].timestamp,
+                version=payment.version,
+                created_position=history[0].position,
+            )
         )
-    return len(payment_ids)
+    # One upsert statement for the whole batch (INSERT ... ON CONFLICT DO UPDATE).
+    PaymentSummary.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["payment_id"],
+        update_fields=_UPDATED_FIELDS,
+    )
+    return len(rows)
 
 
 def rebuild(
