@@ -86,7 +86,7 @@ TEMPLATES = [
 WSGI_APPLICATION = "gyroscops.wsgi.application"
 
 # DATABASE_URL (dj-database-url syntax, e.g. postgres://user@127.0.0.1:5432/gyroscops)
-# chooses the database; SQLite by default. Tests use a file so threads can share it.
+# chooses the database; SQLite by default.
 DATABASES = {
     "default": dj_database_url.config(
         default="sqlite:///" + os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
@@ -94,7 +94,8 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # A file (threads of a test share it), one per test process (parallel runs don't clash).
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "timeout": 20,
