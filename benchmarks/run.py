@@ -6,12 +6,20 @@ Runs the same seeded, payment-like workload on
 markdown table: workload | ours | peer | ratio | target | met?. The workloads
 live in ``benchmarks/workloads.py``; progress goes to stderr, the table to stdout.
 
+The table ends with PostgreSQL rows (``benchmarks/pg_workloads.py``): our
+``DatabaseEventStore`` against eventsourcing's ``PostgresApplicationRecorder``,
+each in its own fresh database on the same server, created at start and
+dropped at exit (``benchmarks/pg_server.py``). They are skipped, with a note
+under the table, under ``--skip-postgres`` or when the server does not answer.
+
 Usage (from the repository root, with the ``bench`` extras installed)::
 
-    .venv/bin/python benchmarks/run.py                    # full run, ~4 min on 2 cores
-    .venv/bin/python benchmarks/run.py --quick            # small run, < 1 min (no 1M store)
+    .venv/bin/python benchmarks/run.py                    # full run, ~5 min on 2 cores
+    .venv/bin/python benchmarks/run.py --quick            # small run, ~1 min (no 1M store)
     .venv/bin/python benchmarks/run.py --only append,threads
     .venv/bin/python benchmarks/run.py --profile command_path   # pyinstrument report
+    .venv/bin/python benchmarks/run.py --skip-postgres    # memory rows only
+    .venv/bin/python benchmarks/run.py --postgres-url postgres://user:pw@host:5432/postgres
 
 Django runs with ``DEBUG`` off and a throw-away SQLite database (for the HTTP
 workload's user and token); the repository's ``db.sqlite3`` is never touched.
@@ -32,15 +40,30 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from benchmarks.pg_server import BenchDatabases
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def setup_django() -> None:
-    """Set up Django (``gyroscops.settings``, DEBUG off) on a temporary SQLite file."""
+def add_repo_to_path() -> None:
+    """Make the repository's packages (``benchmarks``, ``eventstore``…) importable."""
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
+
+
+def setup_django(postgres_url: str | None = None) -> None:
+    """Set up Django (``gyroscops.settings``, DEBUG off) on a temporary SQLite file.
+
+    With ``postgres_url``, the settings also get the ``"postgres"`` alias on that
+    database (through ``EVENTSTORE_TEST_POSTGRES_URL``, read only at setup).
+    """
+    add_repo_to_path()
+    if postgres_url is not None:
+        os.environ["EVENTSTORE_TEST_POSTGRES_URL"] = postgres_url
     directory = tempfile.mkdtemp(prefix="gyroscops-bench-")
     atexit.register(shutil.rmtree, directory, True)
     os.environ["DJANGO_SQLITE_PATH"] = str(Path(directory) / "bench.sqlite3")
@@ -63,7 +86,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def machine_info(mode: str) -> str:
+def machine_info(mode: str, postgres_version: str | None = None) -> str:
     """Return the header line: Python, CPU, nproc, OS, library versions, date and mode."""
     if hasattr(os, "sched_getaffinity"):
         nproc = len(os.sched_getaffinity(0))
@@ -75,7 +98,8 @@ def machine_info(mode: str) -> str:
         f"CPU {cpu_model()} ({processor}) · nproc {nproc} · "
         f"{platform.system()} {platform.release()} · Django {version('django')} · "
         f"eventsourcing {version('eventsourcing')} · "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {mode} run"
+        + (f"PostgreSQL {postgres_version} · " if postgres_version else "")
+        + f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {mode} run"
     )
 
 
@@ -115,8 +139,11 @@ def render_table(rows: list[Any]) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Parse the command line (workload names come from ``benchmarks.workloads``)."""
+    add_repo_to_path()
+    from benchmarks.pg_server import DEFAULT_URL
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small run, under a minute")
+    parser.add_argument("--quick", action="store_true", help="small run, about a minute")
     parser.add_argument(
         "--only", metavar="NAME[,NAME]", help="run only these workloads (comma-separated)"
     )
@@ -126,22 +153,84 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="run one workload with our timed code under pyinstrument; print its report",
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated events")
+    parser.add_argument(
+        "--skip-postgres", action="store_true", help="leave out the PostgreSQL rows"
+    )
+    parser.add_argument(
+        "--postgres-url",
+        metavar="URL",
+        default=DEFAULT_URL,
+        help="maintenance database of the PostgreSQL server, where the run creates "
+        "and drops its two databases (default: %(default)s)",
+    )
     return parser.parse_args(argv)
+
+
+def wants_postgres(args: argparse.Namespace, names: tuple[str, ...]) -> bool:
+    """Whether the command line selects a PostgreSQL workload (``names``)."""
+    if args.profile:
+        return args.profile in names
+    if args.only:
+        return any(name.strip() in names for name in args.only.split(","))
+    return True
+
+
+def prepare_postgres(args: argparse.Namespace) -> tuple[BenchDatabases | None, str | None]:
+    """Create the run's PostgreSQL databases if wanted: ``(databases or None, skip note)``.
+
+    The note (None when nothing is skipped) goes under the table and to stderr.
+    """
+    from benchmarks import pg_server
+
+    if not wants_postgres(args, pg_server.WORKLOAD_NAMES):
+        return None, None
+    if args.skip_postgres:
+        return None, "PostgreSQL rows skipped (--skip-postgres)."
+    import psycopg
+
+    try:
+        return pg_server.create_databases(args.postgres_url), None
+    except psycopg.Error as exc:
+        parts = urlsplit(args.postgres_url)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        where = f"{parts.hostname}:{parts.port or 5432}/{parts.path.lstrip('/')}"
+        return None, f"PostgreSQL rows skipped: PostgreSQL at {where} unavailable ({reason})."
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the selected workloads and print the table (or the profile); return the exit code."""
     args = parse_args(argv)
-    setup_django()
-    from benchmarks import workloads
+    databases, postgres_note = prepare_postgres(args)
+    setup_django(databases.url(databases.ours) if databases else None)
+    from benchmarks import pg_server, workloads
+
+    # Name -> workload in table order: the memory workloads, then PostgreSQL's if set up.
+    registry = dict(workloads.WORKLOADS)
+    pg_stores = None
+    if databases is not None:
+        try:
+            from benchmarks import pg_workloads
+        except ImportError as exc:
+            postgres_note = (
+                f"PostgreSQL rows skipped: {exc} (install the extras: pip install -e '.[bench]')."
+            )
+        else:
+            registry.update(pg_workloads.WORKLOADS)
+            pg_stores = pg_workloads.PgStores(databases)
+    known = [*workloads.WORKLOADS, *pg_server.WORKLOAD_NAMES]
+    profilable = (*workloads.PROFILABLE, *pg_server.WORKLOAD_NAMES)
+    if postgres_note:
+        print(postgres_note, file=sys.stderr)
 
     config = (
         workloads.Config.quick(seed=args.seed) if args.quick else workloads.Config(seed=args.seed)
     )
     if args.profile:
-        if args.profile not in workloads.PROFILABLE:
-            print(f"--profile takes one of: {', '.join(workloads.PROFILABLE)}", file=sys.stderr)
+        if args.profile not in profilable:
+            print(f"--profile takes one of: {', '.join(profilable)}", file=sys.stderr)
             return 2
+        if args.profile not in registry:
+            return 2  # a PostgreSQL workload without PostgreSQL: the note says why
         from pyinstrument import Profiler
 
         workloads.PROFILER = Profiler(interval=0.0002)
@@ -149,35 +238,42 @@ def main(argv: list[str] | None = None) -> int:
         selected = [args.profile]
     elif args.only:
         selected = [name.strip() for name in args.only.split(",") if name.strip()]
-        unknown = sorted(set(selected) - set(workloads.WORKLOADS))
+        unknown = sorted(set(selected) - set(known))
         if unknown:
             print(f"Unknown workload(s) {', '.join(unknown)}; known: ", file=sys.stderr, end="")
-            print(", ".join(workloads.WORKLOADS), file=sys.stderr)
+            print(", ".join(known), file=sys.stderr)
             return 2
     else:
-        selected = list(workloads.WORKLOADS)
+        selected = known
 
-    header = machine_info("quick" if args.quick else "full")
+    header = machine_info(
+        "quick" if args.quick else "full", databases.server_version if pg_stores else None
+    )
     print(header, file=sys.stderr)
-    fixtures = workloads.Fixtures(config)
+    fixtures = workloads.Fixtures(config, postgres=pg_stores)
     results: dict[str, list[Any]] = {}
     failed = False
-    order = [name for name in workloads.RUN_ORDER if name in selected]
-    for index, name in enumerate(order):
-        print(f"{name}:", file=sys.stderr, flush=True)
-        start = perf_counter()
-        try:
-            results[name] = workloads.WORKLOADS[name](config, fixtures)
-        except workloads.Failure as exc:
-            failed = True
-            print(f"  FAILED: {exc}", file=sys.stderr)
-            failure = workloads.Row(f"{name}: FAILED ({exc})", math.nan, None, "x", "—", False)
-            results[name] = [failure]
-        print(f"  done in {perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
-        later = order[index + 1 :]
-        for fixture in ("main", "big"):
-            if not any(fixture in workloads.NEEDS.get(other, ()) for other in later):
-                fixtures.release(fixture)
+    run_order = (*workloads.RUN_ORDER, *pg_server.WORKLOAD_NAMES)
+    order = [name for name in run_order if name in selected and name in registry]
+    try:
+        for index, name in enumerate(order):
+            print(f"{name}:", file=sys.stderr, flush=True)
+            start = perf_counter()
+            try:
+                results[name] = registry[name](config, fixtures)
+            except workloads.Failure as exc:
+                failed = True
+                print(f"  FAILED: {exc}", file=sys.stderr)
+                failure = workloads.Row(f"{name}: FAILED ({exc})", math.nan, None, "x", "—", False)
+                results[name] = [failure]
+            print(f"  done in {perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+            later = order[index + 1 :]
+            for fixture in ("main", "big"):
+                if not any(fixture in workloads.NEEDS.get(other, ()) for other in later):
+                    fixtures.release(fixture)
+    finally:
+        if pg_stores is not None:
+            pg_stores.close()
 
     if args.profile:
         profiler = workloads.PROFILER
@@ -185,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         print(profiler.output_text(unicode=True, color=False))
         return 1 if failed else 0
 
-    rows = [row for name in workloads.WORKLOADS if name in results for row in results[name]]
+    rows = [row for name in registry if name in results for row in results[name]]
     print(header)
     print()
     print(render_table(rows))
@@ -196,6 +292,18 @@ def main(argv: list[str] | None = None) -> int:
         "on the same server). Times: median of several runs of the mean over a batch of "
         "calls. Inputs are built before the timers."
     )
+    if any(name in results for name in pg_server.WORKLOAD_NAMES):
+        print()
+        print(
+            "PostgreSQL rows: ours is DatabaseEventStore (Django ORM), the peer eventsourcing's "
+            "PostgresApplicationRecorder, each in its own fresh database on the same server; "
+            "one transaction per append on both sides. No targets: the rows report. The "
+            "memory backend's figures for the same workloads are the rows 'append, 1 "
+            "event/call', 'read aggregate (10 events) @ 100k events' and 'catch-up page' above."
+        )
+    if postgres_note:
+        print()
+        print(postgres_note)
     return 1 if failed else 0
 
 

@@ -64,6 +64,13 @@ class Config:
     payments: int = 10_000
     command_repeats: int = 3
     http_requests: int = 2_000
+    #: PostgreSQL (``benchmarks.pg_workloads``): aggregates appended one event per call.
+    pg_append_aggregates: int = 1_000
+    #: PostgreSQL: aggregates stored (10 events per call) for the read and catch-up rows.
+    pg_stored_aggregates: int = 10_000
+    #: PostgreSQL: aggregates read per latency run; catch-up pages per run.
+    pg_read_samples: int = 500
+    pg_catch_up_pages: int = 20
     #: True under ``--profile``: read workloads loop longer so the profiler gets samples.
     profiling: bool = False
 
@@ -79,6 +86,10 @@ class Config:
             "payments": 2_000,
             "command_repeats": 1,
             "http_requests": 300,
+            "pg_append_aggregates": 200,
+            "pg_stored_aggregates": 2_000,
+            "pg_read_samples": 200,
+            "pg_catch_up_pages": 10,
         }
         return cls(**{**sizes, **changes})
 
@@ -318,11 +329,16 @@ def build_pair(alias: str, aggregates: int, seed: int) -> Pair:
 
 
 class Fixtures:
-    """Stores shared by several workloads, built on first use and released when asked."""
+    """Stores shared by several workloads, built on first use and released when asked.
 
-    def __init__(self, config: Config) -> None:
+    ``postgres`` holds the PostgreSQL stores of ``benchmarks.pg_workloads``
+    (a ``PgStores``), or None when PostgreSQL is skipped.
+    """
+
+    def __init__(self, config: Config, postgres: Any = None) -> None:
         self.config = config
         self.pairs: dict[str, Pair] = {}
+        self.postgres = postgres
 
     def main(self) -> Pair:
         """The main store: ``main_aggregates`` × 10 events (100k by default)."""

@@ -1,35 +1,41 @@
-"""The audit-trail pages, in the admin: recent events, aggregate and correlation timelines.
+"""The audit-trail pages in the admin: event browser, event detail, timelines, analytics.
 
 The unmanaged :class:`~eventstore.models.AuditTrail` model gives the pages an
 entry on the admin index; every page is wrapped by the admin site's
-``admin_view`` (anonymous users go to the login page) and needs the
-``eventstore.view_audit_trail`` permission (403 otherwise).
+``admin_view`` (anonymous users go to the login page), needs the
+``eventstore.view_audit_trail`` permission (403 otherwise) and renders with the
+admin site's ``each_context``. The views themselves are in :mod:`eventstore.pages`.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
 
-from .aggregates import aggregate_types
+from . import pages
 from .api.scope import AUDIT_TRAIL_PERMISSION
-from .api.views import timeline_entries
-from .context import is_valid_correlation_id
-from .handler import eventstore
 from .models import AuditTrail
-
-RECENT_EVENTS = 50
 
 
 @admin.register(AuditTrail)
 class AuditTrailAdmin(admin.ModelAdmin):
-    """Admin entry whose "change list" is the audit trail's start page."""
+    """Admin entry whose "change list" is the event browser.
+
+    URLs, under ``admin/eventstore/audittrail/``:
+
+    - ``""``: event browser (``admin:eventstore_audittrail_changelist``);
+    - ``event/<event_id>/``: one event (``admin:eventstore_event_detail``);
+    - ``aggregate/<aggregate_id>/``: its timeline, ``?version=N`` for the state
+      at a version (``admin:eventstore_aggregate_timeline``);
+    - ``correlation/<correlation_id>/``: correlation timeline
+      (``admin:eventstore_correlation_timeline``);
+    - ``analytics/``: the analytics dashboard (``admin:eventstore_analytics``).
+    """
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.has_perm(AUDIT_TRAIL_PERMISSION)
@@ -47,20 +53,46 @@ class AuditTrailAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self) -> list:
-        wrap = self.admin_site.admin_view
+        def page(view: Callable[..., HttpResponse], title: str) -> Callable[..., HttpResponse]:
+            return self.admin_site.admin_view(self._page(view, title))
+
         return [
-            path("", wrap(self.recent_view), name="eventstore_audittrail_changelist"),
+            path(
+                "",
+                page(pages.event_browser, "Audit trail: events"),
+                name="eventstore_audittrail_changelist",
+            ),
+            path(
+                "event/<str:event_id>/",
+                page(pages.event_detail, "Event {event_id}"),
+                name="eventstore_event_detail",
+            ),
             path(
                 "aggregate/<str:aggregate_id>/",
-                wrap(self.aggregate_timeline_view),
+                page(pages.aggregate_timeline, "Timeline of {aggregate_id}"),
                 name="eventstore_aggregate_timeline",
             ),
             path(
                 "correlation/<str:correlation_id>/",
-                wrap(self.correlation_timeline_view),
+                page(pages.correlation_timeline, "Correlation {correlation_id}"),
                 name="eventstore_correlation_timeline",
             ),
+            path(
+                "analytics/",
+                page(pages.analytics_dashboard, "Audit trail: analytics"),
+                name="eventstore_analytics",
+            ),
         ]
+
+    def _page(self, view: Callable[..., HttpResponse], title: str) -> Callable[..., HttpResponse]:
+        """Wrap a page view: check the permission, then call it with the admin's context."""
+
+        def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            return view(request, self._context(request, title.format(**kwargs)), **kwargs)
+
+        wrapper.__name__ = wrapper.__qualname__ = view.__name__
+        wrapper.__doc__ = view.__doc__
+        return wrapper
 
     def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
         if not self.has_module_permission(request):
@@ -71,67 +103,3 @@ class AuditTrailAdmin(admin.ModelAdmin):
             "title": title,
             **extra,
         }
-
-    def recent_view(self, request: HttpRequest) -> HttpResponse:
-        """The newest events, each linking to its aggregate and correlation timelines."""
-        context = self._context(request, "Audit trail")
-        last = eventstore.last_position()
-        events = eventstore.read_all(after_position=max(0, last - RECENT_EVENTS))
-        context["events"] = [_row(event) for event in reversed(events)]
-        context["stats"] = eventstore.stats()
-        return TemplateResponse(request, "eventstore/recent.html", context)
-
-    def aggregate_timeline_view(self, request: HttpRequest, aggregate_id: str) -> HttpResponse:
-        """Each event of one aggregate with who, the change, and the state after it."""
-        context = self._context(request, f"Timeline of {aggregate_id}")
-        events = eventstore.read_aggregate(aggregate_id)
-        if not events:
-            raise Http404(f"Aggregate {aggregate_id!r} has no events.")
-        aggregate_class = aggregate_types.get(events[0].aggregate_type)
-        aggregate = aggregate_class(aggregate_id) if aggregate_class else None
-        rows = []
-        for event in events:
-            row = _row(event)
-            if aggregate is not None:
-                aggregate.apply(event.to_event())
-                aggregate.version = event.version
-                row["state"] = aggregate.state()
-            rows.append(row)
-        context.update(
-            aggregate_id=aggregate_id,
-            aggregate_type=events[0].aggregate_type,
-            rows=rows,
-            api_url=reverse("payment-history", args=[aggregate_id])
-            if events[0].aggregate_type == "Payment"
-            else None,
-        )
-        return TemplateResponse(request, "eventstore/aggregate_timeline.html", context)
-
-    def correlation_timeline_view(self, request: HttpRequest, correlation_id: str) -> HttpResponse:
-        """Every event of one correlation id across aggregates, indented by causation."""
-        context = self._context(request, f"Correlation {correlation_id}")
-        if not is_valid_correlation_id(correlation_id):
-            raise Http404("Invalid correlation id.")
-        events = eventstore.read_by_correlation(correlation_id)
-        if not events:
-            raise Http404(f"No events with correlation id {correlation_id!r}.")
-        rows = []
-        for event, entry in zip(events, timeline_entries(events), strict=True):
-            rows.append({**_row(event), "depth": entry["depth"], "indent": entry["depth"] * 2})
-        context.update(
-            correlation_id=correlation_id,
-            rows=rows,
-            api_url=reverse("correlation-timeline", args=[correlation_id]),
-        )
-        return TemplateResponse(request, "eventstore/correlation_timeline.html", context)
-
-
-def _row(event: Any) -> dict[str, Any]:
-    metadata = event.metadata
-    return {
-        "event": event,
-        "data": event.data,
-        "data_pretty": json.dumps(event.data, indent=2, ensure_ascii=False, sort_keys=True),
-        "who": metadata.get("username") or metadata.get("user_id") or "system",
-        "organization_id": metadata.get("organization_id"),
-    }
