@@ -173,7 +173,9 @@ def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResp
             older_than=cursors[OLDER_THAN],
             newer_than=cursors[NEWER_THAN],
         )
-        if criteria:
+        # Counting a free-text search would read every event: like the admin's
+        # show_full_result_count, the count is only shown for indexed filters.
+        if criteria and "text" not in criteria:
             result_count = page.total if page.total is not None else eventstore.count(**criteria)
     filters_query = _without(params, OLDER_THAN, NEWER_THAN)
     context.update(
@@ -321,7 +323,7 @@ def event_detail(request: HttpRequest, context: dict[str, Any], event_id: str) -
         )
         if event.correlation_id and is_valid_correlation_id(event.correlation_id)
         else None,
-        api_url=_api_url("event-list", query={"aggregate_id": event.aggregate_id}),
+        api_url=_api_url("event-detail", args=[str(event.event_id)]),
         history_api_url=_aggregate_api_url(event.aggregate_type, event.aggregate_id),
         time_zone=timezone.get_current_timezone_name(),
     )

@@ -4,10 +4,11 @@ from django.urls import path
 
 from .analytics import StatisticsView, TrendsView
 from .replay import CountsView, ReplayByCorrelationView, ReplayByTypeView
-from .views import CorrelationTimelineView, EventListView
+from .views import CorrelationTimelineView, EventDetailView, EventListView
 
 urlpatterns = [
     path("events/", EventListView.as_view(), name="event-list"),
+    path("events/<str:event_id>/", EventDetailView.as_view(), name="event-detail"),
     path(
         "correlations/<str:correlation_id>/timeline/",
         CorrelationTimelineView.as_view(),

@@ -19,12 +19,13 @@ from .schema import (
     ERRORS,
     CorrelationTimelineSchema,
     EventPageSchema,
+    EventSchema,
     filterset_parameters,
     page_parameters,
 )
 from .scope import scoped_criteria, visible_organizations
 
-__all__ = ["EventListView", "CorrelationTimelineView"]
+__all__ = ["CorrelationTimelineView", "EventDetailView", "EventListView"]
 
 
 class EventListView(APIView):
@@ -75,12 +76,28 @@ class EventListView(APIView):
     @staticmethod
     def _from_queryset(queryset: Any, scope: frozenset[str] | None, page: Any) -> list[Any]:
         """Database backend: page django-filter's QuerySet by position."""
-        from ..backends.database import to_record
+        from ..backends.database import records
 
         if scope is not None:
             queryset = queryset.filter(organization_id__in=sorted(scope))
         rows = queryset.filter(position__gt=page.after_position).order_by("position")
-        return [to_record(row) for row in rows[: page.limit + 1]]
+        return records(rows[: page.limit + 1])
+
+
+class EventDetailView(APIView):
+    """``GET /api/events/{event_id}/``: one recorded event; 404 if unknown or not visible."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: EventSchema, **ERRORS})
+    def get(self, request: Request, event_id: str) -> Response:
+        event = eventstore.get_event(event_id)
+        if event is None:
+            raise NotFound("Unknown event id.")
+        scope = visible_organizations(request.user)
+        if scope is not None and event.metadata.get("organization_id") not in scope:
+            raise NotFound("Unknown event id.")
+        return Response(event.as_dict())
 
 
 class CorrelationTimelineView(APIView):

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
-from django.db.models import F, Max, Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from .. import codec
 from ..bus import publish
@@ -44,7 +44,7 @@ from ..exceptions import (
 from ..records import RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg, PendingEvent
 
-__all__ = ["DatabaseEventStore", "translate_errors"]
+__all__ = ["DatabaseEventStore", "records", "to_record", "translate_errors"]
 
 COUNTER = "events"
 _INDEXED_METADATA = {"organization_id": "organization_id", "user_id": "user_id"}
@@ -175,17 +175,25 @@ class DatabaseEventStore(BaseEventStore):
         """Take the append lock and reserve ``count`` positions; return the last one used."""
         from ..models import PositionCounter
 
-        counters = PositionCounter.objects.using(self.using)
-        if not counters.filter(name=COUNTER).update(value=F("value") + count):
-            # First append (or the table was emptied): start after the highest position.
-            highest = self._events().aggregate(Max("position"))["position__max"] or 0
-            try:
-                with transaction.atomic(using=self.using):
-                    counters.create(name=COUNTER, value=highest)
-            except IntegrityError:
-                pass  # another writer created it first
-            counters.filter(name=COUNTER).update(value=F("value") + count)
-        return counters.get(name=COUNTER).value - count
+        table = connections[self.using].ops.quote_name(PositionCounter._meta.db_table)
+        # One round trip: UPDATE ... RETURNING (PostgreSQL, and SQLite since 3.35).
+        sql = f"UPDATE {table} SET value = value + %s WHERE name = %s RETURNING value"  # noqa: S608
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(sql, [count, COUNTER])
+            row = cursor.fetchone()
+            if row is None:
+                # First append (or the table was emptied): start after the highest position.
+                highest = self._events().aggregate(Max("position"))["position__max"] or 0
+                try:
+                    with transaction.atomic(using=self.using):
+                        PositionCounter.objects.using(self.using).create(
+                            name=COUNTER, value=highest
+                        )
+                except IntegrityError:
+                    pass  # another writer created it first
+                cursor.execute(sql, [count, COUNTER])
+                row = cursor.fetchone()
+        return row[0] - count
 
     def publish(self, records: list[RecordedEvent]) -> None:
         """Publish once the surrounding transaction commits; never for a rolled-back one."""
@@ -200,14 +208,14 @@ class DatabaseEventStore(BaseEventStore):
         if to_version is not None:
             rows = rows.filter(version__lte=to_version)
         with translate_errors():
-            return [to_record(row) for row in rows.order_by("version")]
+            return records(rows.order_by("version"))
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         rows = self._events().filter(position__gt=after_position).order_by("position")
         if limit is not None:
             rows = rows[:limit]
         with translate_errors():
-            return [to_record(row) for row in rows]
+            return records(rows)
 
     def aggregate_version(self, aggregate_id: str) -> int:
         with translate_errors():
@@ -238,7 +246,7 @@ class DatabaseEventStore(BaseEventStore):
         if criteria.limit is not None:
             rows = rows[: criteria.limit]
         with translate_errors():
-            return [to_record(row) for row in rows]
+            return records(rows)
 
     def _count(self, criteria: Criteria) -> int:
         with translate_errors():
@@ -263,6 +271,37 @@ class DatabaseEventStore(BaseEventStore):
         with translate_errors(), transaction.atomic(using=self.using):
             self._events().delete()
             PositionCounter.objects.using(self.using).filter(name=COUNTER).delete()
+
+
+_RECORD_FIELDS = (
+    "event_id",
+    "aggregate_id",
+    "aggregate_type",
+    "event_type",
+    "version",
+    "position",
+    "timestamp",
+    "correlation_id",
+    "causation_id",
+    "schema_version",
+    "data",
+    "metadata",
+)
+
+
+def records(rows: QuerySet) -> list[RecordedEvent]:
+    """Return the recorded events of a ``StoredEvent`` QuerySet, in its order.
+
+    Reads plain tuples (no model instances) and writes data and metadata back as
+    canonical JSON text.
+    """
+    dumps = codec.dumps
+    return [
+        RecordedEvent(
+            *fields, data_json=dumps(data, native=True), metadata_json=dumps(metadata, native=True)
+        )
+        for *fields, data, metadata in rows.values_list(*_RECORD_FIELDS)
+    ]
 
 
 def to_record(row: Any) -> RecordedEvent:

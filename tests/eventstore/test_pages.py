@@ -489,3 +489,31 @@ def test_dashboard_and_api_give_the_same_trend(auditor, event_store):
     api = auditor.get(response.context["trends_api_url"]).json()
     assert [(bucket["bucket"], bucket["count"]) for bucket in api["buckets"]] == list(trend.rows)
     assert api["time_zone"] == "Europe/Paris"
+
+
+def test_payment_change_page_links_to_its_timeline(admin_client, event_store):
+    from payments.commands import CommandContext, PaymentCommandHandler, ProcessPayment
+
+    PaymentCommandHandler().process(
+        ProcessPayment("pay-9", "1.00", "EUR", "acme"), CommandContext(user_id="1")
+    )
+    page = admin_client.get("/admin/payments/paymentsummary/pay-9/change/").content.decode()
+    assert f"{INDEX}aggregate/pay-9/" in page
+    assert (
+        f"{INDEX}aggregate/pay-9/"
+        in admin_client.get("/admin/payments/paymentsummary/").content.decode()
+    )
+
+
+def test_event_detail_links_to_the_event_api(auditor, event_store, admin_user):
+    from rest_framework.test import APIClient
+
+    from eventstore.contract import happened
+
+    record = event_store.append("a-1", "Thing", [happened()], 0)[0]
+    page = auditor.get(f"{INDEX}event/{record.event_id}/").content.decode()
+    assert f"/api/events/{record.event_id}/" in page
+    api = APIClient()
+    api.force_authenticate(admin_user)
+    assert api.get(f"/api/events/{record.event_id}/").json()["position"] == record.position
+    assert api.get("/api/events/not-an-id/").status_code == 404
