@@ -96,17 +96,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (threads of a test share it), one per test process (parallel runs don't clash).
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "timeout": 20,
-            # WAL lets readers run beside the writer; NORMAL syncs at checkpoints,
-            # not on every commit (a power cut may lose the last commits, never corrupt).
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            # Take the write lock when a transaction starts, so two writers queue
-            # instead of failing with "database is locked" halfway.
-            "transaction_mode": "IMMEDIATE",
-        }
-    )
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 # A second database, used only by the test suite's PostgreSQL part when set.
 if os.environ.get("EVENTSTORE_TEST_POSTGRES_URL"):
     DATABASES["postgres"] = dj_database_url.parse(os.environ["EVENTSTORE_TEST_POSTGRES_URL"])

@@ -17,6 +17,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from ..exceptions import (
     AggregateNotFoundError,
     ConcurrencyError,
+    EventStoreError,
     EventStoreFull,
     InvalidEventError,
     InvalidQueryError,
@@ -47,6 +48,12 @@ def store_error_response(exc: Exception) -> Response | None:
         )
     if isinstance(exc, (InvalidQueryError, InvalidEventError)):
         return Response({"detail": str(exc), "code": "invalid"}, status=400)
+    if isinstance(exc, EventStoreError):  # the store could not answer now (e.g. locked)
+        return Response(
+            {"detail": str(exc), "code": "event_store_unavailable"},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": "1"},
+        )
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"detail": "The request body is too large.", "code": "request_too_large"},
