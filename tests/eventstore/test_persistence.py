@@ -201,3 +201,27 @@ def test_kill_9_loses_no_acknowledged_event(journal_store, tmp_path):
     assert len(stored) % 2 == 0  # never half a batch
     positions = [event.position for event in reloaded.read_all()]
     assert positions == list(range(1, len(positions) + 1))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_moves_history_from_memory_to_the_database_and_back(event_store, tmp_path, settings):
+    fill(event_store)
+    from_memory = tmp_path / "memory.jsonl"
+    call_command("eventstore_export", str(from_memory), stdout=io.StringIO())
+    settings.EVENTSTORES = {
+        "default": {"BACKEND": "eventstore.backends.database.DatabaseEventStore"}
+    }
+    call_command("eventstore_import", str(from_memory), stdout=io.StringIO(), stderr=io.StringIO())
+    from_database = tmp_path / "database.jsonl"
+    call_command("eventstore_export", str(from_database), stdout=io.StringIO())
+    assert from_database.read_bytes() == from_memory.read_bytes()
+    settings.EVENTSTORES = {"default": {"BACKEND": "eventstore.backends.memory.InMemoryEventStore"}}
+    from eventstore import eventstores
+
+    eventstores["default"].clear()
+    call_command(
+        "eventstore_import", str(from_database), stdout=io.StringIO(), stderr=io.StringIO()
+    )
+    back = tmp_path / "back.jsonl"
+    call_command("eventstore_export", str(back), stdout=io.StringIO())
+    assert back.read_bytes() == from_memory.read_bytes()

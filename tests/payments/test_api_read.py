@@ -135,3 +135,34 @@ def test_counts_are_scoped(api):
     }
     assert api.get("/api/counts/?aggregate_id=p-1").json() == {"aggregate_id": "p-1", "count": 2}
     assert api.get("/api/counts/?aggregate_id=g-1").json()["count"] == 0
+
+
+def test_no_endpoint_shows_another_organizations_data(api, history):
+    """alice (acme) asks every read endpoint about globex's payment g-1 and its events."""
+    g1 = history.read_aggregate("g-1")[0]
+    not_found = [
+        "/api/payments/g-1/",
+        "/api/payments/g-1/history/",
+        "/api/payments/g-1/replay/?version=1",
+        "/api/payments/g-1/replay/?at=2030-01-01",
+        f"/api/events/{g1.event_id}/",
+        f"/api/correlations/{g1.correlation_id}/timeline/",
+        f"/api/replay/by-correlation/{g1.correlation_id}/",
+    ]
+    for url in not_found:
+        assert api.get(url).status_code == 404, url
+    empty_lists = [
+        "/api/events/?aggregate_id=g-1",
+        "/api/events/?organization_id=globex",
+        f"/api/events/?correlation_id={g1.correlation_id}",
+        "/api/replay/by-type/?event_type=PaymentProcessed&aggregate_id=g-1",
+    ]
+    for url in empty_lists:
+        assert "g-1" not in [e["aggregate_id"] for e in api.get(url).json()["results"]], url
+    assert "g-1" not in ids(api.get("/api/payments/?organization_id=globex"))
+    assert api.get("/api/counts/?aggregate_id=g-1").json()["count"] == 0
+    stats = api.get(
+        "/api/analytics/statistics/?event_type=PaymentProcessed&from=2024-01-01&to=2030-01-01"
+    ).json()
+    assert "globex" not in stats["by_organization"]
+    assert api.post("/api/payments/g-1/refunds/", {"amount": "1"}, format="json").status_code == 404
