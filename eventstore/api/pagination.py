@@ -62,6 +62,15 @@ class PositionPagination:
     def encode_cursor(position: int) -> str:
         return base64.urlsafe_b64encode(f"p={position}".encode("ascii")).decode("ascii")
 
+    def page_data(self, events: list[Any]) -> dict:
+        """Return the page for ``events``, read with ``limit + 1`` to learn if more follow."""
+        shown = events[: self.limit]
+        return self.response_data(
+            [event.as_dict() for event in shown],
+            shown[-1].position if shown else None,
+            len(events) > self.limit,
+        )
+
     def response_data(self, results: list[Any], last_position: int | None, has_more: bool) -> dict:
         """Return ``{"next": url or None, "results": [...]}`` for one page."""
         next_url = None

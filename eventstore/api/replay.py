@@ -16,13 +16,12 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..context import is_valid_correlation_id
 from ..events import registry
 from ..handler import eventstore
 from .filters import EventFilterSet
@@ -36,6 +35,7 @@ from .schema import (
     page_parameters,
 )
 from .scope import scoped_criteria
+from .views import correlation_events
 
 __all__ = ["ReplayByTypeView", "ReplayByCorrelationView", "CountsView"]
 
@@ -74,15 +74,7 @@ class ReplayByTypeView(APIView):
                 **criteria, after_position=page.after_position, limit=page.limit + 1
             )
         )
-        has_more = len(events) > page.limit
-        events = events[: page.limit]
-        return Response(
-            page.response_data(
-                [event.as_dict() for event in events],
-                events[-1].position if events else None,
-                has_more,
-            )
-        )
+        return Response(page.page_data(events))
 
 
 class ReplayByCorrelationView(APIView):
@@ -93,12 +85,7 @@ class ReplayByCorrelationView(APIView):
 
     @extend_schema(responses={200: CorrelationReplaySchema, **ERRORS})
     def get(self, request: Request, correlation_id: str) -> Response:
-        if not is_valid_correlation_id(correlation_id):
-            raise NotFound("Unknown correlation id.")
-        criteria = scoped_criteria(request.user, {"correlation_id": correlation_id})
-        events = [] if criteria is None else eventstore.search(**criteria, limit=self.max_events)
-        if not events:
-            raise NotFound("Unknown correlation id.")
+        events = correlation_events(request, correlation_id, self.max_events)
         return Response(
             {
                 "correlation_id": correlation_id,

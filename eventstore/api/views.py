@@ -63,15 +63,7 @@ class EventListView(APIView):
             events = eventstore.search(
                 **criteria, after_position=page.after_position, limit=page.limit + 1
             )
-        has_more = len(events) > page.limit
-        events = events[: page.limit]
-        return Response(
-            page.response_data(
-                [event.as_dict() for event in events],
-                events[-1].position if events else None,
-                has_more,
-            )
-        )
+        return Response(page.page_data(events))
 
     @staticmethod
     def _from_queryset(queryset: Any, scope: frozenset[str] | None, page: Any) -> list[Any]:
@@ -113,12 +105,7 @@ class CorrelationTimelineView(APIView):
 
     @extend_schema(responses={200: CorrelationTimelineSchema, **ERRORS})
     def get(self, request: Request, correlation_id: str) -> Response:
-        if not is_valid_correlation_id(correlation_id):
-            raise NotFound("Unknown correlation id.")
-        criteria = scoped_criteria(request.user, {"correlation_id": correlation_id})
-        events = [] if criteria is None else eventstore.search(**criteria, limit=self.max_events)
-        if not events:
-            raise NotFound("Unknown correlation id.")
+        events = correlation_events(request, correlation_id, self.max_events)
         return Response(
             {
                 "correlation_id": correlation_id,
@@ -126,6 +113,21 @@ class CorrelationTimelineView(APIView):
                 "events": timeline_entries(events),
             }
         )
+
+
+def correlation_events(request: Request, correlation_id: str, limit: int) -> list[Any]:
+    """Return the events of ``correlation_id`` the user may see (at most ``limit``).
+
+    Raises:
+        NotFound: for a malformed id, or when there is no such event to see.
+    """
+    if not is_valid_correlation_id(correlation_id):
+        raise NotFound("Unknown correlation id.")
+    criteria = scoped_criteria(request.user, {"correlation_id": correlation_id})
+    events = [] if criteria is None else eventstore.search(**criteria, limit=limit)
+    if not events:
+        raise NotFound("Unknown correlation id.")
+    return events
 
 
 def timeline_entries(events: list[Any]) -> list[dict[str, Any]]:

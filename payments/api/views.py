@@ -68,6 +68,16 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
+#: Answers of every command endpoint, for the schema.
+COMMAND_RESPONSES = {
+    201: PaymentStateSerializer,
+    409: ErrorSchema,
+    422: ErrorSchema,
+    507: ErrorSchema,
+    **ERRORS,
+}
+
+
 def command_context(request: Request) -> CommandContext:
     """Return the context of a command run by the authenticated user of ``request``.
 
@@ -135,13 +145,7 @@ class PaymentListCreateView(ListAPIView):
     @extend_schema(
         request=ProcessPaymentSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={
-            201: PaymentStateSerializer,
-            409: ErrorSchema,
-            422: ErrorSchema,
-            507: ErrorSchema,
-            **ERRORS,
-        },
+        responses=COMMAND_RESPONSES,
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -247,13 +251,7 @@ class PaymentRefundView(APIView):
     @extend_schema(
         request=RefundSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={
-            201: PaymentStateSerializer,
-            409: ErrorSchema,
-            422: ErrorSchema,
-            507: ErrorSchema,
-            **ERRORS,
-        },
+        responses=COMMAND_RESPONSES,
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
@@ -283,13 +281,7 @@ class PaymentFailedAttemptView(APIView):
     @extend_schema(
         request=FailedAttemptSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={
-            201: PaymentStateSerializer,
-            409: ErrorSchema,
-            422: ErrorSchema,
-            507: ErrorSchema,
-            **ERRORS,
-        },
+        responses=COMMAND_RESPONSES,
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
