@@ -17,7 +17,15 @@ from uuid import UUID, uuid4
 from . import codec
 from .events import DomainEvent, EventRegistry, registry
 
-__all__ = ["NewEvent", "RecordedEvent", "ExpectedVersion", "ANY", "NO_STREAM", "STREAM_EXISTS"]
+__all__ = [
+    "ANY",
+    "ENVELOPE_FIELDS",
+    "NO_STREAM",
+    "STREAM_EXISTS",
+    "ExpectedVersion",
+    "NewEvent",
+    "RecordedEvent",
+]
 
 
 class ExpectedVersion:
@@ -147,3 +155,11 @@ class RecordedEvent:
             "metadata": self.metadata,
             "data": self.data,
         }
+
+
+#: The fields of a recorded event besides its data and metadata, in their usual order.
+ENVELOPE_FIELDS = tuple(
+    field.name
+    for field in dataclasses.fields(RecordedEvent)
+    if field.name not in ("data_json", "metadata_json")
+)

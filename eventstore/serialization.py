@@ -17,24 +17,11 @@ from typing import Any
 
 from . import codec
 from .exceptions import InvalidEventError
-from .records import RecordedEvent
+from .records import ENVELOPE_FIELDS, RecordedEvent
 
 __all__ = ["record_to_json", "record_from_object", "record_from_json"]
 
-_FIELDS = (
-    "event_id",
-    "aggregate_id",
-    "aggregate_type",
-    "event_type",
-    "version",
-    "position",
-    "timestamp",
-    "correlation_id",
-    "causation_id",
-    "schema_version",
-    "metadata",
-    "data",
-)
+_FIELDS = (*ENVELOPE_FIELDS, "metadata", "data")
 
 
 def record_to_json(record: RecordedEvent) -> str:

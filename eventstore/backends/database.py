@@ -41,7 +41,7 @@ from ..exceptions import (
     InvalidBackendError,
     InvalidEventError,
 )
-from ..records import RecordedEvent
+from ..records import ENVELOPE_FIELDS, RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg, PendingEvent
 
 __all__ = ["DatabaseEventStore", "records", "to_record", "translate_errors"]
@@ -273,20 +273,7 @@ class DatabaseEventStore(BaseEventStore):
             PositionCounter.objects.using(self.using).filter(name=COUNTER).delete()
 
 
-_RECORD_FIELDS = (
-    "event_id",
-    "aggregate_id",
-    "aggregate_type",
-    "event_type",
-    "version",
-    "position",
-    "timestamp",
-    "correlation_id",
-    "causation_id",
-    "schema_version",
-    "data",
-    "metadata",
-)
+_RECORD_FIELDS = (*ENVELOPE_FIELDS, "data", "metadata")
 
 
 def records(rows: QuerySet) -> list[RecordedEvent]:
