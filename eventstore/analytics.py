@@ -56,6 +56,9 @@ INTERVALS: tuple[str, ...] = get_args(Interval)
 MAX_BUCKETS = 10_000
 #: Events read per store query while paging through a range.
 PAGE_SIZE = 10_000
+#: The supported range (UTC): bucket starts and ends stay within years 1 to 9999.
+EARLIEST = datetime(1, 1, 3, tzinfo=UTC)
+LATEST = datetime(9999, 11, 29, tzinfo=UTC)
 #: Key counting events whose metadata has no ``organization_id`` / ``user_id``.
 UNKNOWN = "unknown"
 
@@ -320,6 +323,12 @@ class _Query:
         if start_utc > end_utc:
             raise InvalidQueryError(
                 f"start ({start.isoformat()}) must not be after end ({end.isoformat()})."
+            )
+        if start_utc < EARLIEST or end_utc > LATEST:
+            # Buckets reach a day before and a month after the range, in any zone.
+            raise InvalidQueryError(
+                f"Analytics cover {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} (UTC); "
+                "choose a range inside it."
             )
         zone = _zone(tz)
         return cls(

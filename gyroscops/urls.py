@@ -9,3 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("payments.api.urls")),
 ]
+
+handler404 = "gyroscops.views.not_found"
+handler500 = "gyroscops.views.server_error"

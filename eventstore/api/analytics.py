@@ -13,9 +13,10 @@ the whole day in the time zone used. The time zone is ``tz`` (an IANA name) or
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
 from django.conf import settings
@@ -35,8 +36,19 @@ from ..handler import eventstore
 from .fields import IsoDateTimeBoundField
 from .schema import ERRORS
 from .scope import visible_organizations
+from .strict import KnownQueryParametersMixin
 
 __all__ = ["AnalyticsQueryForm", "StatisticsView", "TrendsView"]
+
+
+@functools.cache
+def iana_zone_names() -> frozenset[str]:
+    """The IANA time zone names this machine knows, without files that are not zones.
+
+    ``localtime``, ``posixrules`` and ``Factory`` are files of the zone database,
+    not zones; ``right/``/``posix/`` copies are left out by ``available_timezones``.
+    """
+    return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
 
 
 class AnalyticsQueryForm(forms.Form):
@@ -68,6 +80,8 @@ class AnalyticsQueryForm(forms.Form):
 
     def clean_tz(self) -> ZoneInfo:
         name = self.cleaned_data.get("tz") or settings.TIME_ZONE
+        if name not in iana_zone_names() and name != settings.TIME_ZONE:
+            raise forms.ValidationError(f"Unknown time zone {name!r}: give an IANA name.")
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError):
@@ -163,10 +177,11 @@ class TrendsSchema(serializers.Serializer):
     buckets = BucketSchema(many=True)
 
 
-class StatisticsView(APIView):
+class StatisticsView(KnownQueryParametersMixin, APIView):
     """``GET /api/analytics/statistics/``."""
 
     permission_classes = [IsAuthenticated]
+    query_parameters = frozenset({"event_type", "from", "to", "tz"})
 
     @extend_schema(parameters=PARAMETERS, responses={200: StatisticsSchema, **ERRORS})
     def get(self, request: Request) -> Response:
@@ -185,10 +200,11 @@ class StatisticsView(APIView):
         return Response(result.as_dict())
 
 
-class TrendsView(APIView):
+class TrendsView(KnownQueryParametersMixin, APIView):
     """``GET /api/analytics/trends/``."""
 
     permission_classes = [IsAuthenticated]
+    query_parameters = frozenset({"event_type", "from", "to", "tz", "interval"})
 
     @extend_schema(
         parameters=[

@@ -80,6 +80,8 @@ class IsoDateTimeBoundField(forms.Field):
         "invalid": "Enter an ISO 8601 date (2024-01-31) or date-time with offset "
         "(2024-01-31T10:00:00+01:00).",
         "naive": "Add a UTC offset (for example +00:00 or Z) to the date-time.",
+        "out_of_range": "This date or time is outside the supported range (years 1 to 9999 "
+        "once converted to UTC; a date-only upper bound needs the next day too).",
     }
 
     def __init__(self, *, upper: bool = False, **kwargs: Any) -> None:
@@ -104,6 +106,10 @@ class IsoDateTimeBoundField(forms.Field):
             if parsed.tzinfo is None:
                 raise forms.ValidationError(self.error_messages["naive"], "naive")
             return TimeBound(parsed.astimezone(UTC))
-        except (ValueError, OverflowError):
-            # Out of range: a day or an offset that leaves years 1..9999 (e.g. 9999-12-31 as "to").
+        except ValueError:
             raise invalid from None
+        except OverflowError:
+            # A day or an offset that leaves years 1..9999 (e.g. 9999-12-31 as "to").
+            raise forms.ValidationError(
+                self.error_messages["out_of_range"], "out_of_range"
+            ) from None

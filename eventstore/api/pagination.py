@@ -56,7 +56,7 @@ class PositionPagination:
                 raise ValueError(decoded)
             return int(position)
         except (ValueError, UnicodeError):
-            raise NotFound("Invalid cursor.") from None
+            raise NotFound("Invalid cursor") from None
 
     @staticmethod
     def encode_cursor(position: int) -> str:

@@ -35,15 +35,17 @@ from .schema import (
     page_parameters,
 )
 from .scope import scoped_criteria
+from .strict import KnownQueryParametersMixin
 from .views import correlation_events
 
 __all__ = ["ReplayByTypeView", "ReplayByCorrelationView", "CountsView"]
 
 
-class ReplayByTypeView(APIView):
+class ReplayByTypeView(KnownQueryParametersMixin, APIView):
     """``GET /api/replay/by-type/``: ``event_type`` is required; ``from``/``to`` optional."""
 
     permission_classes = [IsAuthenticated]
+    query_parameters = frozenset({"event_type", "from", "to", "cursor", "page_size"})
 
     @extend_schema(
         parameters=[
@@ -77,7 +79,7 @@ class ReplayByTypeView(APIView):
         return Response(page.page_data(events))
 
 
-class ReplayByCorrelationView(APIView):
+class ReplayByCorrelationView(KnownQueryParametersMixin, APIView):
     """``GET /api/replay/by-correlation/{id}/``: the correlation's events, in position order."""
 
     permission_classes = [IsAuthenticated]
@@ -95,10 +97,11 @@ class ReplayByCorrelationView(APIView):
         )
 
 
-class CountsView(APIView):
+class CountsView(KnownQueryParametersMixin, APIView):
     """``GET /api/counts/`` (``?aggregate_id=`` for one aggregate): event counts, from indexes."""
 
     permission_classes = [IsAuthenticated]
+    query_parameters = frozenset({"aggregate_id"})
 
     @extend_schema(
         parameters=[

@@ -24,11 +24,12 @@ from .schema import (
     page_parameters,
 )
 from .scope import scoped_criteria, visible_organizations
+from .strict import KnownQueryParametersMixin
 
 __all__ = ["CorrelationTimelineView", "EventDetailView", "EventListView"]
 
 
-class EventListView(APIView):
+class EventListView(KnownQueryParametersMixin, APIView):
     """``GET /api/events/``: search recorded events, newest position last, cursor-paginated.
 
     Query parameters: see :class:`~eventstore.api.filters.EventFilterSet`, plus
@@ -38,6 +39,7 @@ class EventListView(APIView):
     """
 
     permission_classes = [IsAuthenticated]
+    query_parameters = frozenset(EventFilterSet.base_filters) | {"cursor", "page_size"}
 
     @extend_schema(
         parameters=[*filterset_parameters(EventFilterSet), *page_parameters()],
@@ -76,7 +78,7 @@ class EventListView(APIView):
         return records(rows[: page.limit + 1])
 
 
-class EventDetailView(APIView):
+class EventDetailView(KnownQueryParametersMixin, APIView):
     """``GET /api/events/{event_id}/``: one recorded event; 404 if unknown or not visible."""
 
     permission_classes = [IsAuthenticated]
@@ -92,7 +94,7 @@ class EventDetailView(APIView):
         return Response(event.as_dict())
 
 
-class CorrelationTimelineView(APIView):
+class CorrelationTimelineView(KnownQueryParametersMixin, APIView):
     """``GET /api/correlations/{id}/timeline/``: every event of one correlation id, in order.
 
     Each event carries ``depth``: 0 for an event whose cause is outside the

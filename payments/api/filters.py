@@ -28,7 +28,9 @@ class PaymentSummaryFilterSet(django_filters.FilterSet):
     (inclusive; ISO 8601 with offset or a date), ``amount_min``/``amount_max`` (inclusive,
     decimal strings)."""
 
-    status = django_filters.ChoiceFilter(choices=[(s, s) for s in STATUSES])
+    status = django_filters.MultipleChoiceFilter(
+        choices=[(s, s) for s in STATUSES], help_text="Repeat for several statuses."
+    )
     currency = django_filters.CharFilter(
         max_length=3, method="filter_currency", help_text="ISO 4217 code."
     )

@@ -29,7 +29,8 @@ from ..models import IdempotencyRecord
 __all__ = ["IDEMPOTENCY_HEADER", "idempotent"]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+# Visible ASCII but the comma, which joins repeated headers ("a, b" is two keys).
+_KEY = re.compile(r"[\x21-\x2b\x2d-\x7e]{1,255}")
 
 
 class IdempotencyKeyReused(APIException):
@@ -64,7 +65,9 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
         if key is None:
             return method(view, request, *args, **kwargs)
         if not _KEY.fullmatch(key):
-            raise ValidationError({IDEMPOTENCY_HEADER: ["Use 1 to 255 visible ASCII characters."]})
+            raise ValidationError(
+                {IDEMPOTENCY_HEADER: ["Use 1 to 255 visible ASCII characters, without commas."]}
+            )
         fingerprint = _fingerprint(request)
         kept = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
         if kept is not None:

@@ -78,6 +78,7 @@ class PaymentSummarySerializer(serializers.ModelSerializer):
 
     amount = serializers.SerializerMethodField()
     refunded_amount = serializers.SerializerMethodField()
+    failure_reason = serializers.SerializerMethodField()
 
     class Meta:
         model = PaymentSummary
@@ -102,6 +103,10 @@ class PaymentSummarySerializer(serializers.ModelSerializer):
 
     def get_refunded_amount(self, row: PaymentSummary) -> str:
         return self._money(row.refunded_amount, row.currency)
+
+    def get_failure_reason(self, row: PaymentSummary) -> str | None:
+        """None when the payment has no failure, as in its state."""
+        return row.failure_reason or None
 
 
 class PaymentStateSerializer(serializers.Serializer):

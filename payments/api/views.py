@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from eventstore.api.fields import IsoDateTimeBoundField
 from eventstore.api.schema import ERRORS, ErrorSchema
 from eventstore.api.scope import can_see_organization, visible_organizations
+from eventstore.api.strict import KnownQueryParametersMixin
 
 from ..aggregate import Payment
 from ..commands import (
@@ -112,16 +113,41 @@ def created(payment: Payment, code: int = status.HTTP_201_CREATED) -> Response:
 
 
 class PaymentPagination(CursorPagination):
-    """Newest payments first, by the position of their first event (unique, unchanging)."""
+    """Newest payments first, by the position of their first event (unique, unchanging).
+
+    ``page_size`` is 1 to 500 (default 50); anything else is a 400, and a cursor
+    that does not decode to a position is a 404, as on ``/api/events/``.
+    """
 
     ordering = "-created_position"
     page_size_query_param = "page_size"
-    # Default 50 rows; a client may ask for up to 500 (larger sizes are clamped to 500).
     page_size = 50
     max_page_size = 500
+    invalid_cursor_message = "Invalid cursor"
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        f"Enter a whole number from 1 to {self.max_page_size}."
+                    ]
+                }
+            )
+        return int(raw)
+
+    def decode_cursor(self, request: Request) -> Any:
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None:
+            if not str(cursor.position).isascii() or not str(cursor.position).lstrip("-").isdigit():
+                raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
-class PaymentListCreateView(ListAPIView):
+class PaymentListCreateView(KnownQueryParametersMixin, ListAPIView):
     """``GET /api/payments/``: payments from the read model, filtered and cursor-paginated.
 
     ``POST /api/payments/``: process a payment → 201 with its state.
@@ -132,6 +158,7 @@ class PaymentListCreateView(ListAPIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = PaymentSummaryFilterSet
     pagination_class = PaymentPagination
+    query_parameters = frozenset(PaymentSummaryFilterSet.base_filters) | {"cursor", "page_size"}
 
     @extend_schema(responses={200: PaymentSummarySerializer(many=True), **ERRORS})
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -164,7 +191,7 @@ class PaymentListCreateView(ListAPIView):
         return created(payment)
 
 
-class PaymentDetailView(APIView):
+class PaymentDetailView(KnownQueryParametersMixin, APIView):
     """``GET /api/payments/{id}/``: the payment's current state."""
 
     permission_classes = [IsAuthenticated]
@@ -175,7 +202,7 @@ class PaymentDetailView(APIView):
         return Response(payment.state())
 
 
-class PaymentHistoryView(APIView):
+class PaymentHistoryView(KnownQueryParametersMixin, APIView):
     """``GET /api/payments/{id}/history/``: the payment's events in version order."""
 
     permission_classes = [IsAuthenticated]
@@ -194,7 +221,7 @@ class PaymentHistoryView(APIView):
         )
 
 
-class PaymentReplayView(APIView):
+class PaymentReplayView(KnownQueryParametersMixin, APIView):
     """``GET /api/payments/{id}/replay/?version=N`` or ``?at=<ISO 8601>``: a past state.
 
     ``version``: the state after event N (inclusive). ``at``: the state after
@@ -204,6 +231,7 @@ class PaymentReplayView(APIView):
     """
 
     permission_classes = [IsAuthenticated]
+    query_parameters = frozenset({"version", "at"})
 
     @extend_schema(
         parameters=[

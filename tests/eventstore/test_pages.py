@@ -517,3 +517,8 @@ def test_event_detail_links_to_the_event_api(auditor, event_store, admin_user):
     api.force_authenticate(admin_user)
     assert api.get(f"/api/events/{record.event_id}/").json()["position"] == record.position
     assert api.get("/api/events/not-an-id/").status_code == 404
+
+
+def test_dashboard_at_the_calendars_edge_shows_an_error_not_a_crash(auditor, event_store):
+    response = auditor.get(f"{INDEX}analytics/?from=9999-12-01&to=9999-12-30&interval=month")
+    assert response.status_code == 400

@@ -407,3 +407,92 @@ def test_a_refused_command_is_not_kept_for_its_key(api, event_store):
     again = api.post("/api/payments/p-1/refunds/", {"amount": "500"}, format="json", **headers)
     assert again.status_code == 400
     assert "Idempotent-Replayed" not in again
+
+
+# Second fresh-user run (kept as regressions).
+
+
+def test_unknown_api_urls_answer_json_404(api):
+    for url in ("/api/nonexistent/", "/api/payments/a%2Fb/", "/api/events/..%2F..%2Fadmin/"):
+        response = api.get(url)
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "application/json", url
+
+
+def test_a_server_error_under_api_is_json(admin_user, monkeypatch):
+    from payments.api import views
+
+    client = APIClient(raise_request_exception=False)
+    client.force_authenticate(admin_user)
+    monkeypatch.setattr(views.PaymentQueries, "history", lambda *a: 1 / 0)
+    response = client.get("/api/payments/p-1/history/")
+    assert response.status_code == 500
+    assert response.json()["code"] == "server_error"
+
+
+@pytest.mark.parametrize(
+    "cursor", ["cD1hYmM%3D", "cD0xLjU%3D", "cD0%3D", "cj0yJnA9YWJj", "not-base64"]
+)
+def test_bad_payment_list_cursors_are_404_json(api, cursor):
+    response = api.get(f"/api/payments/?cursor={cursor}")
+    assert response.status_code == 404
+    assert response.json()["detail"] == "Invalid cursor"
+
+
+def test_payment_list_page_size_is_checked_like_events(api):
+    for size in ("0", "-1", "abc", "501"):
+        assert api.get(f"/api/payments/?page_size={size}").status_code == 400, size
+    assert api.get("/api/payments/?page_size=500").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/counts/?event_type=Nope",
+        "/api/counts/?organization_id=acme",
+        "/api/events/?organisation_id=acme",
+        "/api/payments/?organisation=acme",
+        "/api/payments/p-1/?verbose=1",
+        "/api/analytics/statistics/?event_type=PaymentProcessed&from=2024-01-01&to=2024-01-02"
+        "&organization_id=globex",
+    ],
+)
+def test_unknown_query_parameters_are_400_not_ignored(api, url):
+    create(api, payment_id="p-1")
+    response = api.get(url)
+    assert response.status_code == 400, url
+
+
+def test_repeated_status_filters_or_together(api):
+    create(api, payment_id="p-1")
+    api.post(
+        "/api/payments/p-2/failed-attempts/",
+        {"amount": "1.00", "currency": "EUR", "organization_id": "acme", "reason": "x"},
+        format="json",
+    )
+    rows = api.get("/api/payments/?status=processed&status=failed").json()["results"]
+    assert sorted(row["payment_id"] for row in rows) == ["p-1", "p-2"]
+    assert [row["failure_reason"] for row in rows if row["payment_id"] == "p-1"] == [None]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=9999-12-01&to=9999-12-30&interval=month",
+        "from=9999-12-01T00:00:00Z&to=9999-12-31T23:59:59Z&interval=day&tz=Etc/GMT-14",
+        "from=0001-01-01T00:00:00Z&to=0001-01-03T00:00:00Z&interval=day&tz=Etc/GMT%2B12",
+        "from=2024-01-01&to=2024-01-02&interval=day&tz=localtime",
+        "from=2024-01-01&to=2024-01-02&interval=day&tz=Factory",
+        "from=2024-01-01&to=9999-12-31&interval=month",
+    ],
+)
+def test_analytics_at_the_calendars_edges_are_400(api, query):
+    response = api.get(f"/api/analytics/trends/?event_type=PaymentProcessed&{query}")
+    assert response.status_code == 400, query
+
+
+def test_two_idempotency_keys_are_refused(api, event_store):
+    body = {"amount": "1.00", "currency": "EUR", "organization_id": "acme"}
+    response = api.post("/api/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="x, y")
+    assert response.status_code == 400
+    assert event_store.count() == 0
