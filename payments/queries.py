@@ -6,12 +6,11 @@ one type and time range), never by scanning every event.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
 from eventstore import eventstore as default_store
-from eventstore.aggregates import AggregateRepository
 from eventstore.records import RecordedEvent
 
 from .aggregate import Payment
@@ -21,20 +20,34 @@ __all__ = ["PaymentQueries"]
 
 
 class PaymentQueries:
-    """Queries over payment events in a store (the default store unless given)."""
+    """Queries over payment events in a store (the default store unless given).
 
-    def __init__(self, store: Any = None) -> None:
+    Args:
+        store: the event store to read.
+        organizations: the organization ids the reader may see; None means all.
+            A payment of another organization is reported as not found, so its
+            id is never confirmed (the same rule as the command handler's).
+    """
+
+    def __init__(self, store: Any = None, *, organizations: Collection[str] | None = None) -> None:
         self.store = store or default_store
-        self.repository = AggregateRepository(self.store, Payment)
+        self.organizations = organizations
 
     def history(self, payment_id: str) -> list[RecordedEvent]:
-        """Return the payment's events in version order.
+        """Return the payment's events in version order (one read of its stream).
 
         Raises:
-            PaymentNotFound: if the payment has no events.
+            PaymentNotFound: if the payment has no events, or belongs to an
+                organization outside ``organizations``.
         """
         events = self.store.read_aggregate(payment_id)
         if not events or events[0].aggregate_type != Payment.aggregate_type:
+            raise PaymentNotFound(payment_id)
+        # Every event of a payment carries the payment's organization in its metadata.
+        if (
+            self.organizations is not None
+            and events[0].metadata.get("organization_id") not in self.organizations
+        ):
             raise PaymentNotFound(payment_id)
         return events
 

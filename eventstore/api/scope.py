@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-__all__ = ["AUDIT_TRAIL_PERMISSION", "visible_organizations", "can_see_organization"]
+__all__ = ["AUDIT_TRAIL_PERMISSION", "scoped_criteria", "visible_organizations"]
 
 AUDIT_TRAIL_PERMISSION = "eventstore.view_audit_trail"
 
@@ -35,12 +35,6 @@ def visible_organizations(user: Any) -> frozenset[str] | None:
     if resolver is None or not user.is_authenticated:
         return frozenset()
     return frozenset(resolver(user))
-
-
-def can_see_organization(user: Any, organization_id: str | None) -> bool:
-    """Return True if ``user`` may see data of ``organization_id``."""
-    scope = visible_organizations(user)
-    return scope is None or organization_id in scope
 
 
 def scoped_criteria(user: Any, criteria: dict[str, Any]) -> dict[str, Any] | None:

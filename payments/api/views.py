@@ -26,7 +26,7 @@ from rest_framework.views import APIView
 
 from eventstore.api.fields import IsoDateTimeBoundField
 from eventstore.api.schema import ERRORS, ErrorSchema
-from eventstore.api.scope import can_see_organization, visible_organizations
+from eventstore.api.scope import visible_organizations
 from eventstore.api.strict import KnownQueryParametersMixin
 
 from ..aggregate import Payment
@@ -37,7 +37,6 @@ from ..commands import (
     ProcessPayment,
     RefundPayment,
 )
-from ..exceptions import PaymentNotFound
 from ..models import PaymentSummary
 from ..queries import PaymentQueries
 from .filters import PaymentSummaryFilterSet
@@ -92,22 +91,16 @@ def command_context(request: Request) -> CommandContext:
     )
 
 
-def visible_payment(request: Request, payment: Payment) -> Payment:
-    """Return ``payment`` if the user may see it.
-
-    Raises:
-        PaymentNotFound: when it has no events or belongs to another organization
-            (404, so ids of other organizations are not revealed).
-    """
-    if payment.version == 0 or not can_see_organization(request.user, payment.organization_id):
-        raise PaymentNotFound(payment.payment_id)
-    return payment
+def queries_for(request: Request) -> PaymentQueries:
+    """Return the payment queries limited to what the user of ``request`` may see."""
+    return PaymentQueries(organizations=visible_organizations(request.user))
 
 
-def created(payment: Payment, code: int = status.HTTP_201_CREATED) -> Response:
+def created(payment: Payment) -> Response:
+    """201 with the payment's state and its URL."""
     return Response(
         payment.state(),
-        status=code,
+        status=status.HTTP_201_CREATED,
         headers={"Location": reverse("payment-detail", args=[payment.payment_id])},
     )
 
@@ -198,8 +191,7 @@ class PaymentDetailView(KnownQueryParametersMixin, APIView):
 
     @extend_schema(responses={200: PaymentStateSerializer, **ERRORS})
     def get(self, request: Request, payment_id: str) -> Response:
-        payment = visible_payment(request, PaymentQueries().repository.load(payment_id))
-        return Response(payment.state())
+        return Response(queries_for(request).state(payment_id).state())
 
 
 class PaymentHistoryView(KnownQueryParametersMixin, APIView):
@@ -209,9 +201,7 @@ class PaymentHistoryView(KnownQueryParametersMixin, APIView):
 
     @extend_schema(responses={200: PaymentHistorySchema, **ERRORS})
     def get(self, request: Request, payment_id: str) -> Response:
-        queries = PaymentQueries()
-        events = queries.history(payment_id)
-        visible_payment(request, Payment.from_events(payment_id, events))
+        events = queries_for(request).history(payment_id)
         return Response(
             {
                 "payment_id": payment_id,
@@ -255,8 +245,7 @@ class PaymentReplayView(KnownQueryParametersMixin, APIView):
         raw_at = request.query_params.get("at")
         if (raw_version is None) == (raw_at is None):
             raise ValidationError({"version": ["Give either version or at."]})
-        queries = PaymentQueries()
-        visible_payment(request, queries.repository.load(payment_id))
+        queries = queries_for(request)
         if raw_version is not None:
             if not raw_version.isascii() or not raw_version.isdigit() or len(raw_version) > 9:
                 raise ValidationError({"version": ["Enter a whole number of 1 or more."]})
