@@ -18,11 +18,16 @@ from ..criteria import normalize_text
 from ..events import registry
 from .fields import IsoDateTimeBoundField, TimeBound
 
-__all__ = ["EventFilterSet"]
+__all__ = ["EventFilterSet", "TimeBoundFilter"]
 
 
-class _BoundFilter(django_filters.Filter):
-    """``from``/``to``: an inclusive bound on ``timestamp`` (exclusive for a date-only ``to``)."""
+class TimeBoundFilter(django_filters.Filter):
+    """A bound on the datetime column ``field_name``: inclusive, exclusive for a date-only upper.
+
+    Pass ``upper=True`` for an upper bound. Values are parsed by
+    :class:`~eventstore.api.fields.IsoDateTimeBoundField` (ISO 8601 with offset, or a
+    date meaning the whole day in the current time zone).
+    """
 
     field_class = IsoDateTimeBoundField
 
@@ -30,7 +35,7 @@ class _BoundFilter(django_filters.Filter):
         if value is None:
             return qs
         lookup = "lt" if value.exclusive else ("lte" if self.extra.get("upper") else "gte")
-        return qs.filter(**{f"timestamp__{lookup}": value.value})
+        return qs.filter(**{f"{self.field_name}__{lookup}": value.value})
 
 
 class _NoQuerySet:
@@ -144,11 +149,13 @@ class EventFilterSet(django_filters.FilterSet):
 
 
 # ``from`` is a Python keyword: declare the bounds after the class body.
-EventFilterSet.base_filters["from"] = _BoundFilter(
+EventFilterSet.base_filters["from"] = TimeBoundFilter(
+    field_name="timestamp",
     label="From",
     help_text="Earliest timestamp (inclusive): ISO 8601 date-time with offset, or a date.",
 )
-EventFilterSet.base_filters["to"] = _BoundFilter(
+EventFilterSet.base_filters["to"] = TimeBoundFilter(
+    field_name="timestamp",
     label="To",
     upper=True,
     help_text="Latest timestamp (inclusive): ISO 8601 date-time with offset, or a date "

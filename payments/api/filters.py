@@ -6,21 +6,11 @@ from typing import Any
 
 import django_filters
 
-from eventstore.api.fields import IsoDateTimeBoundField, TimeBound
+from eventstore.api.filters import TimeBoundFilter
 
 from ..models import PaymentSummary
 
 STATUSES = ["processed", "partially_refunded", "refunded", "failed"]
-
-
-class _ProcessedAtFilter(django_filters.Filter):
-    field_class = IsoDateTimeBoundField
-
-    def filter(self, qs: Any, value: TimeBound | None) -> Any:
-        if value is None:
-            return qs
-        lookup = "lt" if value.exclusive else ("lte" if self.extra.get("upper") else "gte")
-        return qs.filter(**{f"processed_at__{lookup}": value.value})
 
 
 class PaymentSummaryFilterSet(django_filters.FilterSet):
@@ -35,12 +25,12 @@ class PaymentSummaryFilterSet(django_filters.FilterSet):
         max_length=3, method="filter_currency", help_text="ISO 4217 code."
     )
     organization_id = django_filters.CharFilter(max_length=64)
-    processed_from = _ProcessedAtFilter(
+    processed_from = TimeBoundFilter(
         field_name="processed_at",
         label="Processed from",
         help_text="Processed at or after (ISO 8601 or a date).",
     )
-    processed_to = _ProcessedAtFilter(
+    processed_to = TimeBoundFilter(
         field_name="processed_at",
         label="Processed to",
         upper=True,
