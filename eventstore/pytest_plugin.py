@@ -27,11 +27,9 @@ import pytest
 def event_store(settings: Any) -> Iterator[Any]:
     """An empty in-memory default store, selected through ``settings.EVENTSTORES``."""
     from eventstore.handler import eventstores
-    from eventstore.testing import reset_memory_stores
+    from eventstore.testing import MEMORY_EVENTSTORES, reset_memory_stores
 
-    settings.EVENTSTORES = {
-        "default": {"BACKEND": "eventstore.backends.memory.InMemoryEventStore", "OPTIONS": {}}
-    }
+    settings.EVENTSTORES = MEMORY_EVENTSTORES
     reset_memory_stores()
     yield eventstores["default"]
     reset_memory_stores()

@@ -24,6 +24,7 @@ __all__ = [
     "AggregateScenario",
     "EventRecorder",
     "EventStoreTestMixin",
+    "MEMORY_EVENTSTORES",
     "ManualClock",
     "reset_memory_stores",
 ]
@@ -89,16 +90,22 @@ def reset_memory_stores() -> None:
     import sys
 
     memory = sys.modules.get("eventstore.backends.memory")
-    if memory is None:
-        return
-    with memory._data_lock:
-        aliases = list(memory._data)
-    for alias in aliases:
-        memory.InMemoryEventStore(alias).clear()
+    if memory is not None:  # nothing to empty if the backend was never imported
+        memory.clear_all()
+
+
+#: The ``EVENTSTORES`` setting the testing support selects: one empty memory store.
+MEMORY_EVENTSTORES = {
+    "default": {"BACKEND": "eventstore.backends.memory.InMemoryEventStore", "OPTIONS": {}}
+}
 
 
 class EventStoreTestMixin:
     """Mixin for Django test cases: an empty memory store per test, and its events.
+
+    The default store is switched to process memory through settings for the
+    test (so code calling ``eventstore.eventstore`` sees it), as the pytest
+    ``event_store`` fixture does.
 
     Attributes set for each test:
         event_store: the default store (``eventstore.eventstore``), emptied.
@@ -106,9 +113,14 @@ class EventStoreTestMixin:
     """
 
     def setUp(self) -> None:
+        from django.test import override_settings
+
         from .handler import eventstores
 
         super().setUp()  # type: ignore[misc]
+        memory_settings = override_settings(EVENTSTORES=MEMORY_EVENTSTORES)
+        memory_settings.enable()
+        self.addCleanup(memory_settings.disable)  # type: ignore[attr-defined]
         reset_memory_stores()
         self.event_store = eventstores["default"]
         self._event_recorder = EventRecorder().connect()

@@ -180,6 +180,16 @@ class _Data:
     approx_bytes: int = 0
     journal: Journal | None = None
 
+    def reset(self) -> None:
+        """Forget every event (in place: stores holding this object see it), empty the journal."""
+        with self.lock:
+            fresh = _Data()
+            for name in _Data.__dataclass_fields__:
+                if name not in ("lock", "journal"):
+                    setattr(self, name, getattr(fresh, name))
+            if self.journal is not None:
+                self.journal.truncate()
+
     def shared_type(self, event_type: str) -> str:
         """Return the stored copy of ``event_type`` if there is one."""
         type_index = self.by_type.get(event_type)
@@ -253,6 +263,14 @@ def _load_journal(data: _Data) -> None:
             data.approx_bytes += (
                 len(record.data_json) + len(record.metadata_json) + RECORD_OVERHEAD_BYTES
             )
+
+
+def clear_all() -> None:
+    """Empty the store of every alias of this process (tests, between test cases)."""
+    with _data_lock:
+        everything = list(_data.values())
+    for data in everything:
+        data.reset()
 
 
 def forget(alias: str) -> None:
@@ -484,13 +502,7 @@ class InMemoryEventStore(BaseEventStore):
 
     def clear(self) -> None:
         """Delete every event, and empty the journal if there is one."""
-        with _data_lock, self._data.lock:
-            fresh = _Data()
-            for name in _Data.__dataclass_fields__:
-                if name not in ("lock", "journal"):
-                    setattr(self._data, name, getattr(fresh, name))
-            if self._data.journal is not None:
-                self._data.journal.truncate()
+        self._data.reset()
 
     def _search(self, criteria: Criteria) -> list[RecordedEvent]:
         with self._data.lock:

@@ -1,10 +1,11 @@
 """The testing support other projects use: fixtures, mixin, automatic emptying."""
 
-from django.test import SimpleTestCase
+from django.test import SimpleTestCase, override_settings
 
-from eventstore import eventstore
+from eventstore import eventstore, eventstores
+from eventstore.backends.memory import InMemoryEventStore, forget
 from eventstore.contract import happened
-from eventstore.testing import EventStoreTestMixin, ManualClock
+from eventstore.testing import EventStoreTestMixin, ManualClock, reset_memory_stores
 
 
 def test_event_store_fixture_is_the_accessors_store_and_empty(event_store):
@@ -47,3 +48,37 @@ class MixinTests(EventStoreTestMixin, SimpleTestCase):
         self.assertEqual(self.event_store.count(), 0)
         records = eventstore.append("a", "Thing", [happened()], 0)
         self.assertEqual(self.recorded_events, records)
+
+
+class MixinOnADatabaseProjectTests(EventStoreTestMixin, SimpleTestCase):
+    """A project whose default store is the database still gets a memory store per test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._database_settings = override_settings(
+            EVENTSTORES={"default": {"BACKEND": "eventstore.backends.database.DatabaseEventStore"}}
+        )
+        cls._database_settings.enable()
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls._database_settings.disable()
+
+    def test_the_store_is_in_memory(self):
+        self.assertIsInstance(self.event_store, InMemoryEventStore)
+        self.assertIs(eventstores["default"], self.event_store)
+
+
+def test_emptying_between_tests_leaves_journaled_stores_usable(tmp_path):
+    alias = "journaled-between-tests"
+    options = {"JOURNAL": str(tmp_path / "journal")}
+    store = InMemoryEventStore(alias, options)
+    try:
+        store.append("a", "Thing", [happened()], 0)
+        reset_memory_stores()  # what the plugin does after every test
+        assert store.count() == 0
+        assert InMemoryEventStore(alias, options).append("b", "Thing", [happened()], 0)
+    finally:
+        forget(alias)
