@@ -177,34 +177,49 @@ class TrendsSchema(serializers.Serializer):
     buckets = BucketSchema(many=True)
 
 
-class StatisticsView(KnownQueryParametersMixin, APIView):
-    """``GET /api/analytics/statistics/``."""
+class _AnalyticsView(KnownQueryParametersMixin, APIView):
+    """Parse the query with :class:`AnalyticsQueryForm`, scope it, answer ``compute``'s result."""
 
     permission_classes = [IsAuthenticated]
-    query_parameters = frozenset({"event_type", "from", "to", "tz"})
+    with_interval = False
 
-    @extend_schema(parameters=PARAMETERS, responses={200: StatisticsSchema, **ERRORS})
     def get(self, request: Request) -> Response:
-        form = AnalyticsQueryForm(request.query_params)
+        form = AnalyticsQueryForm(request.query_params, with_interval=self.with_interval)
         if not form.is_valid():
             raise ValidationError(form.api_errors())
         data = form.cleaned_data
-        result = analytics.statistics(
-            eventstore,
+        result = self.compute(
             data["event_type"],
             data["start"],
             data["end"],
             tz=data["tz"],
             organization_ids=visible_organizations(request.user),
+            **({"interval": data["interval"]} if self.with_interval else {}),
         )
         return Response(result.as_dict())
 
+    def compute(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("analytics views must provide compute()")
 
-class TrendsView(KnownQueryParametersMixin, APIView):
+
+class StatisticsView(_AnalyticsView):
+    """``GET /api/analytics/statistics/``."""
+
+    query_parameters = frozenset({"event_type", "from", "to", "tz"})
+
+    @extend_schema(parameters=PARAMETERS, responses={200: StatisticsSchema, **ERRORS})
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def compute(self, *args: Any, **kwargs: Any) -> analytics.Statistics:
+        return analytics.statistics(eventstore, *args, **kwargs)
+
+
+class TrendsView(_AnalyticsView):
     """``GET /api/analytics/trends/``."""
 
-    permission_classes = [IsAuthenticated]
     query_parameters = frozenset({"event_type", "from", "to", "tz", "interval"})
+    with_interval = True
 
     @extend_schema(
         parameters=[
@@ -220,17 +235,7 @@ class TrendsView(KnownQueryParametersMixin, APIView):
         responses={200: TrendsSchema, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        form = AnalyticsQueryForm(request.query_params, with_interval=True)
-        if not form.is_valid():
-            raise ValidationError(form.api_errors())
-        data = form.cleaned_data
-        result = analytics.trends(
-            eventstore,
-            data["event_type"],
-            data["start"],
-            data["end"],
-            interval=data["interval"],
-            tz=data["tz"],
-            organization_ids=visible_organizations(request.user),
-        )
-        return Response(result.as_dict())
+        return super().get(request)
+
+    def compute(self, *args: Any, **kwargs: Any) -> analytics.Trends:
+        return analytics.trends(eventstore, *args, **kwargs)

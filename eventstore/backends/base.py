@@ -60,11 +60,6 @@ class PendingEvent:
     #: The values of :data:`INDEXED_METADATA_KEYS` in the metadata, for indexes.
     indexed_metadata: tuple[Any, ...] = ()
 
-    @property
-    def size(self) -> int:
-        """Approximate stored size of the payload and metadata, in bytes (UTF-8)."""
-        return len(self.data_json.encode()) + len(self.metadata_json.encode())
-
 
 class BaseEventStore:
     """Base class of event store backends.
