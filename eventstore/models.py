@@ -62,6 +62,13 @@ class StoredEvent(models.Model):
             models.Index(fields=["organization_id", "position"], name="eventstore_organization"),
             models.Index(fields=["user_id", "position"], name="eventstore_user"),
             models.Index(fields=["timestamp"], name="eventstore_timestamp"),
+            # One entry per stream (its first event): counts aggregates without
+            # reading every event.
+            models.Index(
+                fields=["aggregate_id"],
+                condition=models.Q(version=1),
+                name="eventstore_stream_starts",
+            ),
         ]
 
     def __str__(self) -> str:

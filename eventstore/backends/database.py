@@ -253,9 +253,11 @@ class DatabaseEventStore(BaseEventStore):
             return self.queryset(criteria).count()
 
     def stats(self) -> dict[str, Any]:
+        """Return ``events`` (the last position: positions are gapless, so no count
+        of rows) and ``aggregates`` (first events, from a partial index)."""
         with translate_errors():
-            events = self._events().count()
-            aggregates = self._events().values("aggregate_id").distinct().count()
+            events = self.last_position()
+            aggregates = self._events().filter(version=1).count()
         return {
             "backend": type(self).__name__,
             "alias": self.alias,

@@ -92,5 +92,13 @@ class DatabaseBackendPromises:
         self.assertEqual(self.store.count(), 1)
 
 
+    def test_stats_count_events_and_streams(self):
+        self.store.append("a-1", "Thing", [happened(), happened()], 0)
+        self.store.append("b-1", "Thing", [happened()], 0)
+        self.store.append("a-1", "Thing", [happened()], 2)
+        stats = self.store.stats()
+        self.assertEqual((stats["events"], stats["aggregates"]), (4, 2))
+
+
 class SQLiteDatabaseBackendTests(DatabaseBackendPromises, TransactionTestCase):
     databases = {"default"}
