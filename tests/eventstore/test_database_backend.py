@@ -91,7 +91,6 @@ class DatabaseBackendPromises:
                 StoredEvent.objects.using(self.database).bulk_create([same_id])
         self.assertEqual(self.store.count(), 1)
 
-
     def test_stats_count_events_and_streams(self):
         self.store.append("a-1", "Thing", [happened(), happened()], 0)
         self.store.append("b-1", "Thing", [happened()], 0)
