@@ -100,6 +100,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # A second database, used only by the test suite's PostgreSQL part when set.
 if os.environ.get("EVENTSTORE_TEST_POSTGRES_URL"):
     DATABASES["postgres"] = dj_database_url.parse(os.environ["EVENTSTORE_TEST_POSTGRES_URL"])
+    # One test database per test process, so that two test runs on one server don't clash.
+    DATABASES["postgres"]["TEST"] = {"NAME": f"test_gyroscops_{os.getpid()}"}
 
 # EVENTSTORE_BACKEND=memory (default) or database: where events are kept.
 _EVENTSTORE_BACKENDS = {
