@@ -3,9 +3,9 @@
 import pytest
 
 from eventstore.aggregates import Aggregate, AggregateRepository, applies
-from eventstore.contract import ContractCounted, ContractHappened
 from eventstore.snapshots import InMemorySnapshotStore
 from eventstore.testing import AggregateScenario
+from eventstore.testing.contract import ContractCounted, ContractHappened
 
 
 class Tally(Aggregate):

@@ -19,9 +19,9 @@ import pytest
 
 from eventstore import analytics
 from eventstore.analytics import MAX_BUCKETS, statistics, trends
-from eventstore.contract import ContractCounted, ContractHappened
 from eventstore.exceptions import InvalidQueryError
 from eventstore.records import NewEvent
+from eventstore.testing.contract import ContractCounted, ContractHappened
 
 PARIS = ZoneInfo("Europe/Paris")
 KOLKATA = ZoneInfo("Asia/Kolkata")

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework.test import APIClient
 
-import eventstore.contract  # noqa: F401  (registers the contract.* event types)
+import eventstore.testing.contract  # noqa: F401  (registers the contract.* event types)
 from eventstore.records import NewEvent
 from payments.models import Organization
 

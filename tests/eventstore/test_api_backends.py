@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
-import eventstore.contract  # noqa: F401  (registers the contract.* event types)
+import eventstore.testing.contract  # noqa: F401  (registers the contract.* event types)
 from eventstore import eventstores
 from eventstore.records import NewEvent
 

@@ -11,9 +11,9 @@ from django.db import connections, transaction
 from django.test import TransactionTestCase
 
 from eventstore.backends.database import DatabaseEventStore
-from eventstore.contract import happened
 from eventstore.exceptions import ConcurrencyError, DuplicateEventError
 from eventstore.testing import EventRecorder
+from eventstore.testing.contract import happened
 
 
 def in_thread(target):

@@ -3,7 +3,7 @@
 from django.test import TransactionTestCase
 
 from eventstore.backends.database import DatabaseEventStore
-from eventstore.contract import EventStoreContract
+from eventstore.testing.contract import EventStoreContract
 
 
 class SQLiteContractTests(EventStoreContract, TransactionTestCase):

@@ -61,7 +61,7 @@ def test_memory_backend_warns_outside_debug(settings):
 def test_every_thread_sees_the_same_events(event_store):
     import threading
 
-    from eventstore.contract import happened
+    from eventstore.testing.contract import happened
 
     thread = threading.Thread(
         target=lambda: eventstores["default"].append("t-1", "Thing", [happened()], 0)
@@ -73,8 +73,8 @@ def test_every_thread_sees_the_same_events(event_store):
 
 
 def test_a_full_store_refuses_appends_and_keeps_serving_reads(settings):
-    from eventstore.contract import happened
     from eventstore.exceptions import EventStoreFull
+    from eventstore.testing.contract import happened
 
     settings.EVENTSTORES = {"default": {"BACKEND": MEMORY, "OPTIONS": {"MAX_EVENTS": 3}}}
     store = eventstores["default"]

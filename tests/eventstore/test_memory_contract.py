@@ -3,7 +3,7 @@
 from django.test import SimpleTestCase
 
 from eventstore.backends.memory import InMemoryEventStore
-from eventstore.contract import EventStoreContract
+from eventstore.testing.contract import EventStoreContract
 
 
 class InMemoryContractTests(EventStoreContract, SimpleTestCase):

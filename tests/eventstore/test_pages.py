@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import Permission
 
-import eventstore.contract  # noqa: F401  (registers the contract.* event types)
+import eventstore.testing.contract  # noqa: F401  (registers the contract.* event types)
 from eventstore import analytics, charts, eventstores, pages
 from eventstore.records import NewEvent
 from payments.commands import CommandContext, PaymentCommandHandler, ProcessPayment, RefundPayment
@@ -508,7 +508,7 @@ def test_payment_change_page_links_to_its_timeline(admin_client, event_store):
 def test_event_detail_links_to_the_event_api(auditor, event_store, admin_user):
     from rest_framework.test import APIClient
 
-    from eventstore.contract import happened
+    from eventstore.testing.contract import happened
 
     record = event_store.append("a-1", "Thing", [happened()], 0)[0]
     page = auditor.get(f"{INDEX}event/{record.event_id}/").content.decode()

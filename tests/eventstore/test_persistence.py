@@ -14,9 +14,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from eventstore.backends.memory import InMemoryEventStore, forget
-from eventstore.contract import happened
 from eventstore.exceptions import InvalidBackendError
 from eventstore.testing import ManualClock
+from eventstore.testing.contract import happened
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -150,7 +150,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "gyroscops.settings"
 import django
 django.setup()
 from eventstore.backends.memory import InMemoryEventStore
-from eventstore.contract import happened
+from eventstore.testing.contract import happened
 from eventstore.records import ANY
 """
 

@@ -17,7 +17,7 @@ if not os.environ.get("EVENTSTORE_TEST_POSTGRES_URL"):
     )
 
 from eventstore.backends.database import DatabaseEventStore  # noqa: E402
-from eventstore.contract import EventStoreContract  # noqa: E402
+from eventstore.testing.contract import EventStoreContract  # noqa: E402
 
 from .test_database_backend import DatabaseBackendPromises  # noqa: E402
 

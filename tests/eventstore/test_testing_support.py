@@ -4,8 +4,8 @@ from django.test import SimpleTestCase, override_settings
 
 from eventstore import eventstore, eventstores
 from eventstore.backends.memory import InMemoryEventStore, forget
-from eventstore.contract import happened
 from eventstore.testing import EventStoreTestMixin, ManualClock, reset_memory_stores
+from eventstore.testing.contract import happened
 
 
 def test_event_store_fixture_is_the_accessors_store_and_empty(event_store):

@@ -8,7 +8,7 @@
   Subclass it with a ``unittest``/Django test case and implement
   :meth:`EventStoreContract.create_store`.
 
-The pytest plugin (:mod:`eventstore.pytest_plugin`) offers the same as fixtures.
+The pytest plugin (:mod:`eventstore.testing.plugin`) offers the same as fixtures.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .bus import events_appended
-from .records import RecordedEvent
+from ..bus import events_appended
+from ..records import RecordedEvent
 
 __all__ = [
     "AggregateScenario",
@@ -115,7 +115,7 @@ class EventStoreTestMixin:
     def setUp(self) -> None:
         from django.test import override_settings
 
-        from .handler import eventstores
+        from ..handler import eventstores
 
         super().setUp()  # type: ignore[misc]
         memory_settings = override_settings(EVENTSTORES=MEMORY_EVENTSTORES)

@@ -26,17 +26,17 @@ from typing import Any
 
 from django.db import connections
 
-from .backends.base import BaseEventStore
-from .events import DomainEvent, EventRegistry, event, registry
-from .exceptions import (
+from ..backends.base import BaseEventStore
+from ..events import DomainEvent, EventRegistry, event, registry
+from ..exceptions import (
     ConcurrencyError,
     DuplicateEventError,
     InvalidEventError,
     InvalidQueryError,
     UnknownEventTypeError,
 )
-from .records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent
-from .testing import EventRecorder, ManualClock
+from ..records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent
+from . import EventRecorder, ManualClock
 
 __all__ = ["EventStoreContract", "ContractHappened", "ContractCounted"]
 
@@ -564,7 +564,7 @@ class EventStoreContract:
         def receiver(sender: Any, store: Any, events: list, **kwargs: Any) -> None:
             seen.append((store.last_position(), [e.position for e in events]))
 
-        from .bus import events_appended
+        from ..bus import events_appended
 
         events_appended.connect(receiver, weak=False, dispatch_uid="contract-receiver")
         try:
@@ -575,7 +575,7 @@ class EventStoreContract:
         self.assertEqual(seen, [(2, [1, 2]), (3, [3])])
 
     def test_a_failing_subscriber_does_not_undo_or_stop_others(self) -> None:
-        from .bus import events_appended
+        from ..bus import events_appended
 
         def failing(**kwargs: Any) -> None:
             raise RuntimeError("projection broke")
@@ -594,7 +594,7 @@ class EventStoreContract:
         self.assertIn(str(records[0].event_id), logs.output[0])
 
     def test_catch_up_feeds_everything_after_a_checkpoint(self) -> None:
-        from .bus import catch_up
+        from ..bus import catch_up
 
         for number in range(5):
             self.store.append(f"a-{number}", "Thing", [happened(str(number))], NO_STREAM)
