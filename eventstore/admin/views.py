@@ -28,19 +28,19 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from ..aggregates import aggregate_types
+from ..analytics import INTERVALS, UNKNOWN, Statistics, Trends, statistics, trends
+from ..api.analytics import AnalyticsQueryForm
+from ..api.filters import EventFilterSet
+from ..api.scope import visible_organizations
+from ..api.views import timeline_entries
+from ..backends.base import BaseEventStore
+from ..context import is_valid_correlation_id
+from ..events import registry
+from ..exceptions import InvalidQueryError
+from ..handler import eventstore
+from ..records import RecordedEvent
 from . import charts
-from .aggregates import aggregate_types
-from .analytics import INTERVALS, UNKNOWN, Statistics, Trends, statistics, trends
-from .api.analytics import AnalyticsQueryForm
-from .api.filters import EventFilterSet
-from .api.scope import visible_organizations
-from .api.views import timeline_entries
-from .backends.base import BaseEventStore
-from .context import is_valid_correlation_id
-from .events import registry
-from .exceptions import InvalidQueryError
-from .handler import eventstore
-from .records import RecordedEvent
 
 __all__ = [
     "EventPage",

@@ -4,7 +4,7 @@ The unmanaged :class:`~eventstore.models.AuditTrail` model gives the pages an
 entry on the admin index; every page is wrapped by the admin site's
 ``admin_view`` (anonymous users go to the login page), needs the
 ``eventstore.view_audit_trail`` permission (403 otherwise) and renders with the
-admin site's ``each_context``. The views themselves are in :mod:`eventstore.pages`.
+admin site's ``each_context``. The views themselves are in :mod:`eventstore.admin.views`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from . import pages
-from .api.scope import AUDIT_TRAIL_PERMISSION
-from .models import AuditTrail
+from ..api.scope import AUDIT_TRAIL_PERMISSION
+from ..models import AuditTrail
+from . import views
 
 
 @admin.register(AuditTrail)
@@ -59,27 +59,27 @@ class AuditTrailAdmin(admin.ModelAdmin):
         return [
             path(
                 "",
-                page(pages.event_browser, "Audit trail: events"),
+                page(views.event_browser, "Audit trail: events"),
                 name="eventstore_audittrail_changelist",
             ),
             path(
                 "event/<str:event_id>/",
-                page(pages.event_detail, "Event {event_id}"),
+                page(views.event_detail, "Event {event_id}"),
                 name="eventstore_event_detail",
             ),
             path(
                 "aggregate/<str:aggregate_id>/",
-                page(pages.aggregate_timeline, "Timeline of {aggregate_id}"),
+                page(views.aggregate_timeline, "Timeline of {aggregate_id}"),
                 name="eventstore_aggregate_timeline",
             ),
             path(
                 "correlation/<str:correlation_id>/",
-                page(pages.correlation_timeline, "Correlation {correlation_id}"),
+                page(views.correlation_timeline, "Correlation {correlation_id}"),
                 name="eventstore_correlation_timeline",
             ),
             path(
                 "analytics/",
-                page(pages.analytics_dashboard, "Audit trail: analytics"),
+                page(views.analytics_dashboard, "Audit trail: analytics"),
                 name="eventstore_analytics",
             ),
         ]
