@@ -178,5 +178,5 @@ LOGGING = {
     "loggers": {"eventstore": {"handlers": ["console"], "level": "INFO"}},
 }
 
-# Which organizations a user belongs to, for scoping API reads (eventstore.api.scope).
+# Which organizations a user belongs to, for scoping API reads (eventstore.queries.scope).
 EVENTSTORE_USER_ORGANIZATIONS = "payments.models.organizations_for_user"

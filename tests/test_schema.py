@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from eventstore.api.filters import EventFilterSet
+from eventstore.queries.filters import EventFilterSet
 from payments.api.filters import PaymentSummaryFilterSet
 
 pytestmark = pytest.mark.django_db

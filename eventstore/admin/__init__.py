@@ -17,8 +17,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from ..api.scope import AUDIT_TRAIL_PERMISSION
 from ..models import AuditTrail
+from ..queries.scope import AUDIT_TRAIL_PERMISSION
 from . import views
 
 

@@ -5,7 +5,7 @@ is computed here as plain numbers (bars, points, axis ticks, in SVG user
 units) and drawn by the ``eventstore/includes/chart.html`` template, which
 also renders the same numbers as a table for screen readers and copying.
 
-Nothing here counts events: the numbers come from :mod:`eventstore.analytics`.
+Nothing here counts events: the numbers come from :mod:`eventstore.queries.analytics`.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ Each view takes the request and the admin context built by
 returns a :class:`~django.template.response.TemplateResponse`.
 
 Nothing is computed twice: filters are parsed and validated by the API's
-:class:`~eventstore.api.filters.EventFilterSet`, counts come from
-:mod:`eventstore.analytics`, causation depths from
+:class:`~eventstore.queries.filters.EventFilterSet`, counts come from
+:mod:`eventstore.queries.analytics`, causation depths from
 :func:`~eventstore.api.views.timeline_entries`, and states from the
 aggregate classes' own ``replay``.
 """
@@ -29,16 +29,16 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from ..aggregates import aggregate_types
-from ..analytics import INTERVALS, UNKNOWN, Statistics, Trends, statistics, trends
 from ..api.analytics import AnalyticsQueryForm
-from ..api.filters import EventFilterSet
-from ..api.scope import visible_organizations
 from ..api.views import timeline_entries
 from ..backends.base import BaseEventStore
 from ..context import is_valid_correlation_id
 from ..events import registry
 from ..exceptions import InvalidQueryError
 from ..handler import eventstore
+from ..queries.analytics import INTERVALS, UNKNOWN, Statistics, Trends, statistics, trends
+from ..queries.filters import EventFilterSet
+from ..queries.scope import visible_organizations
 from ..records import RecordedEvent
 from . import charts
 
@@ -460,8 +460,8 @@ def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> Templa
     (repeatable; default every registered type), ``from`` / ``to`` (inclusive;
     default the last :data:`DEFAULT_ANALYTICS_DAYS` days), ``tz`` (IANA name;
     default ``TIME_ZONE``) and ``interval`` (hour, day, week, month; default
-    day). Counts come from :func:`~eventstore.analytics.statistics` and
-    :func:`~eventstore.analytics.trends`; invalid values are shown as errors
+    day). Counts come from :func:`~eventstore.queries.analytics.statistics` and
+    :func:`~eventstore.queries.analytics.trends`; invalid values are shown as errors
     (status 400) with no figures.
     """
     params = request.GET

@@ -8,7 +8,7 @@
 ``from``/``to`` are inclusive: ISO 8601 date-times with offset, or dates meaning
 the whole day in the time zone used. The time zone is ``tz`` (an IANA name) or
 ``TIME_ZONE``, and every answer names it. The computing is done once, by
-:mod:`eventstore.analytics`; this module only parses, scopes and answers.
+:mod:`eventstore.queries.analytics`; this module only parses, scopes and answers.
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import analytics
 from ..events import registry
 from ..handler import eventstore
-from .fields import IsoDateTimeBoundField
+from ..queries import analytics
+from ..queries.fields import IsoDateTimeBoundField
+from ..queries.scope import visible_organizations
 from .schema import ERRORS
-from .scope import visible_organizations
 from .strict import KnownQueryParametersMixin
 
 __all__ = ["AnalyticsQueryForm", "StatisticsView", "TrendsView"]

@@ -24,7 +24,8 @@ from rest_framework.views import APIView
 
 from ..events import registry
 from ..handler import eventstore
-from .filters import EventFilterSet
+from ..queries.filters import EventFilterSet
+from ..queries.scope import scoped_criteria
 from .pagination import PositionPagination
 from .schema import (
     ERRORS,
@@ -34,7 +35,6 @@ from .schema import (
     filterset_parameters,
     page_parameters,
 )
-from .scope import scoped_criteria
 from .strict import KnownQueryParametersMixin
 from .views import correlation_events
 

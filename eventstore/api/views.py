@@ -13,7 +13,8 @@ from rest_framework.views import APIView
 
 from ..context import is_valid_correlation_id
 from ..handler import eventstore
-from .filters import EventFilterSet
+from ..queries.filters import EventFilterSet
+from ..queries.scope import scoped_criteria, visible_organizations
 from .pagination import PositionPagination
 from .schema import (
     ERRORS,
@@ -23,7 +24,6 @@ from .schema import (
     filterset_parameters,
     page_parameters,
 )
-from .scope import scoped_criteria, visible_organizations
 from .strict import KnownQueryParametersMixin
 
 __all__ = ["CorrelationTimelineView", "EventDetailView", "EventListView"]
@@ -32,7 +32,7 @@ __all__ = ["CorrelationTimelineView", "EventDetailView", "EventListView"]
 class EventListView(KnownQueryParametersMixin, APIView):
     """``GET /api/events/``: search recorded events, newest position last, cursor-paginated.
 
-    Query parameters: see :class:`~eventstore.api.filters.EventFilterSet`, plus
+    Query parameters: see :class:`~eventstore.queries.filters.EventFilterSet`, plus
     ``cursor`` and ``page_size`` (1..500, default 50). An invalid parameter is a
     400 naming it. Users without the audit-trail permission see only their
     organizations' events.

@@ -6,7 +6,7 @@ from typing import Any
 
 import django_filters
 
-from eventstore.api.filters import TimeBoundFilter
+from eventstore.queries.filters import TimeBoundFilter
 
 from ..models import PaymentSummary
 

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from eventstore.api.fields import AmountField
 from eventstore.api.schema import EventSchema
 
 from ..commands import PAYMENT_ID_PATTERN
 from ..models import Organization, PaymentSummary
 from ..money import minor_units
+from .fields import AmountField
 
 
 def existing_organization(slug: str) -> str:

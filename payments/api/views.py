@@ -24,10 +24,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from eventstore.api.fields import IsoDateTimeBoundField
 from eventstore.api.schema import ERRORS, ErrorSchema
-from eventstore.api.scope import visible_organizations
 from eventstore.api.strict import KnownQueryParametersMixin
+from eventstore.queries.fields import IsoDateTimeBoundField
+from eventstore.queries.scope import visible_organizations
 
 from ..aggregate import Payment
 from ..commands import (

@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from eventstore import analytics
+from eventstore.queries import analytics
 from payments.commands import CommandContext, PaymentCommandHandler, ProcessPayment, RefundPayment
 from payments.demo import seed_demo
 

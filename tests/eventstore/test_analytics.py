@@ -1,4 +1,4 @@
-"""Statistics and trends (eventstore.analytics).
+"""Statistics and trends (eventstore.queries.analytics).
 
 Expected values are worked out by hand in the comments, from the calendar and
 the time-zone rules, never copied from the code's output.
@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from eventstore import analytics
-from eventstore.analytics import MAX_BUCKETS, statistics, trends
 from eventstore.exceptions import InvalidQueryError
+from eventstore.queries import analytics
+from eventstore.queries.analytics import MAX_BUCKETS, statistics, trends
 from eventstore.records import NewEvent
 from eventstore.testing.contract import ContractCounted, ContractHappened
 

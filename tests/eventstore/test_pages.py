@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth.models import Permission
 
 import eventstore.testing.contract  # noqa: F401  (registers the contract.* event types)
-from eventstore import analytics, eventstores
+from eventstore import eventstores
 from eventstore.admin import charts
 from eventstore.admin import views as pages
+from eventstore.queries import analytics
 from eventstore.records import NewEvent
 from payments.commands import CommandContext, PaymentCommandHandler, ProcessPayment, RefundPayment
 

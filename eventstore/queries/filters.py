@@ -25,7 +25,7 @@ class TimeBoundFilter(django_filters.Filter):
     """A bound on the datetime column ``field_name``: inclusive, exclusive for a date-only upper.
 
     Pass ``upper=True`` for an upper bound. Values are parsed by
-    :class:`~eventstore.api.fields.IsoDateTimeBoundField` (ISO 8601 with offset, or a
+    :class:`~eventstore.queries.fields.IsoDateTimeBoundField` (ISO 8601 with offset, or a
     date meaning the whole day in the current time zone).
     """
 

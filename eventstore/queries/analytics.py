@@ -32,10 +32,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, TypedDict, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .backends.base import BaseEventStore
-from .criteria import ensure_aware
-from .exceptions import InvalidQueryError
-from .records import RecordedEvent
+from ..backends.base import BaseEventStore
+from ..criteria import ensure_aware
+from ..exceptions import InvalidQueryError
+from ..records import RecordedEvent
 
 __all__ = [
     "Interval",

@@ -1,0 +1,10 @@
+"""The query layer: what the API and the admin pages read, computed once.
+
+- :mod:`.filters`: event search parameters (django-filter) turned into store criteria.
+- :mod:`.fields`: ISO 8601 time bounds for searches and analytics.
+- :mod:`.scope`: which organizations' events a user may see.
+- :mod:`.analytics`: statistics and trends in calendar buckets.
+
+Neither surface (``eventstore.api``, ``eventstore.admin``) imports the other;
+both import from here.
+"""
