@@ -8,13 +8,12 @@ returns a :class:`~django.template.response.TemplateResponse`.
 Nothing is computed twice: filters are parsed and validated by the API's
 :class:`~eventstore.queries.filters.EventFilterSet`, counts come from
 :mod:`eventstore.queries.analytics`, causation depths from
-:func:`~eventstore.api.views.timeline_entries`, and states from the
+:func:`~eventstore.queries.timelines.timeline_entries`, and states from the
 aggregate classes' own ``replay``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -29,27 +28,25 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from ..aggregates import aggregate_types
-from ..api.analytics import AnalyticsQueryForm
-from ..api.views import timeline_entries
-from ..backends.base import BaseEventStore
 from ..context import is_valid_correlation_id
 from ..events import registry
 from ..exceptions import InvalidQueryError
 from ..handler import eventstore
 from ..queries.analytics import INTERVALS, UNKNOWN, Statistics, Trends, statistics, trends
 from ..queries.filters import EventFilterSet
+from ..queries.forms import AnalyticsQueryForm
+from ..queries.paging import EventPage, newest_first
 from ..queries.scope import visible_organizations
+from ..queries.timelines import timeline_entries
 from ..records import RecordedEvent
 from . import charts
 
 __all__ = [
-    "EventPage",
     "aggregate_timeline",
     "analytics_dashboard",
     "correlation_timeline",
     "event_browser",
     "event_detail",
-    "newest_first",
 ]
 
 #: Events per page of the event browser.
@@ -57,8 +54,6 @@ PAGE_SIZE = 50
 #: Query parameters of the browser's cursor (positions); the rest are filters.
 OLDER_THAN = "older_than"
 NEWER_THAN = "newer_than"
-#: Positions the first backwards window of a filtered page covers; each next one is 4× wider.
-FIRST_WINDOW = 256
 #: Most events a correlation timeline shows (the event browser pages through the rest).
 MAX_CORRELATION_EVENTS = 500
 #: Bars drawn for organizations and users; the rest are summed into one "other" bar.
@@ -68,72 +63,6 @@ DEFAULT_ANALYTICS_DAYS = 30
 
 
 # -- event browser ---------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class EventPage:
-    """One page of events, newest first.
-
-    Attributes:
-        events: at most the page size, in descending position order.
-        newer_than: cursor of the page of newer events (the newest position
-            shown), or None when this is the newest page.
-        older_than: cursor of the page of older events (the oldest position
-            shown), or None when there are none.
-        total: the number of matching events when finding the page counted
-            them all anyway (a newest page that reached position 1), else None.
-    """
-
-    events: list[RecordedEvent]
-    newer_than: int | None
-    older_than: int | None
-    total: int | None = None
-
-
-def newest_first(
-    store: BaseEventStore,
-    criteria: Mapping[str, Any],
-    *,
-    older_than: int | None = None,
-    newer_than: int | None = None,
-    size: int = PAGE_SIZE,
-) -> EventPage:
-    """Return one page of the events matching ``criteria``, newest (highest position) first.
-
-    Without a cursor, the newest ``size`` events; with ``older_than=P`` the
-    newest ``size`` events whose position is below P (exclusive); with
-    ``newer_than=P`` the ``size`` events just above P (exclusive).
-
-    The store pages forwards (``after_position``), so newer pages are one
-    forward search. Older pages read backwards in position windows (``position
-    > lower``, ``<= upper``), each four times wider than the last, until the
-    page is full or position 1 is passed: the cost follows the events skipped
-    to fill the page, never the size of the store, and no window is read twice.
-    """
-    if newer_than is not None:
-        found = store.search(**criteria, after_position=newer_than, limit=size + 1)
-        has_newer = len(found) > size
-        shown = list(reversed(found[:size]))
-        return EventPage(
-            events=shown,
-            newer_than=shown[0].position if shown and has_newer else None,
-            older_than=shown[-1].position if shown else newer_than + 1,
-        )
-    upper = store.last_position() if older_than is None else older_than - 1
-    found: list[RecordedEvent] = []
-    window = max(FIRST_WINDOW, 2 * size)
-    while upper > 0 and len(found) <= size:
-        lower = max(0, upper - window)
-        found.extend(reversed(store.search(**criteria, position__gt=lower, position__lte=upper)))
-        upper = lower
-        window *= 4
-    shown = found[:size]
-    return EventPage(
-        events=shown,
-        newer_than=shown[0].position if shown and older_than is not None else None,
-        older_than=shown[-1].position if len(found) > size else None,
-        total=len(found) if older_than is None and upper <= 0 else None,
-    )
 
 
 def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResponse:
@@ -170,6 +99,7 @@ def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResp
         page = newest_first(
             eventstore,
             criteria,
+            size=PAGE_SIZE,
             older_than=cursors[OLDER_THAN],
             newer_than=cursors[NEWER_THAN],
         )
@@ -456,7 +386,7 @@ def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> Templa
     """Show statistics and trends of event types over a time range, with SVG charts.
 
     Query parameters are the analytics API's, parsed by the same
-    :class:`~eventstore.api.analytics.AnalyticsQueryForm`: ``event_type``
+    :class:`~eventstore.queries.forms.AnalyticsQueryForm`: ``event_type``
     (repeatable; default every registered type), ``from`` / ``to`` (inclusive;
     default the last :data:`DEFAULT_ANALYTICS_DAYS` days), ``tz`` (IANA name;
     default ``TIME_ZONE``) and ``interval`` (hour, day, week, month; default

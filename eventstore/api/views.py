@@ -15,6 +15,7 @@ from ..context import is_valid_correlation_id
 from ..handler import eventstore
 from ..queries.filters import EventFilterSet
 from ..queries.scope import scoped_criteria, visible_organizations
+from ..queries.timelines import timeline_entries
 from .pagination import PositionPagination
 from .schema import (
     ERRORS,
@@ -130,14 +131,3 @@ def correlation_events(request: Request, correlation_id: str, limit: int) -> lis
     if not events:
         raise NotFound("Unknown correlation id.")
     return events
-
-
-def timeline_entries(events: list[Any]) -> list[dict[str, Any]]:
-    """Return events as dicts with ``depth`` in the causation chain (see the view)."""
-    depth_by_id: dict[str, int] = {}
-    entries = []
-    for event in events:
-        depth = depth_by_id.get(event.causation_id, -1) + 1 if event.causation_id else 0
-        depth_by_id[str(event.event_id)] = depth
-        entries.append({**event.as_dict(), "depth": depth})
-    return entries

@@ -3,7 +3,9 @@
 - :mod:`.filters`: event search parameters (django-filter) turned into store criteria.
 - :mod:`.fields`: ISO 8601 time bounds for searches and analytics.
 - :mod:`.scope`: which organizations' events a user may see.
-- :mod:`.analytics`: statistics and trends in calendar buckets.
+- :mod:`.analytics`: statistics and trends in calendar buckets; :mod:`.forms` parses their parameters.
+- :mod:`.paging`: pages of events newest first (the event browser).
+- :mod:`.timelines`: events with their depth in the causation chain.
 
 Neither surface (``eventstore.api``, ``eventstore.admin``) imports the other;
 both import from here.

@@ -11,7 +11,7 @@ import eventstore.testing.contract  # noqa: F401  (registers the contract.* even
 from eventstore import eventstores
 from eventstore.admin import charts
 from eventstore.admin import views as pages
-from eventstore.queries import analytics
+from eventstore.queries import analytics, paging
 from eventstore.records import NewEvent
 from payments.commands import CommandContext, PaymentCommandHandler, ProcessPayment, RefundPayment
 
@@ -220,7 +220,7 @@ def test_newest_first_matches_a_full_read_on_both_backends(settings, backend, mo
     store = eventstores["default"]
     store.clear()
     _things(store, 120)
-    monkeypatch.setattr(pages, "FIRST_WINDOW", 4)  # many windows on a small store
+    monkeypatch.setattr(paging, "FIRST_WINDOW", 4)  # many windows on a small store
     rng = random.Random(6)
     for criteria in (
         {},
@@ -234,22 +234,22 @@ def test_newest_first_matches_a_full_read_on_both_backends(settings, backend, mo
         for _ in range(5):
             size = rng.randint(1, 12)
             cursor = rng.randint(1, 125)
-            older = pages.newest_first(store, criteria, older_than=cursor, size=size)
+            older = paging.newest_first(store, criteria, older_than=cursor, size=size)
             below = [p for p in everything if p < cursor]
             assert [e.position for e in older.events] == below[:size]
             assert (older.older_than is not None) == (len(below) > size)
-            newer = pages.newest_first(store, criteria, newer_than=cursor, size=size)
+            newer = paging.newest_first(store, criteria, newer_than=cursor, size=size)
             above = [p for p in everything if p > cursor]
             assert [e.position for e in newer.events] == above[-size:]
             assert (newer.newer_than is not None) == (len(above) > size)
-        newest = pages.newest_first(store, criteria, size=10)
+        newest = paging.newest_first(store, criteria, size=10)
         assert [e.position for e in newest.events] == everything[:10]
     store.clear()
 
 
 def test_newer_page_is_the_events_just_above_the_cursor(event_store):
     _things(event_store, 30)
-    page = pages.newest_first(event_store, {}, newer_than=10, size=5)
+    page = paging.newest_first(event_store, {}, newer_than=10, size=5)
     assert [event.position for event in page.events] == [15, 14, 13, 12, 11]
     assert page.newer_than == 15
     assert page.older_than == 11
