@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import codec
 from ..bus import publish
 from ..criteria import Criteria, ensure_aware
 from ..events import DomainEvent, EventRegistry, registry
@@ -24,41 +22,13 @@ from ..exceptions import (
     InvalidBackendError,
     InvalidEventError,
     InvalidQueryError,
-    UnknownEventTypeError,
 )
+from ..mapping import DEFAULT_MAX_EVENT_BYTES, PendingEvent, check_id, prepare_event
 from ..records import ANY, STREAM_EXISTS, ExpectedVersion, NewEvent, RecordedEvent
 
-__all__ = [
-    "BaseEventStore",
-    "PendingEvent",
-    "ExpectedVersionArg",
-    "INDEXED_METADATA_KEYS",
-    "indexable_value",
-]
-
-#: Metadata keys that backends index (and that searches on them use).
-INDEXED_METADATA_KEYS = ("organization_id", "user_id")
+__all__ = ["BaseEventStore", "ExpectedVersionArg"]
 
 ExpectedVersionArg = int | ExpectedVersion
-
-MAX_ID_LENGTH = 255
-DEFAULT_MAX_EVENT_BYTES = 1_048_576
-
-
-@dataclass(frozen=True, slots=True)
-class PendingEvent:
-    """An event validated and serialized by :meth:`BaseEventStore.append`, not yet stored."""
-
-    event_id: uuid.UUID
-    event_type: str
-    schema_version: int
-    data_json: str
-    metadata_json: str
-    correlation_id: str | None
-    causation_id: str | None
-    timestamp: datetime | None
-    #: The values of :data:`INDEXED_METADATA_KEYS` in the metadata, for indexes.
-    indexed_metadata: tuple[Any, ...] = ()
 
 
 class BaseEventStore:
@@ -168,15 +138,23 @@ class BaseEventStore:
                 ``MAX_EVENT_BYTES``); nothing is stored.
             EventStoreFull: the store's bound would be passed; nothing is stored.
         """
-        _check_id("aggregate_id", aggregate_id, required=True)
-        _check_id("aggregate_type", aggregate_type, required=True)
+        check_id("aggregate_id", aggregate_id, required=True)
+        check_id("aggregate_type", aggregate_type, required=True)
         expected_version = _check_expected_version(expected_version)
         if not isinstance(events, Sequence) or isinstance(events, (str, bytes)):
             raise InvalidEventError("events must be a list of events.")
         if not events:
             raise InvalidEventError("An append needs at least one event.")
         pending = [
-            self._prepare(index, event, metadata or {}, correlation_id, causation_id)
+            prepare_event(
+                event,
+                index=index,
+                batch_metadata=metadata or {},
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+                event_registry=self.registry,
+                max_event_bytes=self.options["MAX_EVENT_BYTES"],
+            )
             for index, event in enumerate(events)
         ]
         ids = [event.event_id for event in pending]
@@ -189,62 +167,6 @@ class BaseEventStore:
         if stored:
             self.publish(records)
         return records
-
-    def import_records(self, records: Iterable[RecordedEvent]) -> list[RecordedEvent]:
-        """Append recorded events from another store, keeping ids, timestamps and versions.
-
-        ``records`` must come in position order. Consecutive events of one
-        aggregate form one batch (all or nothing), appended with the expected
-        version just before the first (so a stream must be imported from its
-        first event on). Positions are assigned by this store: into an empty
-        memory store they come out equal to the source's.
-
-        Returns:
-            The events as this store recorded them.
-
-        Raises:
-            DuplicateEventError: an event id is already stored (nothing of that
-                batch is stored; earlier batches stay).
-            ConcurrencyError: a stream's versions do not follow on from what is stored.
-        """
-        imported: list[RecordedEvent] = []
-        batch: list[RecordedEvent] = []
-
-        def flush() -> None:
-            if not batch:
-                return
-            first = batch[0]
-            imported.extend(
-                self.append(
-                    first.aggregate_id,
-                    first.aggregate_type,
-                    [
-                        NewEvent(
-                            event_type=record.event_type,
-                            data=codec.loads(record.data_json),
-                            event_id=record.event_id,
-                            metadata=codec.loads(record.metadata_json),
-                            correlation_id=record.correlation_id,
-                            causation_id=record.causation_id,
-                            timestamp=record.timestamp,
-                            schema_version=record.schema_version,
-                        )
-                        for record in batch
-                    ],
-                    first.version - 1,
-                )
-            )
-            batch.clear()
-
-        for record in records:
-            if batch and (
-                record.aggregate_id != batch[-1].aggregate_id
-                or record.version != batch[-1].version + 1
-            ):
-                flush()
-            batch.append(record)
-        flush()
-        return imported
 
     def publish(self, records: Sequence[RecordedEvent]) -> None:
         """Send the event bus signal for a durable batch (backends may defer it to commit)."""
@@ -260,83 +182,6 @@ class BaseEventStore:
         if not isinstance(value, datetime) or value.utcoffset() is None:
             raise InvalidEventError(f"The store clock returned a naive or bad time: {value!r}.")
         return value.astimezone(UTC)
-
-    def _prepare(
-        self,
-        index: int,
-        event: DomainEvent | NewEvent,
-        batch_metadata: Mapping[str, Any],
-        correlation_id: str | None,
-        causation_id: str | None,
-    ) -> PendingEvent:
-        where = f"events[{index}]"
-        native = False
-        if isinstance(event, DomainEvent):
-            event = NewEvent.from_domain(event)
-            native = True  # to_data() already gave JSON-native values
-        elif not isinstance(event, NewEvent):
-            raise InvalidEventError(
-                f"{where}: expected a DomainEvent or NewEvent, got {type(event).__name__}."
-            )
-        try:
-            current_version = self.registry.get(event.event_type).schema_version
-        except UnknownEventTypeError:
-            raise InvalidEventError(
-                f"{where}: event type {event.event_type!r} is not registered."
-            ) from None
-        schema_version = current_version if event.schema_version is None else event.schema_version
-        if (
-            isinstance(schema_version, bool)
-            or not isinstance(schema_version, int)
-            or not 1 <= schema_version <= current_version
-        ):
-            raise InvalidEventError(
-                f"{where}: schema_version must be 1..{current_version}, got {schema_version!r}."
-            )
-        event_id = event.event_id
-        if not isinstance(event_id, uuid.UUID):
-            try:
-                event_id = uuid.UUID(str(event_id))
-            except ValueError:
-                raise InvalidEventError(f"{where}: event_id {event_id!r} is not a UUID.") from None
-        if not isinstance(event.data, Mapping) or not isinstance(event.metadata, Mapping):
-            raise InvalidEventError(f"{where}: data and metadata must be JSON objects.")
-        metadata = {**batch_metadata, **event.metadata} if batch_metadata else event.metadata
-        try:
-            data_json = codec.dumps(event.data, native=native)
-            metadata_json = codec.dumps(metadata)
-        except (TypeError, ValueError) as exc:
-            raise InvalidEventError(f"{where}: {exc}") from exc
-        except RecursionError:
-            raise InvalidEventError(f"{where}: data or metadata is nested too deeply.") from None
-        timestamp = event.timestamp
-        if timestamp is not None and timestamp.tzinfo is not UTC:
-            try:
-                timestamp = ensure_aware(timestamp, f"{where}.timestamp")
-            except InvalidQueryError as exc:
-                raise InvalidEventError(str(exc)) from None
-        limit = self.options["MAX_EVENT_BYTES"]
-        if (len(data_json) + len(metadata_json)) * 4 > limit:
-            size = len(data_json.encode()) + len(metadata_json.encode())
-            if size > limit:
-                raise InvalidEventError(
-                    f"{where}: {size} bytes of data and metadata exceed MAX_EVENT_BYTES ({limit})."
-                )
-        return PendingEvent(
-            event_id=event_id,
-            event_type=event.event_type,
-            schema_version=schema_version,
-            data_json=data_json,
-            metadata_json=metadata_json,
-            correlation_id=_check_id(
-                f"{where}.correlation_id", event.correlation_id or correlation_id
-            ),
-            causation_id=_check_id(f"{where}.causation_id", event.causation_id or causation_id),
-            timestamp=timestamp,
-            indexed_metadata=tuple(
-                indexable_value(metadata.get(key)) for key in INDEXED_METADATA_KEYS
-            ),
-        )
 
     # -- shared decisions, called by backends while they hold their write lock -------------
 
@@ -526,22 +371,6 @@ def _criteria(criteria: Criteria | None, kwargs: Mapping[str, Any]) -> Criteria:
             raise InvalidQueryError("Give either a Criteria or keyword criteria, not both.")
         return criteria
     return Criteria.build(**kwargs)
-
-
-def indexable_value(value: Any) -> Any:
-    """Return ``value`` if an index can hold it (a scalar), else None."""
-    return None if isinstance(value, (dict, list)) else value
-
-
-def _check_id(name: str, value: Any, *, required: bool = False) -> Any:
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH or "\x00" in value:
-        raise InvalidEventError(
-            f"{name} must be a non-empty string of at most {MAX_ID_LENGTH} characters, "
-            f"got {value!r}."
-        )
-    return value
 
 
 def _check_expected_version(value: Any) -> ExpectedVersionArg:

@@ -41,8 +41,9 @@ from ..exceptions import (
     InvalidBackendError,
     InvalidEventError,
 )
+from ..mapping import PendingEvent
 from ..records import ENVELOPE_FIELDS, RecordedEvent
-from .base import BaseEventStore, ExpectedVersionArg, PendingEvent
+from .base import BaseEventStore, ExpectedVersionArg
 
 __all__ = ["DatabaseEventStore", "records", "to_record", "translate_errors"]
 

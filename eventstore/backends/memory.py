@@ -40,17 +40,12 @@ from ..exceptions import (
     EventStoreFull,
     InvalidBackendError,
 )
+from ..mapping import INDEXED_METADATA_KEYS, PendingEvent, indexable_value
 from ..records import RecordedEvent
-from .base import (
-    INDEXED_METADATA_KEYS,
-    BaseEventStore,
-    ExpectedVersionArg,
-    PendingEvent,
-    indexable_value,
-)
+from .base import BaseEventStore, ExpectedVersionArg
 from .journal import Journal
 
-__all__ = ["InMemoryEventStore", "INDEXED_METADATA_KEYS"]
+__all__ = ["InMemoryEventStore"]
 
 #: Memory one stored event takes beyond the characters of its JSON text: the record,
 #: its ids, timestamp, string headers and index entries. Measured with

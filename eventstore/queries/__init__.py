@@ -3,7 +3,8 @@
 - :mod:`.filters`: event search parameters (django-filter) turned into store criteria.
 - :mod:`.fields`: ISO 8601 time bounds for searches and analytics.
 - :mod:`.scope`: which organizations' events a user may see.
-- :mod:`.analytics`: statistics and trends in calendar buckets; :mod:`.forms` parses their parameters.
+- :mod:`.analytics`: statistics and trends in calendar buckets.
+- :mod:`.forms`: the analytics parameters, parsed and checked.
 - :mod:`.paging`: pages of events newest first (the event browser).
 - :mod:`.timelines`: events with their depth in the causation chain.
 

@@ -11,6 +11,7 @@ from eventstore.exceptions import EventStoreError
 from eventstore.handler import eventstores
 from eventstore.records import RecordedEvent
 from eventstore.serialization import record_from_json
+from eventstore.transfer import import_records
 
 BATCH = 5_000
 
@@ -46,10 +47,10 @@ class Command(BaseCommand):
             for _number, record in self._records(path):
                 batch.append(record)
                 if len(batch) >= BATCH:  # a stream cut here goes on in the next chunk
-                    done += len(store.import_records(batch))
+                    done += len(import_records(store, batch))
                     batch = []
                     self._progress(done, total)
-            done += len(store.import_records(batch))
+            done += len(import_records(store, batch))
         except EventStoreError as exc:
             raise CommandError(f"Import stopped after {done} of {total} events: {exc}") from exc
         self._progress(done, total)

@@ -1,0 +1,67 @@
+"""Import of recorded events from another store (or an export file), keeping their identity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from . import codec
+from .backends.base import BaseEventStore
+from .records import NewEvent, RecordedEvent
+
+__all__ = ["import_records"]
+
+
+def import_records(store: BaseEventStore, records: Iterable[RecordedEvent]) -> list[RecordedEvent]:
+    """Append recorded events from another store, keeping ids, timestamps and versions.
+
+    ``records`` must come in position order. Consecutive events of one
+    aggregate form one batch (all or nothing), appended with the expected
+    version just before the first (so a stream must be imported from its
+    first event on). Positions are assigned by ``store``: into an empty
+    memory store they come out equal to the source's.
+
+    Returns:
+        The events as ``store`` recorded them.
+
+    Raises:
+        DuplicateEventError: an event id is already stored (nothing of that
+            batch is stored; earlier batches stay).
+        ConcurrencyError: a stream's versions do not follow on from what is stored.
+    """
+    imported: list[RecordedEvent] = []
+    batch: list[RecordedEvent] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        first = batch[0]
+        imported.extend(
+            store.append(
+                first.aggregate_id,
+                first.aggregate_type,
+                [
+                    NewEvent(
+                        event_type=record.event_type,
+                        data=codec.loads(record.data_json),
+                        event_id=record.event_id,
+                        metadata=codec.loads(record.metadata_json),
+                        correlation_id=record.correlation_id,
+                        causation_id=record.causation_id,
+                        timestamp=record.timestamp,
+                        schema_version=record.schema_version,
+                    )
+                    for record in batch
+                ],
+                first.version - 1,
+            )
+        )
+        batch.clear()
+
+    for record in records:
+        if batch and (
+            record.aggregate_id != batch[-1].aggregate_id or record.version != batch[-1].version + 1
+        ):
+            flush()
+        batch.append(record)
+    flush()
+    return imported
