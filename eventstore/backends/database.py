@@ -236,13 +236,13 @@ class DatabaseEventStore(BaseEventStore):
         with translate_errors():
             return self._events().aggregate(Max("position"))["position__max"] or 0
 
-    def queryset(self, criteria: Criteria | None = None) -> QuerySet:
+    def _queryset(self, criteria: Criteria | None = None) -> QuerySet:
         """Return the model QuerySet of events matching ``criteria`` (paging ignored)."""
         rows = self._events()
         return rows.filter(criteria_q(criteria)) if criteria is not None else rows
 
     def _search(self, criteria: Criteria) -> list[RecordedEvent]:
-        rows = self.queryset(criteria).filter(position__gt=criteria.after_position)
+        rows = self._queryset(criteria).filter(position__gt=criteria.after_position)
         rows = rows.order_by("position")
         if criteria.limit is not None:
             rows = rows[: criteria.limit]
@@ -251,7 +251,7 @@ class DatabaseEventStore(BaseEventStore):
 
     def _count(self, criteria: Criteria) -> int:
         with translate_errors():
-            return self.queryset(criteria).count()
+            return self._queryset(criteria).count()
 
     def stats(self) -> dict[str, Any]:
         """Return ``events`` (the last position: positions are gapless, so no count
