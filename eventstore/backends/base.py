@@ -48,8 +48,6 @@ class BaseEventStore:
 
     #: Options this backend accepts, with their defaults.
     option_defaults: Mapping[str, Any] = {"MAX_EVENT_BYTES": DEFAULT_MAX_EVENT_BYTES}
-    #: Whether positions are gapless (1..n) and failed appends consume none.
-    supports_gapless_positions: bool = False
 
     def __init__(
         self,
@@ -69,6 +67,9 @@ class BaseEventStore:
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Return ``options`` completed with defaults.
 
+        Checks the options every backend has (``MAX_EVENT_BYTES``) and that no
+        unknown option is given; a backend checks its own in an override.
+
         Raises:
             InvalidBackendError: naming the alias and the unknown option or bad value.
         """
@@ -79,16 +80,19 @@ class BaseEventStore:
                 f"{type(self).__name__}; known: {', '.join(sorted(self.option_defaults))}."
             )
         merged = {**self.option_defaults, **options}
-        for name in ("MAX_EVENT_BYTES", "MAX_EVENTS", "MAX_BYTES"):
-            value = merged.get(name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise InvalidBackendError(
-                    f"EVENTSTORES[{self.alias!r}]: OPTIONS[{name!r}] must be a positive "
-                    f"integer or None, got {value!r}."
-                )
+        self.check_positive_option(merged, "MAX_EVENT_BYTES")
         return merged
+
+    def check_positive_option(self, options: Mapping[str, Any], name: str) -> None:
+        """Raise :class:`InvalidBackendError` unless ``options[name]`` is None or an int ≥ 1."""
+        value = options.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise InvalidBackendError(
+                f"EVENTSTORES[{self.alias!r}]: OPTIONS[{name!r}] must be a positive "
+                f"integer or None, got {value!r}."
+            )
 
     def check(self) -> list[Any]:
         """Return Django system-check messages about this store's configuration."""

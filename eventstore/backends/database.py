@@ -87,7 +87,6 @@ class DatabaseEventStore(BaseEventStore):
     """
 
     option_defaults = {**BaseEventStore.option_defaults, "DATABASE": "default"}
-    supports_gapless_positions = True
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         merged = super().validate_options(options)

@@ -312,7 +312,6 @@ class InMemoryEventStore(BaseEventStore):
         "JOURNAL": None,
         "JOURNAL_FSYNC": True,
     }
-    supports_gapless_positions = True
 
     def __init__(self, alias: str = "default", options: Any = None, **kwargs: Any) -> None:
         super().__init__(alias, options, **kwargs)
@@ -320,6 +319,8 @@ class InMemoryEventStore(BaseEventStore):
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         merged = super().validate_options(options)
+        self.check_positive_option(merged, "MAX_EVENTS")
+        self.check_positive_option(merged, "MAX_BYTES")
         journal = merged["JOURNAL"]
         if journal is not None and not isinstance(journal, (str, os.PathLike)):
             raise InvalidBackendError(
