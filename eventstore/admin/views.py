@@ -36,6 +36,7 @@ from ..queries.analytics import INTERVALS, UNKNOWN, Statistics, Trends, statisti
 from ..queries.filters import EventFilterSet
 from ..queries.forms import AnalyticsQueryForm
 from ..queries.paging import EventPage, newest_first
+from ..queries.params import parse_int
 from ..queries.scope import visible_organizations
 from ..queries.timelines import timeline_entries
 from ..records import RecordedEvent
@@ -80,9 +81,8 @@ def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResp
         raw = params.get(name)
         cursors[name] = None
         if raw is not None:
-            if raw.isascii() and raw.isdigit() and int(raw) < 2**63:
-                cursors[name] = int(raw)
-            else:
+            cursors[name] = parse_int(raw, minimum=0)
+            if cursors[name] is None:
                 errors.append(f"Page cursor {name}: enter a position (a whole number).")
     if cursors[OLDER_THAN] is not None and cursors[NEWER_THAN] is not None:
         errors.append("Give either older_than or newer_than, not both.")
@@ -298,9 +298,8 @@ def aggregate_timeline(
     version = None
     raw = request.GET.get("version")
     if raw is not None:
-        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= current:
-            version = int(raw)
-        else:
+        version = parse_int(raw, minimum=1, maximum=current)
+        if version is None:
             error = f"Version: enter a whole number from 1 to {current}."
     at_version = rows[version - 1] if version else None
     context.update(
