@@ -4,7 +4,9 @@ The unmanaged :class:`~eventstore.models.AuditTrail` model gives the pages an
 entry on the admin index; every page is wrapped by the admin site's
 ``admin_view`` (anonymous users go to the login page), needs the
 ``eventstore.view_audit_trail`` permission (403 otherwise) and renders with the
-admin site's ``each_context``. The views themselves are in :mod:`eventstore.admin.views`.
+admin site's ``each_context``. One module per page
+(:mod:`.browser`, :mod:`.detail`, :mod:`.timelines`, :mod:`.dashboard`), the helpers
+they share in :mod:`.common`, the SVG charts in :mod:`.charts`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.urls import path
 
 from ..models import AuditTrail
 from ..queries.scope import AUDIT_TRAIL_PERMISSION
-from . import views
+from . import browser, dashboard, detail, timelines
 
 
 @admin.register(AuditTrail)
@@ -59,27 +61,27 @@ class AuditTrailAdmin(admin.ModelAdmin):
         return [
             path(
                 "",
-                page(views.event_browser, "Audit trail: events"),
+                page(browser.event_browser, "Audit trail: events"),
                 name="eventstore_audittrail_changelist",
             ),
             path(
                 "event/<str:event_id>/",
-                page(views.event_detail, "Event {event_id}"),
+                page(detail.event_detail, "Event {event_id}"),
                 name="eventstore_event_detail",
             ),
             path(
                 "aggregate/<str:aggregate_id>/",
-                page(views.aggregate_timeline, "Timeline of {aggregate_id}"),
+                page(timelines.aggregate_timeline, "Timeline of {aggregate_id}"),
                 name="eventstore_aggregate_timeline",
             ),
             path(
                 "correlation/<str:correlation_id>/",
-                page(views.correlation_timeline, "Correlation {correlation_id}"),
+                page(timelines.correlation_timeline, "Correlation {correlation_id}"),
                 name="eventstore_correlation_timeline",
             ),
             path(
                 "analytics/",
-                page(views.analytics_dashboard, "Audit trail: analytics"),
+                page(dashboard.analytics_dashboard, "Audit trail: analytics"),
                 name="eventstore_analytics",
             ),
         ]

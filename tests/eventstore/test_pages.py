@@ -10,7 +10,7 @@ from django.contrib.auth.models import Permission
 import eventstore.testing.contract  # noqa: F401  (registers the contract.* event types)
 from eventstore import eventstores
 from eventstore.admin import charts
-from eventstore.admin import views as pages
+from eventstore.admin.common import PAGE_SIZE
 from eventstore.queries import analytics, paging
 from eventstore.records import NewEvent
 from payments.commands import CommandContext, PaymentCommandHandler, ProcessPayment, RefundPayment
@@ -127,7 +127,7 @@ def test_recent_events_page(auditor, history):
 
 
 def test_browser_pages_newest_first_without_gaps_or_repeats(auditor, event_store):
-    _things(event_store, 2 * pages.PAGE_SIZE + 7)
+    _things(event_store, 2 * PAGE_SIZE + 7)
     first = auditor.get(INDEX)
     assert _positions(first) == list(range(107, 57, -1))
     assert first.context["newer_url"] is None
@@ -145,13 +145,13 @@ def test_browser_filters_validate_like_the_api_and_page_the_matches(auditor, eve
     _things(event_store, 400)
     response = auditor.get(INDEX, {"organization_id": "acme", "event_type": "contract.Counted"})
     expected = [p for p in range(400, 0, -1) if (p - 1) % 2 == 1 and (p - 1) % 3 == 0]
-    assert _positions(response) == expected[: pages.PAGE_SIZE]
+    assert _positions(response) == expected[:PAGE_SIZE]
     assert response.context["result_count"] == len(expected)
     page = response.content.decode()
     assert f"{len(expected)} results" in page
     assert "Organization: acme" in page  # the active filter, with a link removing it
     older = auditor.get(INDEX + response.context["older_url"])
-    assert _positions(older) == expected[pages.PAGE_SIZE :]
+    assert _positions(older) == expected[PAGE_SIZE:]
 
 
 @pytest.mark.parametrize(
