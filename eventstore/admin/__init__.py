@@ -90,6 +90,7 @@ class AuditTrailAdmin(admin.ModelAdmin):
         """Wrap a page view: check the permission, then call it with the admin's context."""
 
         def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            request.current_app = self.admin_site.name  # links stay on this admin site
             return view(request, self._context(request, title.format(**kwargs)), **kwargs)
 
         wrapper.__name__ = wrapper.__qualname__ = view.__name__

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.http import HttpRequest, QueryDict
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 
 from ..aggregates import aggregate_types
@@ -20,6 +19,7 @@ from .common import (
     NEWER_THAN,
     OLDER_THAN,
     PAGE_SIZE,
+    admin_url,
     api_link,
     event_row,
     hidden_inputs,
@@ -76,7 +76,7 @@ def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResp
     context.update(
         filterset=filterset,
         errors=errors,
-        rows=[event_row(event, params) for event in page.events] if page else [],
+        rows=[event_row(request, event, params) for event in page.events] if page else [],
         page=page,
         result_count=result_count,
         stats=eventstore.stats(),
@@ -102,7 +102,7 @@ def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResp
         hidden_for_search=hidden_inputs(params, drop=("search",)),
         search=params.get("search", ""),
         api_url=api_link("event-list", query=filters_query),
-        analytics_url=reverse("admin:eventstore_analytics"),
+        analytics_url=admin_url(request, "eventstore_analytics"),
         time_zone=timezone.get_current_timezone_name(),
     )
     return TemplateResponse(

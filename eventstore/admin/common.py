@@ -6,13 +6,15 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.http import QueryDict
+from django.http import HttpRequest, QueryDict
 from django.urls import NoReverseMatch, reverse
 
+from ..aggregates import aggregate_types
 from ..context import is_valid_correlation_id
 from ..records import RecordedEvent
 
 __all__ = [
+    "admin_url",
     "aggregate_api_link",
     "api_link",
     "event_row",
@@ -31,7 +33,20 @@ OLDER_THAN = "older_than"
 NEWER_THAN = "newer_than"
 
 
-def event_row(event: RecordedEvent, params: QueryDict | None = None) -> dict[str, Any]:
+def admin_url(request: HttpRequest, name: str, *args: Any) -> str:
+    """Return the URL of the audit-trail page ``name`` on the admin site serving ``request``.
+
+    Reversed in the ``admin`` namespace with ``current_app`` set to the site's
+    name (as Django's admin does), so the pages work on any admin site.
+    """
+    return reverse(
+        f"admin:{name}", args=[str(arg) for arg in args], current_app=request.current_app
+    )
+
+
+def event_row(
+    request: HttpRequest, event: RecordedEvent, params: QueryDict | None = None
+) -> dict[str, Any]:
     """Return what the pages show of one event (``params``: the list's, for filter links)."""
     metadata = event.metadata
     data = event.data
@@ -42,10 +57,10 @@ def event_row(event: RecordedEvent, params: QueryDict | None = None) -> dict[str
         "who": metadata.get("username") or metadata.get("user_id") or "system",
         "organization_id": metadata.get("organization_id"),
         "user_id": metadata.get("user_id"),
-        "detail_url": reverse("admin:eventstore_event_detail", args=[str(event.event_id)]),
-        "timeline_url": reverse("admin:eventstore_aggregate_timeline", args=[event.aggregate_id]),
-        "correlation_url": reverse(
-            "admin:eventstore_correlation_timeline", args=[event.correlation_id]
+        "detail_url": admin_url(request, "eventstore_event_detail", event.event_id),
+        "timeline_url": admin_url(request, "eventstore_aggregate_timeline", event.aggregate_id),
+        "correlation_url": admin_url(
+            request, "eventstore_correlation_timeline", event.correlation_id
         )
         if event.correlation_id and is_valid_correlation_id(event.correlation_id)
         else None,
@@ -154,6 +169,13 @@ def query_dict(values: Mapping[str, Any]) -> QueryDict:
 def aggregate_api_link(
     aggregate_type: str, aggregate_id: str, kind: str = "history", version: int | None = None
 ) -> str | None:
-    """Return the domain API URL of an aggregate (``payment-history``...), if installed."""
-    name = f"{aggregate_type.lower()}-{kind}"
+    """Return the domain API URL of an aggregate, if its class names one for ``kind``.
+
+    The names come from the aggregate class's ``api_url_names``; None when the
+    type has no class, names no URL of that kind, or the URL is not installed.
+    """
+    aggregate_class = aggregate_types.get(aggregate_type)
+    name = aggregate_class.api_url_names.get(kind) if aggregate_class else None
+    if name is None:
+        return None
     return api_link(name, args=[aggregate_id], query={"version": version} if version else None)

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, QueryDict
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 
 from ..events import registry
@@ -22,6 +21,7 @@ from ..queries.forms import AnalyticsQueryForm
 from ..queries.scope import visible_organizations
 from . import charts
 from .common import (
+    admin_url,
     api_link,
     query_string,
     unknown_parameters,
@@ -120,7 +120,7 @@ def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> Templa
         statistics_api_url=api_link("analytics-statistics", query=without(data, "interval")),
         trends_api_url=api_link("analytics-trends", query=data),
         events_api_url=api_link("replay-by-type", query=without(data, "interval", "tz")),
-        browser_url=reverse("admin:eventstore_audittrail_changelist")
+        browser_url=admin_url(request, "eventstore_audittrail_changelist")
         + query_string(
             QueryDict(),
             {"event_type": selected_types or None, "from": data["from"], "to": data["to"]},

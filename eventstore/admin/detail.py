@@ -6,13 +6,13 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 
 from ..context import is_valid_correlation_id
 from ..handler import eventstore
 from .common import (
     PAGE_SIZE,
+    admin_url,
     aggregate_api_link,
     api_link,
     event_row,
@@ -34,17 +34,15 @@ def event_detail(request: HttpRequest, context: dict[str, Any], event_id: str) -
     )
     context.update(
         event=event,
-        row=event_row(event),
+        row=event_row(request, event),
         metadata_pretty=pretty_json(event.metadata),
         cause=cause,
         effects=effects,
         previous=next((e for e in neighbours if e.version == event.version - 1), None),
         following=next((e for e in neighbours if e.version == event.version + 1), None),
-        timeline_url=reverse("admin:eventstore_aggregate_timeline", args=[event.aggregate_id])
+        timeline_url=admin_url(request, "eventstore_aggregate_timeline", event.aggregate_id)
         + f"?version={event.version}#v{event.version}",
-        correlation_url=reverse(
-            "admin:eventstore_correlation_timeline", args=[event.correlation_id]
-        )
+        correlation_url=admin_url(request, "eventstore_correlation_timeline", event.correlation_id)
         if event.correlation_id and is_valid_correlation_id(event.correlation_id)
         else None,
         api_url=api_link("event-detail", args=[str(event.event_id)]),

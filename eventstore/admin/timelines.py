@@ -6,7 +6,6 @@ from typing import Any
 
 from django.http import Http404, HttpRequest, QueryDict
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils import timezone
 
 from ..aggregates import aggregate_types
@@ -15,6 +14,7 @@ from ..handler import eventstore
 from ..queries.params import parse_int
 from ..queries.timelines import timeline_entries
 from .common import (
+    admin_url,
     aggregate_api_link,
     api_link,
     event_row,
@@ -45,7 +45,7 @@ def aggregate_timeline(
     before: dict[str, Any] = {}
     rows = []
     for event in events:
-        row = event_row(event)
+        row = event_row(request, event)
         if aggregate is not None:
             aggregate.replay(event)
             state = aggregate.state()
@@ -80,7 +80,7 @@ def aggregate_timeline(
         replay_api_url=aggregate_api_link(aggregate_type, aggregate_id, "replay", version)
         if version
         else None,
-        browser_url=reverse("admin:eventstore_audittrail_changelist")
+        browser_url=admin_url(request, "eventstore_audittrail_changelist")
         + query_string(QueryDict(), {"aggregate_id": aggregate_id}),
         time_zone=timezone.get_current_timezone_name(),
     )
@@ -106,7 +106,7 @@ def correlation_timeline(
     events = eventstore.search(correlation_id=correlation_id, limit=MAX_CORRELATION_EVENTS)
     entries = timeline_entries(events)
     rows = [
-        {**event_row(event), "depth": entry["depth"], "indent": entry["depth"] * 1.5}
+        {**event_row(request, event), "depth": entry["depth"], "indent": entry["depth"] * 1.5}
         for event, entry in zip(events, entries, strict=True)
     ]
     context.update(
@@ -117,7 +117,7 @@ def correlation_timeline(
         truncated=total > len(rows),
         aggregates=len({event.aggregate_id for event in events}),
         api_url=api_link("correlation-timeline", args=[correlation_id]),
-        browser_url=reverse("admin:eventstore_audittrail_changelist")
+        browser_url=admin_url(request, "eventstore_audittrail_changelist")
         + query_string(QueryDict(), {"correlation_id": correlation_id}),
         time_zone=timezone.get_current_timezone_name(),
     )

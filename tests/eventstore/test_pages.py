@@ -525,3 +525,25 @@ def test_event_detail_links_to_the_event_api(auditor, event_store, admin_user):
 def test_dashboard_at_the_calendars_edge_shows_an_error_not_a_crash(auditor, event_store):
     response = auditor.get(f"{INDEX}analytics/?from=9999-12-01&to=9999-12-30&interval=month")
     assert response.status_code == 400
+
+
+# -- other admin sites -----------------------------------------------------------------------
+
+
+@pytest.mark.urls("tests.eventstore.second_admin_site_urls")
+def test_pages_served_by_another_admin_site_link_within_that_site(auditor, history):
+    event = history.read_all()[0]
+    site = "/audit/eventstore/audittrail/"
+    pages_and_links = {
+        site: f'{site}event/{event.event_id}/"',
+        f"{site}event/{event.event_id}/": f'{site}aggregate/pay-1/"',
+        f"{site}aggregate/pay-1/": f'{site}correlation/checkout-1/"',
+        f"{site}correlation/checkout-1/": f'{site}"',
+        f"{site}analytics/": f'{site}"',
+    }
+    for url, link in pages_and_links.items():
+        response = auditor.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert f'href="{link}' in html, (url, link)
+        assert "/admin/eventstore/" not in html, url
