@@ -158,7 +158,10 @@ def indexable_value(value: Any) -> Any:
 
 
 def check_id(name: str, value: Any, *, required: bool = False) -> Any:
-    """Return ``value`` if it is a valid id (1..255 characters, no NUL), or None if optional.
+    """Return ``value`` if it is a valid id, or None when it is None and optional.
+
+    A valid id is a string of 1 to 255 characters without NUL that has a UTF-8
+    form (no lone surrogate).
 
     Raises:
         InvalidEventError: naming ``name``, when the value is not such a string.
@@ -170,4 +173,9 @@ def check_id(name: str, value: Any, *, required: bool = False) -> Any:
             f"{name} must be a non-empty string of at most {MAX_ID_LENGTH} characters, "
             f"got {value!r}."
         )
+    if not value.isascii():
+        try:
+            codec.check_utf8(value)
+        except ValueError as exc:
+            raise InvalidEventError(f"{name}: {exc}") from None
     return value

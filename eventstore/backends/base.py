@@ -1,7 +1,7 @@
 """The store contract every backend obeys, and the logic shared by all backends.
 
-A backend implements a few primitives (``_append``, ``read_aggregate``,
-``read_all``, ``_search``, ``_count``, ``aggregate_version``, ``stats`` and
+A backend implements a few primitives (``_append``, ``_read_aggregate``,
+``_read_all``, ``_search``, ``_count``, ``aggregate_version``, ``stats`` and
 ``clear``); validation, convenience reads and publishing on the event bus are
 written once here.
 """
@@ -271,17 +271,43 @@ class BaseEventStore:
         """Return one aggregate's events with ``from_version <= version <= to_version``.
 
         Both bounds are inclusive; ``to_version=None`` reads to the end. An unknown
-        aggregate gives an empty list.
+        aggregate, or ``to_version`` below ``from_version``, gives an empty list.
+
+        Raises:
+            InvalidQueryError: ``from_version`` is not an int ≥ 1, or ``to_version``
+                is neither None nor an int ≥ 0 (versions start at 1).
         """
-        raise NotImplementedError("subclasses of BaseEventStore must provide read_aggregate()")
+        if type(from_version) is not int or from_version < 1:
+            _check_bound("from_version", from_version, 1)
+        if to_version is not None and (type(to_version) is not int or to_version < 0):
+            _check_bound("to_version", to_version, 0)
+        return self._read_aggregate(aggregate_id, from_version, to_version)
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Return events with ``position > after_position`` (exclusive), at most ``limit``.
 
         In position order; an empty list when there are no more. Page through the
         whole store by passing the last position returned as ``after_position``.
+
+        Raises:
+            InvalidQueryError: ``after_position`` is not an int ≥ 0, or ``limit`` is
+                neither None nor an int ≥ 0.
         """
-        raise NotImplementedError("subclasses of BaseEventStore must provide read_all()")
+        if type(after_position) is not int or after_position < 0:
+            _check_bound("after_position", after_position, 0)
+        if limit is not None and (type(limit) is not int or limit < 0):
+            _check_bound("limit", limit, 0)
+        return self._read_all(after_position, limit)
+
+    def _read_aggregate(
+        self, aggregate_id: str, from_version: int, to_version: int | None
+    ) -> list[RecordedEvent]:
+        """Primitive of :meth:`read_aggregate`, given checked bounds."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide _read_aggregate()")
+
+    def _read_all(self, after_position: int, limit: int | None) -> list[RecordedEvent]:
+        """Primitive of :meth:`read_all`, given checked bounds."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide _read_all()")
 
     def aggregate_version(self, aggregate_id: str) -> int:
         """Return the aggregate's current version (its last event's), 0 if it has none."""
@@ -375,6 +401,12 @@ def _criteria(criteria: Criteria | None, kwargs: Mapping[str, Any]) -> Criteria:
             raise InvalidQueryError("Give either a Criteria or keyword criteria, not both.")
         return criteria
     return Criteria.build(**kwargs)
+
+
+def _check_bound(name: str, value: Any, minimum: int) -> None:
+    """Raise :class:`InvalidQueryError` unless ``value`` is an int (not a bool) ≥ ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidQueryError(f"{name} must be a whole number ≥ {minimum}, got {value!r}.")
 
 
 def _check_expected_version(value: Any) -> ExpectedVersionArg:

@@ -201,8 +201,8 @@ class DatabaseEventStore(BaseEventStore):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read_aggregate(
-        self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
+    def _read_aggregate(
+        self, aggregate_id: str, from_version: int, to_version: int | None
     ) -> list[RecordedEvent]:
         rows = self._events().filter(aggregate_id=aggregate_id, version__gte=from_version)
         if to_version is not None:
@@ -210,7 +210,7 @@ class DatabaseEventStore(BaseEventStore):
         with translate_errors():
             return records(rows.order_by("version"))
 
-    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+    def _read_all(self, after_position: int, limit: int | None) -> list[RecordedEvent]:
         rows = self._events().filter(position__gt=after_position).order_by("position")
         if limit is not None:
             rows = rows[:limit]

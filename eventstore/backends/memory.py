@@ -445,17 +445,17 @@ class InMemoryEventStore(BaseEventStore):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read_aggregate(
-        self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
+    def _read_aggregate(
+        self, aggregate_id: str, from_version: int, to_version: int | None
     ) -> list[RecordedEvent]:
         with self._data.lock:
             stream = self._data.streams.get(aggregate_id)
             if not stream:
                 return []
-            return stream[max(from_version, 1) - 1 : to_version]
+            return stream[from_version - 1 : to_version]
 
-    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
-        start = max(after_position, 0)
+    def _read_all(self, after_position: int, limit: int | None) -> list[RecordedEvent]:
+        start = after_position
         with self._data.lock:
             return self._data.events[start : None if limit is None else start + limit]
 

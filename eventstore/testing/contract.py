@@ -195,6 +195,34 @@ class EventStoreContract:
             self.store.append("a-1", "Thing", [happened("é" * limit)], NO_STREAM)
         self.assertEqual(self.store.read_all(), [])
 
+    def test_text_without_a_utf8_form_is_refused_everywhere(self) -> None:
+        lone = "x\ud800"  # a lone surrogate: no UTF-8 form (RFC 3629 §3)
+        attempts = {
+            "data": lambda: self.store.append("a-1", "Thing", [happened(lone)], NO_STREAM),
+            "data key": lambda: self.store.append(
+                "a-1", "Thing", [NewEvent("contract.Happened", {lone: "v"})], NO_STREAM
+            ),
+            "metadata": lambda: self.store.append(
+                "a-1", "Thing", [happened()], NO_STREAM, metadata={"user_id": lone}
+            ),
+            "aggregate id": lambda: self.store.append(lone, "Thing", [happened()], NO_STREAM),
+            "aggregate type": lambda: self.store.append("a-1", lone, [happened()], NO_STREAM),
+            "correlation id": lambda: self.store.append(
+                "a-1", "Thing", [happened()], NO_STREAM, correlation_id=lone
+            ),
+            "causation id": lambda: self.store.append(
+                "a-1", "Thing", [happened()], NO_STREAM, causation_id=lone
+            ),
+        }
+        for where, attempt in attempts.items():
+            with self.subTest(where=where), self.assertRaises(InvalidEventError) as caught:
+                attempt()
+            self.assertIn("U+D800", str(caught.exception))
+        self.assertEqual(self.store.read_all(), [])
+        stored = self.store.append("a-1", "Thing", [happened("emoji 😀 and é")], NO_STREAM)
+        self.assertEqual(self.store.read_aggregate("a-1")[0].data["note"], "emoji 😀 and é")
+        self.assertEqual(stored[0].position, 1)
+
     def test_an_empty_batch_is_refused(self) -> None:
         with self.assertRaises(InvalidEventError):
             self.store.append("a-1", "Thing", [], NO_STREAM)
@@ -287,6 +315,26 @@ class EventStoreContract:
         self.assertEqual([e.version for e in self.store.read_aggregate("a-1", 2, 3)], [2, 3])
         self.assertEqual(self.store.read_aggregate("a-1", 6), [])
         self.assertEqual(self.store.read_aggregate("unknown"), [])
+        self.assertEqual(self.store.read_aggregate("a-1", 3, 2), [])
+        self.assertEqual(self.store.read_aggregate("a-1", 1, 0), [])
+        self.assertEqual([e.version for e in self.store.read_aggregate("a-1", 5, 9)], [5])
+
+    def test_read_bounds_below_their_minimum_are_refused(self) -> None:
+        self.store.append("a-1", "Thing", [happened("1"), happened("2")], NO_STREAM)
+        refused = {
+            "from_version 0": lambda: self.store.read_aggregate("a-1", 0),
+            "from_version -1": lambda: self.store.read_aggregate("a-1", -1),
+            "to_version -1": lambda: self.store.read_aggregate("a-1", 1, -1),
+            "from_version True": lambda: self.store.read_aggregate("a-1", True),
+            "from_version '1'": lambda: self.store.read_aggregate("a-1", "1"),
+            "after_position -1": lambda: self.store.read_all(-1),
+            "limit -1": lambda: self.store.read_all(0, -1),
+            "limit 1.5": lambda: self.store.read_all(0, 1.5),
+        }
+        for case, read in refused.items():
+            with self.subTest(case=case), self.assertRaises(InvalidQueryError):
+                read()
+        self.assertEqual([e.version for e in self.store.read_all(0, 0)], [])
 
     def test_read_all_pages_return_each_event_once(self) -> None:
         for number in range(7):
