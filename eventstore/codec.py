@@ -121,7 +121,9 @@ def from_json_value(value: Any, annotation: Any) -> Any:
     ``tuple[X, ...]``, ``dict[str, X]`` and ``Any`` (left as decoded).
 
     Raises:
-        ValueError: if the value cannot be converted (malformed decimal or date).
+        ValueError: if the value cannot be converted (malformed decimal or date),
+            or is not of the annotated JSON type (a number for a ``str`` field,
+            a string for an ``int`` one, a bool for an ``int``).
     """
     if value is None or annotation is Any:
         return value
@@ -150,4 +152,15 @@ def from_json_value(value: Any, annotation: Any) -> Any:
         return date.fromisoformat(value)
     if annotation is UUID:
         return UUID(value)
+    if annotation in _SCALARS and not _SCALARS[annotation](value):
+        raise ValueError(f"{value!r} is not a {annotation.__name__}.")
     return value
+
+
+#: JSON-native checks for scalar annotations (a JSON integer is also a valid float).
+_SCALARS: dict[Any, Any] = {
+    str: lambda value: isinstance(value, str),
+    bool: lambda value: isinstance(value, bool),
+    int: lambda value: isinstance(value, int) and not isinstance(value, bool),
+    float: lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
+}

@@ -26,6 +26,7 @@ __all__ = [
     "MAX_ID_LENGTH",
     "PendingEvent",
     "check_id",
+    "check_replayable",
     "indexable_value",
     "prepare_event",
 ]
@@ -83,7 +84,8 @@ def prepare_event(
         InvalidEventError: the event is not a DomainEvent/NewEvent, its type is
             not registered, its schema version is outside 1..current, its id is
             not a UUID, data or metadata is not a JSON object (or not
-            serializable, or nested too deeply), its timestamp is naive, an id
+            serializable, or nested too deeply), its data does not decode into
+            its class (see :func:`check_replayable`), its timestamp is naive, an id
             is empty, too long or holds NUL, or it is larger than ``max_event_bytes``.
     """
     where = f"events[{index}]"
@@ -126,6 +128,8 @@ def prepare_event(
         raise InvalidEventError(f"{where}: {exc}") from exc
     except RecursionError:
         raise InvalidEventError(f"{where}: data or metadata is nested too deeply.") from None
+    if not native:
+        check_replayable(event.event_type, schema_version, data_json, event_registry, where)
     timestamp = event.timestamp
     if timestamp is not None and timestamp.tzinfo is not UTC:
         try:
@@ -150,6 +154,32 @@ def prepare_event(
         timestamp=timestamp,
         indexed_metadata=tuple(indexable_value(metadata.get(key)) for key in INDEXED_METADATA_KEYS),
     )
+
+
+def check_replayable(
+    event_type: str, schema_version: int, data_json: str, event_registry: EventRegistry, where: str
+) -> None:
+    """Raise unless the stored payload decodes into its registered class, as reads will.
+
+    The payload (canonical JSON, at ``schema_version``) is upcast to the current
+    shape and built into the class with the same rules as
+    :meth:`~eventstore.events.DomainEvent.from_data`, so what is stored can
+    always be replayed. A :class:`DomainEvent` instance needs no check: its
+    payload came from the class itself.
+
+    Raises:
+        InvalidEventError: naming ``where``, the type and what does not fit (a
+            missing field, a value of the wrong type, an upcaster that failed).
+    """
+    try:
+        event_registry.decode(event_type, schema_version, codec.loads(data_json))
+    except InvalidEventError as exc:
+        raise InvalidEventError(f"{where}: the data does not fit {event_type}: {exc}") from None
+    except Exception as exc:  # an upcaster is project code: any failure means "not replayable"
+        raise InvalidEventError(
+            f"{where}: upcasting {event_type} from schema version {schema_version} failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def indexable_value(value: Any) -> Any:

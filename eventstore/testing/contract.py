@@ -223,6 +223,26 @@ class EventStoreContract:
         self.assertEqual(self.store.read_aggregate("a-1")[0].data["note"], "emoji 😀 and é")
         self.assertEqual(stored[0].position, 1)
 
+    def test_data_that_does_not_fit_its_registered_class_is_refused(self) -> None:
+        misfits = {
+            "missing field": {"amount": "1.00"},
+            "int as text": {"count": "7"},
+            "bool as int": {"count": True},
+            "malformed decimal": {"count": 1, "amount": "1,50"},
+            "list as decimal": {"count": 1, "amount": [1]},
+        }
+        for case, data in misfits.items():
+            with self.subTest(case=case), self.assertRaises(InvalidEventError) as caught:
+                self.store.append("a-1", "Thing", [NewEvent("contract.Counted", data)], NO_STREAM)
+            self.assertIn("contract.Counted", str(caught.exception))
+        with self.assertRaises(InvalidEventError):
+            self.store.append("a-1", "Thing", [NewEvent("contract.Happened", {"note": 5})], 0)
+        self.assertEqual(self.store.read_all(), [])
+        fits = NewEvent("contract.Counted", {"count": 7, "amount": "1.50", "extra": "kept"})
+        stored = self.store.append("a-1", "Thing", [fits], NO_STREAM)[0]
+        self.assertEqual(stored.to_event(), ContractCounted(count=7, amount=Decimal("1.50")))
+        self.assertEqual(stored.data["extra"], "kept")
+
     def test_an_empty_batch_is_refused(self) -> None:
         with self.assertRaises(InvalidEventError):
             self.store.append("a-1", "Thing", [], NO_STREAM)
