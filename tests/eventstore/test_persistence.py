@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -89,6 +90,31 @@ def test_import_refuses_duplicates_before_writing_anything(event_store, tmp_path
     bad.write_text('{"event_id": "nope"}\n')
     with pytest.raises(CommandError, match="bad.jsonl:1"):
         call_command("eventstore_import", str(bad), stdout=io.StringIO())
+    assert event_store.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "change", "message"),
+    [
+        (2, {"event_type": "no.such.Type"}, "not registered"),
+        (3, {"data": {"note": 7}}, "does not fit contract.Happened"),
+        (3, {"data": {"note": "x\ud800"}}, "U+D800"),
+        (4, {"schema_version": 2}, "schema_version must be 1..1"),
+    ],
+)
+def test_import_refuses_what_append_would_refuse_before_writing_anything(
+    event_store, tmp_path, line, change, message
+):
+    fill(event_store)
+    export = tmp_path / "export.jsonl"
+    call_command("eventstore_export", str(export), stdout=io.StringIO())
+    lines = export.read_text(encoding="utf-8").splitlines()
+    lines[line - 1] = json.dumps({**json.loads(lines[line - 1]), **change})
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    event_store.clear()
+    with pytest.raises(CommandError, match=f"edited.jsonl:{line}: .*{re.escape(message)}"):
+        call_command("eventstore_import", str(edited), stdout=io.StringIO())
     assert event_store.count() == 0
 
 
