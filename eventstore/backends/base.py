@@ -208,6 +208,39 @@ class BaseEventStore:
                 f"Aggregate {aggregate_id!r} is a {stored_type}, not a {aggregate_type}."
             )
 
+    def stream_timestamps(
+        self, pending: Sequence[PendingEvent], previous: datetime | None
+    ) -> list[datetime]:
+        """Return the timestamps of a batch appended after an event stamped ``previous``.
+
+        A stream's timestamps never decrease (so "the state at an instant" is
+        always a prefix of its versions): an event without a timestamp is
+        stamped with the store clock, or with its predecessor's timestamp if
+        the clock reads earlier (a clock stepped back by NTP or a VM move); an
+        event given a timestamp (an import) must not be earlier than its
+        predecessor's. ``previous`` is None for a new stream. The clock is read
+        at most once per batch.
+
+        Raises:
+            InvalidEventError: an event's own timestamp is before its predecessor's.
+        """
+        now = None
+        stamps = []
+        for index, event in enumerate(pending):
+            stamp = event.timestamp
+            if stamp is None:
+                if now is None:
+                    now = self.now()
+                stamp = now if previous is None or now >= previous else previous
+            elif previous is not None and stamp < previous:
+                raise InvalidEventError(
+                    f"events[{index}].timestamp {stamp.isoformat()} is before the stream's "
+                    f"previous event ({previous.isoformat()}): a stream's times never decrease."
+                )
+            stamps.append(stamp)
+            previous = stamp
+        return stamps
+
     @staticmethod
     def retried_batch(
         first: RecordedEvent,

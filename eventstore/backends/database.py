@@ -138,15 +138,15 @@ class DatabaseEventStore(BaseEventStore):
                 self._events()
                 .filter(aggregate_id=aggregate_id)
                 .order_by("-version")
-                .values_list("version", "aggregate_type")
+                .values_list("version", "aggregate_type", "timestamp")
                 .first()
             )
-            actual, stored_type = head if head else (0, None)
+            actual, stored_type, previous = head if head else (0, None, None)
             self.check_expected_version(aggregate_id, expected_version, actual)
             self.check_stream_type(stored_type, aggregate_id, aggregate_type)
-            now = self.now()
+            stamps = self.stream_timestamps(pending, previous)
             rows = []
-            for offset, event in enumerate(pending, start=1):
+            for offset, (event, stamp) in enumerate(zip(pending, stamps, strict=True), start=1):
                 data = codec.loads(event.data_json)
                 metadata = codec.loads(event.metadata_json)
                 rows.append(
@@ -157,7 +157,7 @@ class DatabaseEventStore(BaseEventStore):
                         aggregate_type=aggregate_type,
                         event_type=event.event_type,
                         version=actual + offset,
-                        timestamp=event.timestamp or now,
+                        timestamp=stamp,
                         correlation_id=event.correlation_id,
                         causation_id=event.causation_id,
                         schema_version=event.schema_version,

@@ -396,7 +396,7 @@ class InMemoryEventStore(BaseEventStore):
                 for event in pending
             )
             self._check_bounds(len(pending), added_bytes)
-            now = None if all(event.timestamp for event in pending) else self.now()
+            stamps = self.stream_timestamps(pending, stream[-1].timestamp if stream else None)
             position = len(data.events)
             # Equal strings already stored are reused, so each event does not keep
             # its own copy of its stream's id, type names or correlation id.
@@ -410,14 +410,14 @@ class InMemoryEventStore(BaseEventStore):
                     event_type=data.shared_type(event.event_type),
                     version=actual + offset,
                     position=position + offset,
-                    timestamp=event.timestamp or now,
+                    timestamp=stamp,
                     correlation_id=data.shared_correlation(event.correlation_id),
                     causation_id=event.causation_id,
                     schema_version=event.schema_version,
                     data_json=event.data_json,
                     metadata_json=event.metadata_json,
                 )
-                for offset, event in enumerate(pending, start=1)
+                for offset, (event, stamp) in enumerate(zip(pending, stamps, strict=True), start=1)
             ]
             if data.journal is not None:
                 data.journal.write(records)

@@ -434,6 +434,27 @@ class EventStoreContract:
         self.assertEqual([e.position for e in everything], [1, 2, 3])
         self.assertEqual(self.store.count(timestamp__lt=T0), 1)
 
+    def test_a_stream_s_timestamps_never_decrease(self) -> None:
+        self.store.append("a-1", "Thing", [happened("1")], NO_STREAM)
+        self.clock.set(T0 - timedelta(hours=1))  # the clock is stepped back
+        later = self.store.append("a-1", "Thing", [happened("2"), happened("3")], 1)
+        self.assertEqual([e.timestamp for e in later], [T0, T0])
+        other = self.store.append("b-1", "Thing", [happened()], NO_STREAM)[0]
+        self.assertEqual(other.timestamp, T0 - timedelta(hours=1))  # other streams: the clock
+        with self.assertRaises(InvalidEventError) as caught:
+            self.store.append("a-1", "Thing", [happened(timestamp=T0 - timedelta(seconds=1))], 3)
+        self.assertIn("never decrease", str(caught.exception))
+        with self.assertRaises(InvalidEventError):  # within one batch too
+            self.store.append(
+                "c-1",
+                "Thing",
+                [happened(timestamp=T0), happened(timestamp=T0 - timedelta(microseconds=1))],
+                NO_STREAM,
+            )
+        same = self.store.append("a-1", "Thing", [happened(timestamp=T0)], 3)[0]
+        self.assertEqual((same.version, same.timestamp), (4, T0))
+        self.assertEqual(self.store.last_position(), 5)
+
     def test_read_by_correlation_and_causation(self) -> None:
         self.store.append("a-1", "Thing", [happened("1")], NO_STREAM, correlation_id="req-1")
         self.store.append("b-1", "Thing", [happened("2")], NO_STREAM, correlation_id="req-2")
