@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from .. import codec
@@ -56,7 +56,7 @@ RECORD_OVERHEAD_BYTES = 700
 _position = attrgetter("position")
 
 
-class _View(Sequence):
+class _View(Sequence[RecordedEvent]):
     """A read-only window ``items[start:stop]`` of a list, without copying it.
 
     Paging through a large index (``after_position`` + ``limit``) then costs
@@ -131,7 +131,7 @@ class _TimeIndex:
         return stop - start
 
 
-class _SmallIndex(dict):
+class _SmallIndex(dict[str, RecordedEvent | list[RecordedEvent]]):
     """Key → records, keeping a lone record without a list around it.
 
     Correlation and causation ids mostly have one or two events each; a list
@@ -243,6 +243,7 @@ def _data_for(alias: str, journal_path: str | None, fsync: bool) -> _Data:
 
 
 def _load_journal(data: _Data) -> None:
+    assert data.journal is not None  # called once the journal is open
     for batch in data.journal.load():
         for record in batch:
             if record.position != len(data.events) + 1:
@@ -409,7 +410,7 @@ class InMemoryEventStore(BaseEventStore):
                     event_type=data.shared_type(event.event_type),
                     version=actual + offset,
                     position=position + offset,
-                    timestamp=event.timestamp or now,
+                    timestamp=cast(datetime, event.timestamp or now),  # now: set if needed
                     correlation_id=data.shared_correlation(event.correlation_id),
                     causation_id=event.causation_id,
                     schema_version=event.schema_version,
@@ -503,7 +504,7 @@ class InMemoryEventStore(BaseEventStore):
         with self._data.lock:
             source = self._best_source(criteria)
             residual = _residual(criteria, source)
-            results = []
+            results: list[RecordedEvent] = []
             if criteria.limit == 0:
                 return results
             for record in self._iterate(source, criteria.after_position):
@@ -538,7 +539,7 @@ class InMemoryEventStore(BaseEventStore):
         data = self._data
         sources: list[_Source] = []
 
-        def lists(index: dict[Any, Any], keys: Iterable[Any]) -> list:
+        def lists(index: dict[Any, Any], keys: Iterable[Any]) -> list[Any]:
             if isinstance(index, _SmallIndex):
                 return [index.records(key) for key in keys if key in index]
             return [index[key] for key in keys if key in index]
