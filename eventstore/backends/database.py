@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Max, Q, QuerySet
@@ -44,6 +44,9 @@ from ..exceptions import (
 from ..mapping import PendingEvent
 from ..records import ENVELOPE_FIELDS, RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg
+
+if TYPE_CHECKING:
+    from ..models import StoredEvent
 
 __all__ = ["DatabaseEventStore", "records", "to_record", "translate_errors"]
 
@@ -102,9 +105,9 @@ class DatabaseEventStore(BaseEventStore):
 
     @property
     def using(self) -> str:
-        return self.options["DATABASE"]
+        return cast(str, self.options["DATABASE"])
 
-    def _events(self) -> QuerySet:
+    def _events(self) -> QuerySet[StoredEvent]:
         from ..models import StoredEvent
 
         return StoredEvent.objects.using(self.using)
@@ -194,9 +197,9 @@ class DatabaseEventStore(BaseEventStore):
                     pass  # another writer created it first
                 cursor.execute(sql, [count, COUNTER])
                 row = cursor.fetchone()
-        return row[0] - count
+        return cast(int, row[0]) - count
 
-    def publish(self, records: list[RecordedEvent]) -> None:
+    def publish(self, records: Sequence[RecordedEvent]) -> None:
         """Publish once the surrounding transaction commits; never for a rolled-back one."""
         transaction.on_commit(lambda: publish(self, records), using=self.using)
 
@@ -234,9 +237,9 @@ class DatabaseEventStore(BaseEventStore):
 
     def last_position(self) -> int:
         with translate_errors():
-            return self._events().aggregate(Max("position"))["position__max"] or 0
+            return cast(int | None, self._events().aggregate(Max("position"))["position__max"]) or 0
 
-    def queryset(self, criteria: Criteria | None = None) -> QuerySet:
+    def queryset(self, criteria: Criteria | None = None) -> QuerySet[StoredEvent]:
         """Return the model QuerySet of events matching ``criteria`` (paging ignored)."""
         rows = self._events()
         return rows.filter(criteria_q(criteria)) if criteria is not None else rows
@@ -279,7 +282,7 @@ class DatabaseEventStore(BaseEventStore):
 _RECORD_FIELDS = (*ENVELOPE_FIELDS, "data", "metadata")
 
 
-def records(rows: QuerySet) -> list[RecordedEvent]:
+def records(rows: QuerySet[StoredEvent]) -> list[RecordedEvent]:
     """Return the recorded events of a ``StoredEvent`` QuerySet, in its order.
 
     Reads plain tuples (no model instances) and writes data and metadata back as
@@ -287,7 +290,7 @@ def records(rows: QuerySet) -> list[RecordedEvent]:
     """
     dumps = codec.dumps
     return [
-        RecordedEvent(
+        RecordedEvent(  # type: ignore[misc]  # fields: exactly the envelope, before data_json
             *fields, data_json=dumps(data, native=True), metadata_json=dumps(metadata, native=True)
         )
         for *fields, data, metadata in rows.values_list(*_RECORD_FIELDS)
