@@ -345,7 +345,9 @@ def criteria_q(criteria: Criteria) -> Q:
             q &= Q(**{f"{field}__in": sorted(values)})
     for key, accepted in criteria.metadata:
         if key in _INDEXED_METADATA:
-            q &= Q(**{f"{_INDEXED_METADATA[key]}__in": sorted(map(_scalar_text, accepted))})
+            # None (an absent value) is in no SQL IN list: leave it out, as it cannot sort.
+            texts = [text for text in map(_scalar_text, accepted) if text is not None]
+            q &= Q(**{f"{_INDEXED_METADATA[key]}__in": sorted(texts)})
         else:
             q &= Q(**{"metadata__has_key": key}) & Q(
                 **{f"metadata__{key}__in": sorted(accepted, key=repr)}
