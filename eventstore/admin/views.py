@@ -184,7 +184,7 @@ def _filter_groups(params: QueryDict) -> list[dict[str, Any]]:
         ("This month", today.replace(day=1), today),
         ("This year", today.replace(month=1, day=1), today),
     ]
-    current = (params.get("from") or None, params.get("to") or None)
+    current_dates = (params.get("from") or None, params.get("to") or None)
     groups.append(
         {
             "title": "date",
@@ -199,7 +199,7 @@ def _filter_groups(params: QueryDict) -> list[dict[str, Any]]:
                             "to": end.isoformat() if end else None,
                         },
                     ),
-                    "selected": current
+                    "selected": current_dates
                     == (start.isoformat() if start else None, end.isoformat() if end else None),
                 }
                 for display, start, end in ranges
@@ -209,7 +209,7 @@ def _filter_groups(params: QueryDict) -> list[dict[str, Any]]:
     return groups
 
 
-def _active_filters(params: QueryDict, filterset: EventFilterSet) -> list[dict[str, str]]:
+def _active_filters(params: QueryDict, filterset: EventFilterSet) -> list[dict[str, Any]]:
     """Return the filters in use, each with a link that removes it."""
     active = []
     for name, field in filterset.filters.items():
@@ -370,8 +370,10 @@ def _causation_tree(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     An event's parent is the event named by its causation id when that event
     is in the timeline; otherwise it is a root.
     """
-    nodes = {str(row["event"].event_id): {"row": row, "children": []} for row in rows}
-    roots = []
+    nodes: dict[str, dict[str, Any]] = {
+        str(row["event"].event_id): {"row": row, "children": []} for row in rows
+    }
+    roots: list[dict[str, Any]] = []
     for row in rows:
         node = nodes[str(row["event"].event_id)]
         parent = nodes.get(row["event"].causation_id or "")
