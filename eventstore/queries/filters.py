@@ -8,7 +8,7 @@ into store search criteria. An invalid value is reported, never ignored.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import django_filters
 from django import forms
@@ -17,6 +17,9 @@ from ..context import CORRELATION_ID_PATTERN
 from ..criteria import normalize_text
 from ..events import registry
 from .fields import IsoDateTimeBoundField, TimeBound
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
 __all__ = ["EventFilterSet", "TimeBoundFilter"]
 
@@ -97,14 +100,16 @@ class EventFilterSet(django_filters.FilterSet):
     )
 
     def __init__(self, data: Any = None, queryset: Any = None, **kwargs: Any) -> None:
-        super().__init__(data, queryset if queryset is not None else _NoQuerySet(), **kwargs)
+        # _NoQuerySet stands in for the QuerySet django-filter expects (see above).
+        stand_in = queryset if queryset is not None else cast("QuerySet[Any]", _NoQuerySet())
+        super().__init__(data, stand_in, **kwargs)
 
     def get_form_class(self) -> type[forms.Form]:
         form_class = super().get_form_class()
 
         class EventFilterForm(form_class):  # type: ignore[misc, valid-type]
             def clean(self) -> dict[str, Any]:
-                cleaned = super().clean()
+                cleaned: dict[str, Any] = super().clean()
                 start, end = cleaned.get("from"), cleaned.get("to")
                 if isinstance(start, TimeBound) and isinstance(end, TimeBound):
                     if start.value > end.value or (end.exclusive and start.value >= end.value):
