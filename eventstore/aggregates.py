@@ -206,7 +206,7 @@ class AggregateRepository(Generic[A]):
         """
         if not aggregate.pending_events:
             return []
-        records = self.store.append(
+        records: list[RecordedEvent] = self.store.append(
             aggregate.aggregate_id,
             aggregate.aggregate_type,
             aggregate.pending_events,

@@ -23,7 +23,7 @@ import dataclasses
 import threading
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from . import codec
 from .exceptions import InvalidEventError, UnknownEventTypeError
@@ -161,6 +161,7 @@ class DomainEvent:
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    _register_on_dataclass: ClassVar[bool] = True
 
     def __init_subclass__(
         cls,
@@ -223,7 +224,11 @@ def _type_hints(cls: type) -> dict[str, Any]:
     return hints
 
 
-def event(cls: type[DomainEvent]) -> type[DomainEvent]:
+_Event = TypeVar("_Event", bound=DomainEvent)
+
+
+@typing.dataclass_transform(frozen_default=True, kw_only_default=True)
+def event(cls: type[_Event]) -> type[_Event]:
     """Make ``cls`` a frozen dataclass and register it (unless ``register=False``).
 
     Usage::

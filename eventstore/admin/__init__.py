@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import URLPattern, path
 
 from ..models import AuditTrail
 from ..queries.scope import AUDIT_TRAIL_PERMISSION
@@ -25,7 +25,7 @@ from . import browser, dashboard, detail, timelines
 
 
 @admin.register(AuditTrail)
-class AuditTrailAdmin(admin.ModelAdmin):
+class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscriptable at run time
     """Admin entry whose "change list" is the event browser.
 
     URLs, under ``admin/eventstore/audittrail/``:
@@ -54,7 +54,7 @@ class AuditTrailAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_urls(self) -> list:
+    def get_urls(self) -> list[URLPattern]:
         def page(view: Callable[..., HttpResponse], title: str) -> Callable[..., HttpResponse]:
             return self.admin_site.admin_view(self._page(view, title))
 

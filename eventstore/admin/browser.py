@@ -155,7 +155,7 @@ def _filter_groups(params: QueryDict) -> list[dict[str, Any]]:
         ("This month", today.replace(day=1), today),
         ("This year", today.replace(month=1, day=1), today),
     ]
-    current = (params.get("from") or None, params.get("to") or None)
+    current_dates = (params.get("from") or None, params.get("to") or None)
     groups.append(
         {
             "title": "date",
@@ -170,7 +170,7 @@ def _filter_groups(params: QueryDict) -> list[dict[str, Any]]:
                             "to": end.isoformat() if end else None,
                         },
                     ),
-                    "selected": current
+                    "selected": current_dates
                     == (start.isoformat() if start else None, end.isoformat() if end else None),
                 }
                 for display, start, end in ranges
@@ -180,7 +180,7 @@ def _filter_groups(params: QueryDict) -> list[dict[str, Any]]:
     return groups
 
 
-def _active_filters(params: QueryDict, filterset: EventFilterSet) -> list[dict[str, str]]:
+def _active_filters(params: QueryDict, filterset: EventFilterSet) -> list[dict[str, Any]]:
     """Return the filters in use, each with a link that removes it."""
     active = []
     for name, field in filterset.filters.items():

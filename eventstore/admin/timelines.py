@@ -130,8 +130,10 @@ def _causation_tree(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     An event's parent is the event named by its causation id when that event
     is in the timeline; otherwise it is a root.
     """
-    nodes = {str(row["event"].event_id): {"row": row, "children": []} for row in rows}
-    roots = []
+    nodes: dict[str, dict[str, Any]] = {
+        str(row["event"].event_id): {"row": row, "children": []} for row in rows
+    }
+    roots: list[dict[str, Any]] = []
     for row in rows:
         node = nodes[str(row["event"].event_id)]
         parent = nodes.get(row["event"].causation_id or "")

@@ -55,7 +55,7 @@ class PositionPagination:
     def encode_cursor(position: int) -> str:
         return base64.urlsafe_b64encode(f"p={position}".encode("ascii")).decode("ascii")
 
-    def page_data(self, events: list[Any]) -> dict:
+    def page_data(self, events: list[Any]) -> dict[str, Any]:
         """Return the page for ``events``, read with ``limit + 1`` to learn if more follow."""
         shown = events[: self.limit]
         return self.response_data(
@@ -64,7 +64,9 @@ class PositionPagination:
             len(events) > self.limit,
         )
 
-    def response_data(self, results: list[Any], last_position: int | None, has_more: bool) -> dict:
+    def response_data(
+        self, results: list[Any], last_position: int | None, has_more: bool
+    ) -> dict[str, Any]:
         """Return ``{"next": url or None, "results": [...]}`` for one page."""
         next_url = None
         if has_more and last_position is not None:

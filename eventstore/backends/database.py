@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Max, Q, QuerySet
@@ -44,6 +44,9 @@ from ..exceptions import (
 from ..mapping import PendingEvent
 from ..records import ENVELOPE_FIELDS, RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg
+
+if TYPE_CHECKING:
+    from ..models import StoredEvent
 
 __all__ = ["DatabaseEventStore", "records", "to_record", "translate_errors"]
 
@@ -101,9 +104,9 @@ class DatabaseEventStore(BaseEventStore):
 
     @property
     def using(self) -> str:
-        return self.options["DATABASE"]
+        return cast(str, self.options["DATABASE"])
 
-    def _events(self) -> QuerySet:
+    def _events(self) -> QuerySet[StoredEvent]:
         from ..models import StoredEvent
 
         return StoredEvent.objects.using(self.using)
@@ -193,9 +196,9 @@ class DatabaseEventStore(BaseEventStore):
                     pass  # another writer created it first
                 cursor.execute(sql, [count, COUNTER])
                 row = cursor.fetchone()
-        return row[0] - count
+        return cast(int, row[0]) - count
 
-    def publish(self, records: list[RecordedEvent]) -> None:
+    def publish(self, records: Sequence[RecordedEvent]) -> None:
         """Publish once the surrounding transaction commits; never for a rolled-back one."""
         transaction.on_commit(lambda: publish(self, records), using=self.using)
 
@@ -233,9 +236,9 @@ class DatabaseEventStore(BaseEventStore):
 
     def last_position(self) -> int:
         with translate_errors():
-            return self._events().aggregate(Max("position"))["position__max"] or 0
+            return cast(int | None, self._events().aggregate(Max("position"))["position__max"]) or 0
 
-    def _queryset(self, criteria: Criteria | None = None) -> QuerySet:
+    def _queryset(self, criteria: Criteria | None = None) -> QuerySet[StoredEvent]:
         """Return the model QuerySet of events matching ``criteria`` (paging ignored)."""
         rows = self._events()
         return rows.filter(criteria_q(criteria)) if criteria is not None else rows
@@ -278,7 +281,7 @@ class DatabaseEventStore(BaseEventStore):
 _RECORD_FIELDS = (*ENVELOPE_FIELDS, "data", "metadata")
 
 
-def records(rows: QuerySet) -> list[RecordedEvent]:
+def records(rows: QuerySet[StoredEvent]) -> list[RecordedEvent]:
     """Return the recorded events of a ``StoredEvent`` QuerySet, in its order.
 
     Reads plain tuples (no model instances) and writes data and metadata back as
@@ -286,7 +289,7 @@ def records(rows: QuerySet) -> list[RecordedEvent]:
     """
     dumps = codec.dumps
     return [
-        RecordedEvent(
+        RecordedEvent(  # type: ignore[misc]  # fields: exactly the envelope, before data_json
             *fields, data_json=dumps(data, native=True), metadata_json=dumps(metadata, native=True)
         )
         for *fields, data, metadata in rows.values_list(*_RECORD_FIELDS)
@@ -341,7 +344,9 @@ def criteria_q(criteria: Criteria) -> Q:
             q &= Q(**{f"{field}__in": sorted(values)})
     for key, accepted in criteria.metadata:
         if key in _INDEXED_METADATA:
-            q &= Q(**{f"{_INDEXED_METADATA[key]}__in": sorted(map(_scalar_text, accepted))})
+            # None (an absent value) is in no SQL IN list: leave it out, as it cannot sort.
+            texts = [text for text in map(_scalar_text, accepted) if text is not None]
+            q &= Q(**{f"{_INDEXED_METADATA[key]}__in": sorted(texts)})
         else:
             q &= Q(**{"metadata__has_key": key}) & Q(
                 **{f"metadata__{key}__in": sorted(accepted, key=repr)}

@@ -56,7 +56,7 @@ RECORD_OVERHEAD_BYTES = 700
 _position = attrgetter("position")
 
 
-class _View(Sequence):
+class _View(Sequence[RecordedEvent]):
     """A read-only window ``items[start:stop]`` of a list, without copying it.
 
     Paging through a large index (``after_position`` + ``limit``) then costs
@@ -131,7 +131,7 @@ class _TimeIndex:
         return stop - start
 
 
-class _SmallIndex(dict):
+class _SmallIndex(dict[str, RecordedEvent | list[RecordedEvent]]):
     """Key → records, keeping a lone record without a list around it.
 
     Correlation and causation ids mostly have one or two events each; a list
@@ -243,6 +243,7 @@ def _data_for(alias: str, journal_path: str | None, fsync: bool) -> _Data:
 
 
 def _load_journal(data: _Data) -> None:
+    assert data.journal is not None  # called once the journal is open
     for batch in data.journal.load():
         for record in batch:
             if record.position != len(data.events) + 1:
@@ -504,7 +505,7 @@ class InMemoryEventStore(BaseEventStore):
         with self._data.lock:
             source = self._best_source(criteria)
             residual = _residual(criteria, source)
-            results = []
+            results: list[RecordedEvent] = []
             if criteria.limit == 0:
                 return results
             for record in self._iterate(source, criteria.after_position):
@@ -539,7 +540,7 @@ class InMemoryEventStore(BaseEventStore):
         data = self._data
         sources: list[_Source] = []
 
-        def lists(index: dict[Any, Any], keys: Iterable[Any]) -> list:
+        def lists(index: dict[Any, Any], keys: Iterable[Any]) -> list[Any]:
             if isinstance(index, _SmallIndex):
                 return [index.records(key) for key in keys if key in index]
             return [index[key] for key in keys if key in index]

@@ -10,7 +10,7 @@ An invalid value is reported, never ignored.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import django_filters
 from django import forms
@@ -18,6 +18,9 @@ from django import forms
 from ..context import CORRELATION_ID_PATTERN
 from ..events import registry
 from .fields import IsoDateTimeBoundField, TimeBound
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
 __all__ = ["EventFilterSet", "TimeBoundFilter"]
 
@@ -93,14 +96,15 @@ class EventFilterSet(django_filters.FilterSet):
     )
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
-        super().__init__(data, _NoQuerySet(), **kwargs)
+        # _NoQuerySet stands in for the QuerySet django-filter expects (see above).
+        super().__init__(data, cast("QuerySet[Any]", _NoQuerySet()), **kwargs)
 
     def get_form_class(self) -> type[forms.Form]:
         form_class = super().get_form_class()
 
         class EventFilterForm(form_class):  # type: ignore[misc, valid-type]
             def clean(self) -> dict[str, Any]:
-                cleaned = super().clean()
+                cleaned: dict[str, Any] = super().clean()
                 start, end = cleaned.get("from"), cleaned.get("to")
                 if isinstance(start, TimeBound) and isinstance(end, TimeBound):
                     if start.value > end.value or (end.exclusive and start.value >= end.value):

@@ -1,7 +1,7 @@
 """The contract every event store backend keeps, as one reusable test suite.
 
-Subclass :class:`EventStoreContract` together with a test case class and
-implement :meth:`~EventStoreContract.create_store`::
+Subclass :class:`EventStoreContract` (a ``unittest.TestCase``), alone or together with
+one of Django's test case classes, and implement :meth:`~EventStoreContract.create_store`::
 
     class InMemoryContractTests(EventStoreContract, SimpleTestCase):
         def create_store(self):
@@ -15,14 +15,17 @@ DESIGN.md, not taken from any backend's output.
 
 from __future__ import annotations
 
+import abc
 import copy
 import sys
 import threading
 import time
+import unittest
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import connections
 
@@ -35,7 +38,7 @@ from ..exceptions import (
     InvalidQueryError,
     UnknownEventTypeError,
 )
-from ..records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent
+from ..records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent, RecordedEvent
 from . import EventRecorder, ManualClock
 
 __all__ = ["EventStoreContract", "ContractHappened", "ContractCounted"]
@@ -63,9 +66,21 @@ def happened(note: str = "x", **envelope: Any) -> NewEvent:
     return NewEvent(event_type="contract.Happened", data={"note": note}, **envelope)
 
 
-class EventStoreContract:
-    """Backend-agnostic tests; mix into a ``unittest.TestCase`` subclass."""
+class EventStoreContract(unittest.TestCase):
+    """Backend-agnostic tests: subclass and implement :meth:`create_store`.
 
+    The base class itself is abstract: its tests are collected (``__test__``) only on
+    subclasses that implement ``create_store``, and skipped if run on the base anyway.
+    """
+
+    __test__: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__test__" not in cls.__dict__:  # a subclass may still opt out explicitly
+            cls.__test__ = not getattr(cls.create_store, "__isabstractmethod__", False)
+
+    @abc.abstractmethod
     def create_store(self) -> BaseEventStore:
         """Return a new, empty store of the backend under test."""
         raise NotImplementedError("EventStoreContract subclasses must provide create_store()")
@@ -82,7 +97,9 @@ class EventStoreContract:
         return threading.Thread(target=run)
 
     def setUp(self) -> None:
-        super().setUp()  # type: ignore[misc]
+        if getattr(type(self).create_store, "__isabstractmethod__", False):
+            self.skipTest("EventStoreContract is abstract: subclass it with create_store()")
+        super().setUp()
         self.store = self.create_store()
         self.clock = ManualClock(T0)
         self.store.clock = self.clock
@@ -138,7 +155,8 @@ class EventStoreContract:
         )
 
     def test_bad_expected_version_values_are_refused(self) -> None:
-        for bad in (-1, "1", 1.0, None, True):
+        bad_values: tuple[Any, ...] = (-1, "1", 1.0, None, True)  # wrong on purpose
+        for bad in bad_values:
             with self.subTest(bad=bad), self.assertRaises(InvalidEventError):
                 self.store.append("a-1", "Thing", [happened()], bad)
 
@@ -180,7 +198,7 @@ class EventStoreContract:
             [happened("fine"), NewEvent(event_type="no.such.Type", data={})],
             [happened("fine"), happened("naive", timestamp=datetime(2024, 1, 1))],  # noqa: DTZ001
             [happened("fine"), NewEvent(event_type="contract.Happened", data={"n": float("nan")})],
-            [happened("fine"), NewEvent(event_type="contract.Happened", data=[1, 2])],
+            [happened("fine"), NewEvent(event_type="contract.Happened", data=[1, 2])],  # type: ignore[arg-type]  # not a mapping, on purpose
         ]
         for batch in bad_batches:
             with self.subTest(batch=batch), self.assertRaises(InvalidEventError):
@@ -197,7 +215,7 @@ class EventStoreContract:
 
     def test_text_without_a_utf8_form_is_refused_everywhere(self) -> None:
         lone = "x\ud800"  # a lone surrogate: no UTF-8 form (RFC 3629 §3)
-        attempts = {
+        attempts: dict[str, Callable[[], object]] = {
             "data": lambda: self.store.append("a-1", "Thing", [happened(lone)], NO_STREAM),
             "data key": lambda: self.store.append(
                 "a-1", "Thing", [NewEvent("contract.Happened", {lone: "v"})], NO_STREAM
@@ -224,7 +242,7 @@ class EventStoreContract:
         self.assertEqual(stored[0].position, 1)
 
     def test_data_that_does_not_fit_its_registered_class_is_refused(self) -> None:
-        misfits = {
+        misfits: dict[str, dict[str, Any]] = {
             "missing field": {"amount": "1.00"},
             "int as text": {"count": "7"},
             "bool as int": {"count": True},
@@ -300,7 +318,7 @@ class EventStoreContract:
     # -- immutability --------------------------------------------------------------------
 
     def test_mutating_what_was_appended_changes_nothing(self) -> None:
-        data = {"note": "original", "items": [1, 2]}
+        data: dict[str, Any] = {"note": "original", "items": [1, 2]}
         metadata = {"organization_id": "acme"}
         self.store.append(
             "a-1", "Thing", [NewEvent("contract.Happened", data, metadata=metadata)], NO_STREAM
@@ -341,15 +359,15 @@ class EventStoreContract:
 
     def test_read_bounds_below_their_minimum_are_refused(self) -> None:
         self.store.append("a-1", "Thing", [happened("1"), happened("2")], NO_STREAM)
-        refused = {
+        refused: dict[str, Callable[[], object]] = {
             "from_version 0": lambda: self.store.read_aggregate("a-1", 0),
             "from_version -1": lambda: self.store.read_aggregate("a-1", -1),
             "to_version -1": lambda: self.store.read_aggregate("a-1", 1, -1),
             "from_version True": lambda: self.store.read_aggregate("a-1", True),
-            "from_version '1'": lambda: self.store.read_aggregate("a-1", "1"),
+            "from_version '1'": lambda: self.store.read_aggregate("a-1", "1"),  # type: ignore[arg-type]
             "after_position -1": lambda: self.store.read_all(-1),
             "limit -1": lambda: self.store.read_all(0, -1),
-            "limit 1.5": lambda: self.store.read_all(0, 1.5),
+            "limit 1.5": lambda: self.store.read_all(0, 1.5),  # type: ignore[arg-type]
         }
         for case, read in refused.items():
             with self.subTest(case=case), self.assertRaises(InvalidQueryError):
@@ -359,7 +377,8 @@ class EventStoreContract:
     def test_read_all_pages_return_each_event_once(self) -> None:
         for number in range(7):
             self.store.append(f"a-{number}", "Thing", [happened(str(number))], NO_STREAM)
-        seen, position = [], 0
+        seen: list[int] = []
+        position = 0
         while page := self.store.read_all(after_position=position, limit=3):
             seen.extend(e.position for e in page)
             position = page[-1].position
@@ -501,7 +520,9 @@ class EventStoreContract:
 
     def test_search_equality_lists_and_metadata(self) -> None:
         self._search_fixture()
-        ids = lambda events: [e.aggregate_id for e in events]  # noqa: E731
+        ids: Callable[[list[RecordedEvent]], list[str]] = lambda events: [  # noqa: E731
+            e.aggregate_id for e in events
+        ]
         self.assertEqual(ids(self.store.search(aggregate_type="Payment")), ["p-1", "p-2", "p-3"])
         self.assertEqual(ids(self.store.search(aggregate_id=["p-3", "o-1"])), ["p-3", "o-1"])
         self.assertEqual(ids(self.store.search(organization_id="acme")), ["p-1", "p-3", "o-1"])
@@ -531,7 +552,9 @@ class EventStoreContract:
 
     def test_search_text_is_case_insensitive_unicode_and_literal(self) -> None:
         self._search_fixture()
-        ids = lambda events: [e.aggregate_id for e in events]  # noqa: E731
+        ids: Callable[[list[RecordedEvent]], list[str]] = lambda events: [  # noqa: E731
+            e.aggregate_id for e in events
+        ]
         self.assertEqual(ids(self.store.search(text="CAFÉ")), ["p-1"])
         self.assertEqual(ids(self.store.search(text="платёж")), ["p-2"])
         self.assertEqual(ids(self.store.search(text="100%")), ["p-3"])
@@ -553,6 +576,7 @@ class EventStoreContract:
         self.assertEqual(self.store.search(limit=0), [])
 
     def test_unknown_criteria_are_refused(self) -> None:
+        kwargs: dict[str, Any]
         for kwargs in (
             {"colour": "red"},
             {"version__between": 1},
@@ -618,7 +642,7 @@ class EventStoreContract:
         )
 
         @custom.upcaster("contract.Renamed", 2)
-        def _v2(data: dict) -> dict:
+        def _v2(data: dict[str, Any]) -> dict[str, Any]:
             return {"full_name": data["name"].title(), "amount": str(Decimal(str(data["amount"])))}
 
         self.store.registry = custom
@@ -650,7 +674,7 @@ class EventStoreContract:
     def test_the_bus_gets_each_batch_once_in_order_after_it_is_stored(self) -> None:
         seen: list[tuple[int, list[int]]] = []
 
-        def receiver(sender: Any, store: Any, events: list, **kwargs: Any) -> None:
+        def receiver(sender: Any, store: Any, events: list[RecordedEvent], **kwargs: Any) -> None:
             seen.append((store.last_position(), [e.position for e in events]))
 
         from ..bus import events_appended
