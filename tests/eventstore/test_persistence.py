@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
 from eventstore.backends.memory import InMemoryEventStore, forget
@@ -172,7 +173,7 @@ def test_a_damaged_middle_line_refuses_start_up(journal_store, tmp_path):
 SCRIPT_SETUP = """
 import os, sys
 sys.path.insert(0, {root!r})
-os.environ["DJANGO_SETTINGS_MODULE"] = "gyroscops.settings"
+os.environ["DJANGO_SETTINGS_MODULE"] = {settings_module!r}
 import django
 django.setup()
 from eventstore.backends.memory import InMemoryEventStore
@@ -182,7 +183,9 @@ from eventstore.records import ANY
 
 
 def run_python(code, **kwargs):
-    script = textwrap.dedent(SCRIPT_SETUP.format(root=str(ROOT))) + textwrap.dedent(code)
+    # The child process runs under the settings of this test run, whichever site they are.
+    setup = SCRIPT_SETUP.format(root=str(ROOT), settings_module=django_settings.SETTINGS_MODULE)
+    script = textwrap.dedent(setup) + textwrap.dedent(code)
     return subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs
     )
