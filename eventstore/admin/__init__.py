@@ -20,6 +20,7 @@ from django.urls import path
 from ..models import AuditTrail
 from ..queries.scope import AUDIT_TRAIL_PERMISSION
 from . import views
+from .projections import projection_status_page
 
 
 @admin.register(AuditTrail)
@@ -34,7 +35,8 @@ class AuditTrailAdmin(admin.ModelAdmin):
       at a version (``admin:eventstore_aggregate_timeline``);
     - ``correlation/<correlation_id>/``: correlation timeline
       (``admin:eventstore_correlation_timeline``);
-    - ``analytics/``: the analytics dashboard (``admin:eventstore_analytics``).
+    - ``analytics/``: the analytics dashboard (``admin:eventstore_analytics``);
+    - ``projections/``: status of each projection (``admin:eventstore_projections``).
     """
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -81,6 +83,11 @@ class AuditTrailAdmin(admin.ModelAdmin):
                 "analytics/",
                 page(views.analytics_dashboard, "Audit trail: analytics"),
                 name="eventstore_analytics",
+            ),
+            path(
+                "projections/",
+                page(projection_status_page, "Audit trail: projections"),
+                name="eventstore_projections",
             ),
         ]
 

@@ -15,7 +15,6 @@ A failure is logged and recorded (status ``stalled``), or raised when
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,11 +22,9 @@ from django.conf import settings
 
 from ..records import RecordedEvent
 from .registry import projections_for
-from .runner import catch_up
+from .runner import catch_up, is_applying
 
 __all__ = ["inline_enabled", "run_inline"]
-
-_running = threading.local()
 
 
 def inline_enabled(store: Any) -> bool:
@@ -45,12 +42,7 @@ def run_inline(store: Any, events: Sequence[RecordedEvent]) -> None:
     declared = projections_for(store.alias)
     if not declared or not inline_enabled(store):
         return
-    active: set[str] = _running.__dict__.setdefault("names", set())
     for projection in declared:
-        if projection.name in active or not any(projection.handles(e) for e in events):
-            continue  # a projection appending events: its own loop picks them up
-        active.add(projection.name)
-        try:
-            catch_up(projection, store=store, lock="wait")
-        finally:
-            active.discard(projection.name)
+        if is_applying(projection.name) or not any(projection.handles(e) for e in events):
+            continue  # being applied by this thread: that call's loop picks the events up
+        catch_up(projection, store=store, lock="wait")

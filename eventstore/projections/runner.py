@@ -20,11 +20,13 @@ Nothing after it is applied until a later attempt succeeds.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -82,6 +84,29 @@ class CatchUpResult:
 
 class _Skipped(Exception):
     """The checkpoint row is held by another runner (skip) or moved under us."""
+
+
+_applying = threading.local()
+
+
+@contextlib.contextmanager
+def applying(name: str) -> Iterator[None]:
+    """Mark projection ``name`` as being applied by this thread (see :func:`is_applying`)."""
+    names: set[str] = _applying.__dict__.setdefault("names", set())
+    names.add(name)
+    try:
+        yield
+    finally:
+        names.discard(name)
+
+
+def is_applying(name: str) -> bool:
+    """Whether this thread is inside :func:`catch_up` or :func:`rebuild` of ``name``.
+
+    The inline runner then leaves it alone: events appended meanwhile (by the
+    projection itself, or during a rebuild) are picked up by that call's loop.
+    """
+    return name in _applying.__dict__.get("names", ())
 
 
 def runner_name() -> str:
@@ -228,6 +253,22 @@ def catch_up(
         A :class:`CatchUpResult`; ``status`` is ``caught_up``, ``behind``
         (stopped early) or ``stalled``.
     """
+    with applying(projection.name):
+        return _catch_up(
+            projection, store, lock, batch_size, max_batches, raise_errors, runner, should_stop
+        )
+
+
+def _catch_up(
+    projection: Projection,
+    store: Any,
+    lock: str,
+    batch_size: int | None,
+    max_batches: int | None,
+    raise_errors: bool | None,
+    runner: str | None,
+    should_stop: Callable[[], bool] | None,
+) -> CatchUpResult:
     if store is None:
         from ..handler import eventstores
 
@@ -374,7 +415,7 @@ def rebuild(
     size = batch_size or projection.batch_size
     identity = store.identity()
     applied = 0
-    with transaction.atomic(using=projection.database):
+    with applying(projection.name), transaction.atomic(using=projection.database):
         checkpoint = _lock_checkpoint(projection, "wait")
         target = store.last_position()
         projection.reset()
