@@ -22,6 +22,7 @@ from django.urls import URLPattern, path
 from ..models import AuditTrail
 from ..queries.scope import AUDIT_TRAIL_PERMISSION
 from . import browser, dashboard, detail, timelines
+from .projections import projection_status_page
 
 
 @admin.register(AuditTrail)
@@ -36,7 +37,8 @@ class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscr
       at a version (``admin:eventstore_aggregate_timeline``);
     - ``correlation/<correlation_id>/``: correlation timeline
       (``admin:eventstore_correlation_timeline``);
-    - ``analytics/``: the analytics dashboard (``admin:eventstore_analytics``).
+    - ``analytics/``: the analytics dashboard (``admin:eventstore_analytics``);
+    - ``projections/``: status of each projection (``admin:eventstore_projections``).
     """
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -83,6 +85,11 @@ class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscr
                 "analytics/",
                 page(dashboard.analytics_dashboard, "Audit trail: analytics"),
                 name="eventstore_analytics",
+            ),
+            path(
+                "projections/",
+                page(projection_status_page, "Audit trail: projections"),
+                name="eventstore_projections",
             ),
         ]
 

@@ -422,6 +422,14 @@ class BaseEventStore:
         """Return the position of the newest event, 0 for an empty store."""
         raise NotImplementedError("subclasses of BaseEventStore must provide last_position()")
 
+    def identity(self) -> str:
+        """Return the identity of the history this store holds (see :mod:`eventstore.identity`).
+
+        Two stores with the same identity hold the same history (one a prefix of the
+        other); ``clear()`` and a new process-memory store give a new identity.
+        """
+        raise NotImplementedError("subclasses of BaseEventStore must provide identity()")
+
 
 def _utc_now() -> datetime:
     """The default clock: the current time, aware, in UTC."""

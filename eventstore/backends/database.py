@@ -42,6 +42,7 @@ from ..exceptions import (
     InvalidEventError,
 )
 from ..mapping import PendingEvent
+from ..projections.notify import notify_append
 from ..records import ENVELOPE_FIELDS, RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg
 
@@ -172,6 +173,7 @@ class DatabaseEventStore(BaseEventStore):
                     )
                 )
             StoredEvent.objects.using(self.using).bulk_create(rows)
+            notify_append(self.using, rows[-1].position)  # PostgreSQL: NOTIFY, sent on commit
         return [to_record(row) for row in rows], True
 
     def _lock_positions(self, count: int) -> int:
@@ -238,6 +240,13 @@ class DatabaseEventStore(BaseEventStore):
         with translate_errors():
             return cast(int | None, self._events().aggregate(Max("position"))["position__max"]) or 0
 
+    def identity(self) -> str:
+        """Kept in one row of the database, created on first use; renewed by clear()."""
+        from ..projections.notify import database_identity
+
+        with translate_errors():
+            return database_identity(self.using)
+
     def _queryset(self, criteria: Criteria | None = None) -> QuerySet[StoredEvent]:
         """Return the model QuerySet of events matching ``criteria`` (paging ignored)."""
         rows = self._events()
@@ -271,11 +280,12 @@ class DatabaseEventStore(BaseEventStore):
         }
 
     def clear(self) -> None:
-        from ..models import PositionCounter
+        from ..models import PositionCounter, StoreIdentity
 
         with translate_errors(), transaction.atomic(using=self.using):
             self._events().delete()
             PositionCounter.objects.using(self.using).filter(name=COUNTER).delete()
+            StoreIdentity.objects.using(self.using).filter(name=COUNTER).delete()
 
 
 _RECORD_FIELDS = (*ENVELOPE_FIELDS, "data", "metadata")

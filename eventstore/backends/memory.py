@@ -40,6 +40,7 @@ from ..exceptions import (
     EventStoreFull,
     InvalidBackendError,
 )
+from ..identity import journal_identity, new_identity, write_journal_identity
 from ..mapping import INDEXED_METADATA_KEYS, PendingEvent, indexable_value
 from ..records import RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg
@@ -174,6 +175,8 @@ class _Data:
     by_time: _TimeIndex = field(default_factory=_TimeIndex)
     approx_bytes: int = 0
     journal: Journal | None = None
+    #: Which history this is (see :mod:`eventstore.identity`); renewed by reset().
+    identity: str = field(default_factory=new_identity)
 
     def reset(self) -> None:
         """Forget every event (in place: stores holding this object see it), empty the journal."""
@@ -184,6 +187,7 @@ class _Data:
                     setattr(self, name, getattr(fresh, name))
             if self.journal is not None:
                 self.journal.truncate()
+                write_journal_identity(self.journal.path, self.identity)
 
     def shared_type(self, event_type: str) -> str:
         """Return the stored copy of ``event_type`` if there is one."""
@@ -228,6 +232,7 @@ def _data_for(alias: str, journal_path: str | None, fsync: bool) -> _Data:
                 data.journal = Journal(journal_path, fsync=fsync)
                 try:
                     _load_journal(data)
+                    data.identity = journal_identity(data.journal.path)
                 except Exception:
                     data.journal.close()
                     raise
@@ -477,6 +482,10 @@ class InMemoryEventStore(BaseEventStore):
     def last_position(self) -> int:
         with self._data.lock:
             return len(self._data.events)
+
+    def identity(self) -> str:
+        """Random per process and per clear(); kept beside the journal when there is one."""
+        return self._data.identity
 
     def stats(self) -> dict[str, Any]:
         """Return ``events``, ``aggregates``, ``approx_bytes``, ``max_events``, ``max_bytes``."""
