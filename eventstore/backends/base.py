@@ -372,12 +372,23 @@ class BaseEventStore:
         Raises:
             InvalidQueryError: for an unknown criterion or a bad value.
         """
-        return self._search(_criteria(criteria, kwargs))
+        return self._search(self._with_aliases(_criteria(criteria, kwargs)))
 
     def count(self, criteria: Criteria | None = None, /, **kwargs: Any) -> int:
         """Return how many events match (same criteria as :meth:`search`, paging ignored)."""
         criteria = _criteria(criteria, kwargs).replace(after_position=0, limit=None)
-        return self._count(criteria)
+        return self._count(self._with_aliases(criteria))
+
+    def _with_aliases(self, criteria: Criteria) -> Criteria:
+        """Return ``criteria`` whose event types also name their types' aliases (former names)."""
+        if not criteria.event_types:
+            return criteria
+        names = {
+            alias for name in criteria.event_types for alias in self.registry.stored_names(name)
+        }
+        if len(names) == len(criteria.event_types):
+            return criteria
+        return criteria.replace(event_types=frozenset(names))
 
     def read_by_type(
         self,

@@ -606,6 +606,40 @@ class EventStoreContract(unittest.TestCase):
             stored.to_event(EventRegistry())
         self.assertIn("contract.Happened", str(caught.exception))
 
+    def test_a_renamed_type_reads_and_finds_events_stored_under_its_former_name(self) -> None:
+        @event
+        class Before(DomainEvent, event_type="contract.Before"):
+            note: str
+
+        self.store.append("a-1", "Thing", [Before(note="old")], NO_STREAM)
+        registry.unregister("contract.Before")  # the class is renamed in a deploy
+        try:
+
+            @event
+            class After(DomainEvent, event_type="contract.After", aliases=["contract.Before"]):
+                note: str
+
+            self.store.append("a-1", "Thing", [After(note="new")], 1)
+            old, new = self.store.read_aggregate("a-1")
+            self.assertEqual(
+                (old.event_type, new.event_type), ("contract.Before", "contract.After")
+            )
+            self.assertEqual(
+                [old.to_event(), new.to_event()], [After(note="old"), After(note="new")]
+            )
+            found = self.store.search(event_type="contract.After")
+            self.assertEqual([e.version for e in found], [1, 2])
+            self.assertEqual(self.store.count(event_type=["contract.After"]), 2)
+            self.assertEqual(len(self.store.read_by_type("contract.Before")), 2)
+            self.assertEqual(registry.names().count("contract.Before"), 0)
+            with self.assertRaises(InvalidEventError):  # a former name can't be taken again
+
+                @event
+                class Other(DomainEvent, event_type="contract.Before"):
+                    note: str
+        finally:
+            registry.unregister("contract.After")
+
     def test_nothing_is_imported_from_stored_names_or_data(self) -> None:
         module = "eventstore_contract_never_imported"
         custom = EventRegistry()
