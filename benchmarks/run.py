@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             "DatabaseEventStore, view and checkpoint in the same fresh database, one run. "
             "Lag: 'manage.py eventstore_projections run' in a subprocess (LISTEN/NOTIFY), "
             "time from an append's commit in this process to its row read by a thread "
-            "polling the view every ~0.5 ms. No peer: eventsourcing.projection has no "
+            "polling the view every ~1 ms. No peer: eventsourcing.projection has no "
             "payment summary, and writing one (its own view table and tracking, its own "
             "events, per-event commits) would be another projection, not the same work."
         )
