@@ -20,8 +20,8 @@ They have no peer.
 
 Usage (from the repository root, with the ``bench`` extras installed)::
 
-    .venv/bin/python benchmarks/run.py                    # full run, ~5 min on 2 cores
-    .venv/bin/python benchmarks/run.py --quick            # small run, ~1 min (no 1M store)
+    .venv/bin/python benchmarks/run.py                    # full run, ~12 min on 2 cores
+    .venv/bin/python benchmarks/run.py --quick            # small run, ~2 min (no 1M store)
     .venv/bin/python benchmarks/run.py --only append,threads
     .venv/bin/python benchmarks/run.py --only projection_catch_up,pg_projection_lag
     .venv/bin/python benchmarks/run.py --profile command_path   # pyinstrument report
