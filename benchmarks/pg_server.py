@@ -28,7 +28,15 @@ from psycopg.conninfo import conninfo_to_dict
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 #: The PostgreSQL workloads (``benchmarks.pg_workloads``), named here for ``run.py``'s
 #: decision to create the databases, which comes before the workloads can be imported.
-WORKLOAD_NAMES = ("pg_append", "pg_read_aggregate", "pg_catch_up")
+WORKLOAD_NAMES = (
+    "pg_append",
+    "pg_read_aggregate",
+    "pg_catch_up",
+    # benchmarks.projection_workloads, on the same databases:
+    "pg_projection_catch_up",
+    "pg_projection_rebuild",
+    "pg_projection_lag",
+)
 PREFIX = "gyroscops_bench_"
 
 

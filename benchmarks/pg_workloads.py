@@ -26,6 +26,7 @@ from django.db import connections, transaction
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import sql
 
+from benchmarks import projection_workloads
 from benchmarks.pg_server import WORKLOAD_NAMES, BenchDatabases
 from benchmarks.workloads import (
     AGGREGATE_TYPE,
@@ -254,7 +255,12 @@ WORKLOADS = {
     "pg_append": pg_append,
     "pg_read_aggregate": pg_read_aggregate,
     "pg_catch_up": pg_catch_up,
+    **projection_workloads.PG_WORKLOADS,
 }
 assert tuple(WORKLOADS) == WORKLOAD_NAMES
-#: All three time our code in the calling thread, so ``--profile`` can see it.
-PROFILABLE = WORKLOAD_NAMES
+#: These time our code in the calling thread, so ``--profile`` can see it (not the daemon's lag).
+PROFILABLE = tuple(
+    name
+    for name in WORKLOAD_NAMES
+    if name not in projection_workloads.PG_WORKLOADS or name in projection_workloads.PROFILABLE
+)

@@ -12,11 +12,18 @@ each in its own fresh database on the same server, created at start and
 dropped at exit (``benchmarks/pg_server.py``). They are skipped, with a note
 under the table, under ``--skip-postgres`` or when the server does not answer.
 
+The projection rows (``benchmarks/projection_workloads.py``) time the
+``payments.summary`` projection: catch-up and rebuild over a 100k-event
+payment history on the memory store (view on SQLite) and on PostgreSQL, and
+the lag of the daemon runner (a subprocess) behind appends on PostgreSQL.
+They have no peer.
+
 Usage (from the repository root, with the ``bench`` extras installed)::
 
-    .venv/bin/python benchmarks/run.py                    # full run, ~5 min on 2 cores
-    .venv/bin/python benchmarks/run.py --quick            # small run, ~1 min (no 1M store)
+    .venv/bin/python benchmarks/run.py                    # full run, ~12 min on 2 cores
+    .venv/bin/python benchmarks/run.py --quick            # small run, ~2 min (no 1M store)
     .venv/bin/python benchmarks/run.py --only append,threads
+    .venv/bin/python benchmarks/run.py --only projection_catch_up,pg_projection_lag
     .venv/bin/python benchmarks/run.py --profile command_path   # pyinstrument report
     .venv/bin/python benchmarks/run.py --skip-postgres    # memory rows only
     .venv/bin/python benchmarks/run.py --postgres-url postgres://user:pw@host:5432/postgres
@@ -202,10 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     databases, postgres_note = prepare_postgres(args)
     setup_django(databases.url(databases.ours) if databases else None)
-    from benchmarks import pg_server, workloads
+    from benchmarks import pg_server, projection_workloads, workloads
 
-    # Name -> workload in table order: the memory workloads, then PostgreSQL's if set up.
-    registry = dict(workloads.WORKLOADS)
+    # Name -> workload in table order: the memory workloads (the projection ones last),
+    # then PostgreSQL's if set up.
+    registry = {**workloads.WORKLOADS, **projection_workloads.WORKLOADS}
     pg_stores = None
     if databases is not None:
         try:
@@ -217,8 +225,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             registry.update(pg_workloads.WORKLOADS)
             pg_stores = pg_workloads.PgStores(databases)
-    known = [*workloads.WORKLOADS, *pg_server.WORKLOAD_NAMES]
-    profilable = (*workloads.PROFILABLE, *pg_server.WORKLOAD_NAMES)
+    known = [*workloads.WORKLOADS, *projection_workloads.WORKLOADS, *pg_server.WORKLOAD_NAMES]
+    profilable = (  # the daemon lag's work is in the daemon's process: not profilable
+        *workloads.PROFILABLE,
+        *(
+            name
+            for name in pg_server.WORKLOAD_NAMES
+            if name not in projection_workloads.PG_WORKLOADS
+        ),
+        *projection_workloads.PROFILABLE,
+    )
     if postgres_note:
         print(postgres_note, file=sys.stderr)
 
@@ -253,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     fixtures = workloads.Fixtures(config, postgres=pg_stores)
     results: dict[str, list[Any]] = {}
     failed = False
-    run_order = (*workloads.RUN_ORDER, *pg_server.WORKLOAD_NAMES)
+    run_order = (*workloads.RUN_ORDER, *projection_workloads.RUN_ORDER, *pg_server.WORKLOAD_NAMES)
     order = [name for name in run_order if name in selected and name in registry]
     try:
         for index, name in enumerate(order):
@@ -300,6 +316,24 @@ def main(argv: list[str] | None = None) -> int:
             "one transaction per append on both sides. No targets: the rows report. The "
             "memory backend's figures for the same workloads are the rows 'append, 1 "
             "event/call', 'read aggregate (10 events) @ 100k events' and 'catch-up page' above."
+        )
+    projection_names = (*projection_workloads.WORKLOADS, *projection_workloads.PG_WORKLOADS)
+    if any(name in results for name in projection_names):
+        print()
+        print(
+            "Projection rows (benchmarks/projection_workloads.py): payments.summary over "
+            "seeded payment events (processed, partial and full refunds, failed attempts; "
+            "streams interleaved), default batch of 500 events per transaction. Catch-up: "
+            "runner.catch_up from position 0 (view and checkpoint emptied first), events "
+            "applied per second; rebuild: runner.rebuild of a caught-up view (reset and "
+            "replay in one transaction). Memory rows: InMemoryEventStore, view and "
+            "checkpoint in the run's SQLite file, median of several runs; PostgreSQL rows: "
+            "DatabaseEventStore, view and checkpoint in the same fresh database, one run. "
+            "Lag: 'manage.py eventstore_projections run' in a subprocess (LISTEN/NOTIFY), "
+            "time from an append's commit in this process to its row read by a thread "
+            "polling the view every ~1 ms. No peer: eventsourcing.projection has no "
+            "payment summary, and writing one (its own view table and tracking, its own "
+            "events, per-event commits) would be another projection, not the same work."
         )
     if postgres_note:
         print()

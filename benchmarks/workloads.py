@@ -71,6 +71,14 @@ class Config:
     #: PostgreSQL: aggregates read per latency run; catch-up pages per run.
     pg_read_samples: int = 500
     pg_catch_up_pages: int = 20
+    #: Projections (``benchmarks.projection_workloads``): payment events in the history
+    #: that ``payments.summary`` catches up over and rebuilds from.
+    projection_events: int = 100_000
+    #: Timed runs of the memory + SQLite catch-up and rebuild (median); PostgreSQL runs once.
+    projection_runs: int = 3
+    #: Daemon lag: appends followed, and the time between two appends (seconds).
+    lag_appends: int = 200
+    lag_spacing: float = 0.005
     #: True under ``--profile``: read workloads loop longer so the profiler gets samples.
     profiling: bool = False
 
@@ -90,6 +98,9 @@ class Config:
             "pg_stored_aggregates": 2_000,
             "pg_read_samples": 200,
             "pg_catch_up_pages": 10,
+            "projection_events": 10_000,
+            "projection_runs": 1,
+            "lag_appends": 50,
         }
         return cls(**{**sizes, **changes})
 
