@@ -52,12 +52,14 @@ def project(events: Iterable[RecordedEvent], store: Any = None) -> list[str]:
     """
     store = store or default_store
     payment_ids = {e.aggregate_id for e in events if e.aggregate_type == Payment.aggregate_type}
+    histories: dict[str, list[RecordedEvent]] = {}
+    # One search for every stream the batch touches (not one read per payment).
+    for record in store.search(aggregate_id=sorted(payment_ids)) if payment_ids else ():
+        histories.setdefault(record.aggregate_id, []).append(record)
     rows = []
     left_out = []
-    for payment_id in sorted(payment_ids):
-        history = store.read_aggregate(payment_id)
-        if not history:
-            continue
+    for payment_id in sorted(histories):
+        history = histories[payment_id]
         try:
             payment = Payment.from_events(payment_id, history)
         except UndecodableEventError as exc:
