@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test test-outside lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint test-outside
 	$(BIN)/pytest
+
+# The app as another project gets it: the built wheel in a fresh venv, without the demo site.
+test-outside:
+	PYTHON=$(PYTHON) bash tests/outside/run.sh
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache test-output
