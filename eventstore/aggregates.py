@@ -45,9 +45,16 @@ class Aggregate:
         aggregate_id: the stream id.
         version: the version of the last event applied (0 for a new aggregate).
         pending_events: events recorded since loading, not yet saved.
+
+    Class attributes:
+        aggregate_type: the stream kind stored with its events (default: the class name).
+        api_url_names: URL names of the domain's API for one aggregate, by kind
+            (``"history"``, ``"replay"``), each reversed with the aggregate id; the
+            audit-trail pages link to them when they are installed.
     """
 
     aggregate_type: ClassVar[str]
+    api_url_names: ClassVar[Mapping[str, str]] = {}
     _appliers: ClassVar[dict[type[DomainEvent], Callable[..., None]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -199,7 +206,7 @@ class AggregateRepository(Generic[A]):
         """
         if not aggregate.pending_events:
             return []
-        records = self.store.append(
+        records: list[RecordedEvent] = self.store.append(
             aggregate.aggregate_id,
             aggregate.aggregate_type,
             aggregate.pending_events,

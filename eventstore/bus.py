@@ -38,20 +38,27 @@ events_appended = Signal()
 
 
 def publish(store: BaseEventStore, events: Sequence[RecordedEvent]) -> None:
-    """Send :data:`events_appended` for one batch; log (never raise) receiver errors."""
-    if not events or not events_appended.has_listeners(type(store)):
+    """Send :data:`events_appended` for one batch; log (never raise) receiver errors.
+
+    Then run the inline projection runner (:mod:`eventstore.projections.inline`).
+    """
+    if not events:
         return
-    results = events_appended.send_robust(
-        sender=type(store), store=store, alias=store.alias, events=list(events)
-    )
-    for receiver, result in results:
-        if isinstance(result, Exception):
-            logger.error(
-                "Event bus receiver %r failed for events %s",
-                receiver,
-                ", ".join(str(event.event_id) for event in events),
-                exc_info=result,
-            )
+    if events_appended.has_listeners(type(store)):
+        results = events_appended.send_robust(
+            sender=type(store), store=store, alias=store.alias, events=list(events)
+        )
+        for receiver, result in results:
+            if isinstance(result, Exception):
+                logger.error(
+                    "Event bus receiver %r failed for events %s",
+                    receiver,
+                    ", ".join(str(event.event_id) for event in events),
+                    exc_info=result,
+                )
+    from .projections.inline import run_inline
+
+    run_inline(store, events)
 
 
 def catch_up(

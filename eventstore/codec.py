@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-__all__ = ["dumps", "loads", "to_json_value", "from_json_value"]
+__all__ = ["check_utf8", "dumps", "loads", "to_json_value", "from_json_value"]
 
 # "\u0000" preceded by an even number of backslashes: an escaped NUL, not the text "\u0000".
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -82,12 +82,30 @@ def dumps(value: Any, *, native: bool = False) -> str:
     are already JSON-native (such as :meth:`DomainEvent.to_data` output).
 
     Raises the same errors as :func:`to_json_value`, and ``ValueError`` for a NUL
-    character (U+0000) in a string, which PostgreSQL cannot store.
+    character (U+0000) in a string, which PostgreSQL cannot store, or for text
+    that has no UTF-8 form (a lone surrogate such as U+D800: RFC 8259 §8.1 asks
+    for UTF-8, and RFC 3629 §3 excludes surrogates from it).
     """
     text = _ENCODER.encode(value if native else to_json_value(value))
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise ValueError("Strings must not contain the NUL character (U+0000).")
+    if not text.isascii():
+        check_utf8(text)
     return text
+
+
+def check_utf8(text: str) -> None:
+    """Raise ``ValueError`` if ``text`` cannot be encoded as UTF-8 (it holds a lone surrogate).
+
+    The message names the code point and its index, e.g. ``U+D800 at index 1``.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"Text must be encodable as UTF-8: lone surrogate U+{ord(text[exc.start]):04X} "
+            f"at index {exc.start}."
+        ) from None
 
 
 def loads(text: str) -> Any:
@@ -103,7 +121,9 @@ def from_json_value(value: Any, annotation: Any) -> Any:
     ``tuple[X, ...]``, ``dict[str, X]`` and ``Any`` (left as decoded).
 
     Raises:
-        ValueError: if the value cannot be converted (malformed decimal or date).
+        ValueError: if the value cannot be converted (malformed decimal or date),
+            or is not of the annotated JSON type (a number for a ``str`` field,
+            a string for an ``int`` one, a bool for an ``int``).
     """
     if value is None or annotation is Any:
         return value
@@ -132,4 +152,15 @@ def from_json_value(value: Any, annotation: Any) -> Any:
         return date.fromisoformat(value)
     if annotation is UUID:
         return UUID(value)
+    if annotation in _SCALARS and not _SCALARS[annotation](value):
+        raise ValueError(f"{value!r} is not a {annotation.__name__}.")
     return value
+
+
+#: JSON-native checks for scalar annotations (a JSON integer is also a valid float).
+_SCALARS: dict[Any, Any] = {
+    str: lambda value: isinstance(value, str),
+    bool: lambda value: isinstance(value, bool),
+    int: lambda value: isinstance(value, int) and not isinstance(value, bool),
+    float: lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
+}

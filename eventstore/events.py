@@ -15,6 +15,9 @@ nothing is ever imported or instantiated from a class path found in data.
 Schema evolution: when a class's payload shape changes, bump its
 ``schema_version`` and register an upcaster from each older version to the
 next; reads turn older payloads into the current shape one step at a time.
+Renaming a type: give the class its former names with ``aliases=("Old",)``;
+events stored under them keep reading with the class, and searches for the
+new name find them too.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import dataclasses
 import threading
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from . import codec
 from .exceptions import InvalidEventError, UnknownEventTypeError
@@ -42,6 +45,7 @@ class EventRegistry:
 
     def __init__(self) -> None:
         self._classes: dict[str, type[DomainEvent]] = {}
+        self._aliases: dict[str, str] = {}  # former name -> registered name
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
         self._lock = threading.Lock()
 
@@ -51,28 +55,40 @@ class EventRegistry:
         Re-registering the same class (same module and qualified name, as when a
         module is reloaded) replaces it.
 
+        The class's former names (``aliases``) are registered too: stored events
+        that carry one are read with this class (its upcasters included), and
+        searches for its name find them.
+
         Raises:
-            InvalidEventError: if another class is registered under that name.
+            InvalidEventError: if another class is registered under that name or
+                one of the aliases, or claims one of them as an alias.
         """
         name = event_class.event_type
         with self._lock:
-            existing = self._classes.get(name)
-            if existing is not None and _class_path(existing) != _class_path(event_class):
-                raise InvalidEventError(
-                    f"Event type {name!r} is already registered by {_class_path(existing)}."
+            for claimed in (name, *event_class.aliases):
+                owner = self._classes.get(claimed) or self._classes.get(
+                    self._aliases.get(claimed, "")
                 )
+                if owner is not None and _class_path(owner) != _class_path(event_class):
+                    raise InvalidEventError(
+                        f"Event type {claimed!r} is already registered by {_class_path(owner)}."
+                    )
             self._classes[name] = event_class
+            for alias in event_class.aliases:
+                self._aliases[alias] = name
         return event_class
 
     def unregister(self, event_type: str) -> None:
         """Remove ``event_type`` and its upcasters (for tests); unknown names are ignored."""
         with self._lock:
             self._classes.pop(event_type, None)
+            for alias in [alias for alias, name in self._aliases.items() if name == event_type]:
+                del self._aliases[alias]
             for key in [key for key in self._upcasters if key[0] == event_type]:
                 del self._upcasters[key]
 
     def get(self, event_type: str) -> type[DomainEvent]:
-        """Return the class registered as ``event_type``.
+        """Return the class registered as ``event_type`` or with it as a former name (alias).
 
         Raises:
             UnknownEventTypeError: if no class is registered under that name.
@@ -80,14 +96,28 @@ class EventRegistry:
         try:
             return self._classes[event_type]
         except KeyError:
+            pass
+        try:
+            return self._classes[self._aliases[event_type]]
+        except KeyError:
             raise UnknownEventTypeError(event_type) from None
 
     def __contains__(self, event_type: object) -> bool:
-        return event_type in self._classes
+        return event_type in self._classes or event_type in self._aliases
 
     def names(self) -> list[str]:
-        """Return the registered event type names, sorted."""
+        """Return the registered event type names (not their aliases), sorted."""
         return sorted(self._classes)
+
+    def stored_names(self, event_type: str) -> list[str]:
+        """Return the names events of ``event_type`` may be stored under: it and its aliases.
+
+        ``event_type`` may itself be an alias; an unknown name gives ``[event_type]``.
+        """
+        name = self._aliases.get(event_type, event_type)
+        if name not in self._classes:
+            return [event_type]
+        return [name, *self._classes[name].aliases]
 
     def register_upcaster(self, event_type: str, from_version: int, upcaster: Upcaster) -> None:
         """Register ``upcaster``, turning a ``from_version`` payload into ``from_version + 1``.
@@ -114,7 +144,8 @@ class EventRegistry:
             InvalidEventError: if an upcaster for a step between the stored and the
                 current version is missing, or the stored version is newer.
         """
-        current = self.get(event_type).schema_version
+        event_class = self.get(event_type)
+        current, event_type = event_class.schema_version, event_class.event_type
         if schema_version > current:
             raise InvalidEventError(
                 f"{event_type} stored at schema version {schema_version}, "
@@ -157,10 +188,14 @@ class DomainEvent:
     - ``event_type`` (str): the registered name; defaults to the class name.
     - ``schema_version`` (int ≥ 1): the payload's current shape; defaults to 1.
     - ``register`` (bool): register in the default registry; defaults to True.
+    - ``aliases`` (iterable of str): former names of the type, for a renamed
+      class: events stored under them keep reading with this class.
     """
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
+    aliases: ClassVar[tuple[str, ...]] = ()
+    _register_on_dataclass: ClassVar[bool] = True
 
     def __init_subclass__(
         cls,
@@ -168,10 +203,12 @@ class DomainEvent:
         event_type: str | None = None,
         schema_version: int = 1,
         register: bool = True,
+        aliases: tuple[str, ...] | list[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init_subclass__(**kwargs)
         cls.event_type = event_type or cls.__name__
+        cls.aliases = tuple(aliases)
         if schema_version < 1:
             raise ValueError("schema_version must be 1 or more.")
         cls.schema_version = schema_version
@@ -223,7 +260,11 @@ def _type_hints(cls: type) -> dict[str, Any]:
     return hints
 
 
-def event(cls: type[DomainEvent]) -> type[DomainEvent]:
+_Event = TypeVar("_Event", bound=DomainEvent)
+
+
+@typing.dataclass_transform(frozen_default=True, kw_only_default=True)
+def event(cls: type[_Event]) -> type[_Event]:
     """Make ``cls`` a frozen dataclass and register it (unless ``register=False``).
 
     Usage::

@@ -19,7 +19,8 @@ rebuilt when the setting changes (``override_settings``, pytest-django's
 from __future__ import annotations
 
 import threading
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -63,7 +64,7 @@ class EventStoreHandler:
                 store = self._stores[alias] = self.create_store(alias)
             return store
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self.configuration)
 
     def all(self, initialized_only: bool = False) -> list[BaseEventStore]:
@@ -139,5 +140,6 @@ class DefaultEventStoreProxy:
         return f"<DefaultEventStoreProxy for {eventstores[DEFAULT_EVENTSTORE_ALIAS]!r}>"
 
 
-eventstore = DefaultEventStoreProxy()
+# Typed as the store it stands for: every attribute is the default store's.
+eventstore = cast(BaseEventStore, DefaultEventStoreProxy())
 """The default store, looked up on every use."""

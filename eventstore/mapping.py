@@ -26,6 +26,7 @@ __all__ = [
     "MAX_ID_LENGTH",
     "PendingEvent",
     "check_id",
+    "check_replayable",
     "indexable_value",
     "prepare_event",
 ]
@@ -83,7 +84,8 @@ def prepare_event(
         InvalidEventError: the event is not a DomainEvent/NewEvent, its type is
             not registered, its schema version is outside 1..current, its id is
             not a UUID, data or metadata is not a JSON object (or not
-            serializable, or nested too deeply), its timestamp is naive, an id
+            serializable, or nested too deeply), its data does not decode into
+            its class (see :func:`check_replayable`), its timestamp is naive, an id
             is empty, too long or holds NUL, or it is larger than ``max_event_bytes``.
     """
     where = f"events[{index}]"
@@ -126,6 +128,8 @@ def prepare_event(
         raise InvalidEventError(f"{where}: {exc}") from exc
     except RecursionError:
         raise InvalidEventError(f"{where}: data or metadata is nested too deeply.") from None
+    if not native:
+        check_replayable(event.event_type, schema_version, data_json, event_registry, where)
     timestamp = event.timestamp
     if timestamp is not None and timestamp.tzinfo is not UTC:
         try:
@@ -152,13 +156,42 @@ def prepare_event(
     )
 
 
+def check_replayable(
+    event_type: str, schema_version: int, data_json: str, event_registry: EventRegistry, where: str
+) -> None:
+    """Raise unless the stored payload decodes into its registered class, as reads will.
+
+    The payload (canonical JSON, at ``schema_version``) is upcast to the current
+    shape and built into the class with the same rules as
+    :meth:`~eventstore.events.DomainEvent.from_data`, so what is stored can
+    always be replayed. A :class:`DomainEvent` instance needs no check: its
+    payload came from the class itself.
+
+    Raises:
+        InvalidEventError: naming ``where``, the type and what does not fit (a
+            missing field, a value of the wrong type, an upcaster that failed).
+    """
+    try:
+        event_registry.decode(event_type, schema_version, codec.loads(data_json))
+    except InvalidEventError as exc:
+        raise InvalidEventError(f"{where}: the data does not fit {event_type}: {exc}") from None
+    except Exception as exc:  # an upcaster is project code: any failure means "not replayable"
+        raise InvalidEventError(
+            f"{where}: upcasting {event_type} from schema version {schema_version} failed: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
 def indexable_value(value: Any) -> Any:
     """Return ``value`` if an index can hold it (a scalar), else None."""
     return None if isinstance(value, (dict, list)) else value
 
 
 def check_id(name: str, value: Any, *, required: bool = False) -> Any:
-    """Return ``value`` if it is a valid id (1..255 characters, no NUL), or None if optional.
+    """Return ``value`` if it is a valid id, or None when it is None and optional.
+
+    A valid id is a string of 1 to 255 characters without NUL that has a UTF-8
+    form (no lone surrogate).
 
     Raises:
         InvalidEventError: naming ``name``, when the value is not such a string.
@@ -170,4 +203,9 @@ def check_id(name: str, value: Any, *, required: bool = False) -> Any:
             f"{name} must be a non-empty string of at most {MAX_ID_LENGTH} characters, "
             f"got {value!r}."
         )
+    if not value.isascii():
+        try:
+            codec.check_utf8(value)
+        except ValueError as exc:
+            raise InvalidEventError(f"{name}: {exc}") from None
     return value

@@ -28,7 +28,7 @@ class CorrelationIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         given = request.headers.get(CORRELATION_HEADER)
         with correlation_scope(given if is_valid_correlation_id(given) else None) as cid:
-            request.correlation_id = cid
+            request.correlation_id = cid  # type: ignore[attr-defined]  # set for views to read
             response = self.get_response(request)
         response[CORRELATION_HEADER] = cid
         return response

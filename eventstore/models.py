@@ -89,3 +89,55 @@ class PositionCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}: {self.value}"
+
+
+class StoreIdentity(models.Model):
+    """The identity of the history kept in this database (see :mod:`eventstore.identity`).
+
+    One row, created on first use by the database backend, deleted by its
+    ``clear()``; a projection checkpoint taken against another identity is
+    never continued.
+    """
+
+    name = models.CharField(max_length=100, primary_key=True)
+    identity = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.identity}"
+
+
+class Checkpoint(models.Model):
+    """How far one projection has applied the history (see :mod:`eventstore.projections`).
+
+    Lives in the projection's database, next to its view: a batch of a Django
+    model projection and the new ``position`` commit in one transaction. The
+    row is locked (``SELECT ... FOR UPDATE``) while a runner applies a batch,
+    so at most one runner applies a projection at a time.
+    """
+
+    STATUS_CHOICES = [
+        ("caught_up", "caught up"),
+        ("behind", "behind"),
+        ("stalled", "stalled"),
+    ]
+
+    name = models.CharField(max_length=200, unique=True)
+    position = models.BigIntegerField(default=0, help_text="Last position applied.")
+    store_identity = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=16, choices=STATUS_CHOICES, default="behind")
+    error_event_id = models.UUIDField(null=True, blank=True)
+    error_position = models.BigIntegerField(null=True, blank=True)
+    error_text = models.TextField(blank=True, default="")
+    error_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0, help_text="Failed attempts in a row.")
+    runner = models.CharField(max_length=200, blank=True, default="")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.position} ({self.status})"

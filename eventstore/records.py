@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 from . import codec
@@ -123,12 +123,12 @@ class RecordedEvent:
     @property
     def data(self) -> dict[str, Any]:
         """The stored payload as a new dict (mutating it changes nothing stored)."""
-        return codec.loads(self.data_json)
+        return cast(dict[str, Any], codec.loads(self.data_json))
 
     @property
     def metadata(self) -> dict[str, Any]:
         """The stored metadata as a new dict (mutating it changes nothing stored)."""
-        return codec.loads(self.metadata_json)
+        return cast(dict[str, Any], codec.loads(self.metadata_json))
 
     def to_event(self, event_registry: EventRegistry = registry) -> DomainEvent:
         """Decode into the registered :class:`DomainEvent`, upcasting old payloads.

@@ -75,6 +75,10 @@ def record_from_object(obj: Any) -> RecordedEvent:
             raise InvalidEventError(f"{name} must be a string or null.")
     if not isinstance(obj["data"], dict) or not isinstance(obj["metadata"], dict):
         raise InvalidEventError("data and metadata must be JSON objects.")
+    try:  # text the store refuses (NUL, no UTF-8 form) is refused here too
+        data_json, metadata_json = codec.dumps(obj["data"]), codec.dumps(obj["metadata"])
+    except (TypeError, ValueError) as exc:
+        raise InvalidEventError(str(exc)) from None
     return RecordedEvent(
         event_id=event_id,
         aggregate_id=obj["aggregate_id"],
@@ -86,8 +90,8 @@ def record_from_object(obj: Any) -> RecordedEvent:
         correlation_id=obj["correlation_id"],
         causation_id=obj["causation_id"],
         schema_version=obj["schema_version"],
-        data_json=codec.dumps(obj["data"]),
-        metadata_json=codec.dumps(obj["metadata"]),
+        data_json=data_json,
+        metadata_json=metadata_json,
     )
 
 

@@ -6,9 +6,47 @@ from collections.abc import Iterable
 
 from . import codec
 from .backends.base import BaseEventStore
+from .mapping import check_id, prepare_event
 from .records import NewEvent, RecordedEvent
 
-__all__ = ["import_records"]
+__all__ = ["as_new_event", "check_importable", "import_records"]
+
+
+def as_new_event(record: RecordedEvent) -> NewEvent:
+    """Return ``record`` as a :class:`NewEvent` keeping its id, timestamp and schema version."""
+    return NewEvent(
+        event_type=record.event_type,
+        data=codec.loads(record.data_json),
+        event_id=record.event_id,
+        metadata=codec.loads(record.metadata_json),
+        correlation_id=record.correlation_id,
+        causation_id=record.causation_id,
+        timestamp=record.timestamp,
+        schema_version=record.schema_version,
+    )
+
+
+def check_importable(store: BaseEventStore, record: RecordedEvent) -> None:
+    """Check ``record`` exactly as ``store.append`` will, without writing anything.
+
+    Runs the same mapping (:func:`~eventstore.mapping.prepare_event`): a
+    registered type, a schema version the class knows, data that decodes into
+    the class, ids and text with a UTF-8 form, the size bound.
+
+    Raises:
+        InvalidEventError: what append would raise for this record.
+    """
+    check_id("aggregate_id", record.aggregate_id, required=True)
+    check_id("aggregate_type", record.aggregate_type, required=True)
+    prepare_event(
+        as_new_event(record),
+        index=0,
+        batch_metadata={},
+        correlation_id=None,
+        causation_id=None,
+        event_registry=store.registry,
+        max_event_bytes=store.options["MAX_EVENT_BYTES"],
+    )
 
 
 def import_records(store: BaseEventStore, records: Iterable[RecordedEvent]) -> list[RecordedEvent]:
@@ -39,19 +77,7 @@ def import_records(store: BaseEventStore, records: Iterable[RecordedEvent]) -> l
             store.append(
                 first.aggregate_id,
                 first.aggregate_type,
-                [
-                    NewEvent(
-                        event_type=record.event_type,
-                        data=codec.loads(record.data_json),
-                        event_id=record.event_id,
-                        metadata=codec.loads(record.metadata_json),
-                        correlation_id=record.correlation_id,
-                        causation_id=record.causation_id,
-                        timestamp=record.timestamp,
-                        schema_version=record.schema_version,
-                    )
-                    for record in batch
-                ],
+                [as_new_event(record) for record in batch],
                 first.version - 1,
             )
         )

@@ -121,6 +121,11 @@ EVENTSTORES = {
     }
 }
 
+# Read models derived from the history (eventstore.projections): dotted paths of
+# Projection classes. Inline after each append on the memory backend; on the database
+# backend run `manage.py eventstore_projections run` (see the README).
+EVENTSTORE_PROJECTIONS = ["payments.projections.PaymentSummaryProjection"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

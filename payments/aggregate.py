@@ -33,6 +33,7 @@ class Payment(Aggregate):
     """One payment. Amounts are ``Decimal`` in ``currency``'s minor units (ISO 4217)."""
 
     aggregate_type = "Payment"
+    api_url_names = {"history": "payment-history", "replay": "payment-replay"}
 
     def __init__(self, aggregate_id: str) -> None:
         super().__init__(aggregate_id)

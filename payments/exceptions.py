@@ -1,7 +1,8 @@
 """Errors raised by payment commands when a rule refuses them.
 
-Each names the request field it concerns (``field``) and a stable ``code`` so
-the API can answer 400 with a field message (or 404/409, see ``status``).
+Each names the request field it concerns (``field``) and a stable ``code``.
+They say nothing of HTTP: the API maps them to statuses in one place
+(:mod:`payments.api.errors`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ class PaymentError(ValueError):
     """A payment command broke a rule. ``field`` is None for whole-request errors."""
 
     code = "invalid"
-    status = 400
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -49,7 +49,6 @@ class InvalidReason(PaymentError):
 
 class PaymentNotFound(PaymentError):
     code = "not_found"
-    status = 404
 
     def __init__(self, payment_id: str) -> None:
         shown = payment_id if len(payment_id) <= 64 else payment_id[:64] + "…"
@@ -59,14 +58,12 @@ class PaymentNotFound(PaymentError):
 
 class PaymentAlreadyProcessed(PaymentError):
     code = "already_processed"
-    status = 409
 
 
 class NotAMember(PaymentError):
     """The user acts for an organization they do not belong to."""
 
     code = "not_a_member"
-    status = 403
 
     def __init__(self, organization_id: str) -> None:
         super().__init__(
@@ -78,12 +75,10 @@ class PaymentIdTaken(PaymentError):
     """The payment id belongs to another organization's earlier attempts."""
 
     code = "payment_id_taken"
-    status = 409
 
 
 class PaymentNotRefundable(PaymentError):
     code = "not_refundable"
-    status = 409
 
 
 class RefundExceedsRemaining(PaymentError):

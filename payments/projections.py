@@ -1,10 +1,12 @@
-"""The payments read model (``PaymentSummary``), kept up to date by the event bus.
+"""The payments read model (``PaymentSummary``), a checkpointed projection.
 
-Each batch of Payment events updates the rows of the payments it touches by
-replaying those payments from the store: idempotent (handling a batch twice
-changes nothing) and self-healing (a missed batch is caught up by the next
-event of that payment). ``rebuild`` empties the table and feeds it every
-event from position 0, reporting the position it reached.
+:class:`PaymentSummaryProjection` (``payments.summary``) is declared in
+``settings.EVENTSTORE_PROJECTIONS`` and run by :mod:`eventstore.projections`:
+inline after each append on the memory backend, by ``manage.py
+eventstore_projections run`` on the database backend. Each batch of Payment
+events updates the rows of the payments it touches by replaying those
+payments from the store (idempotent); the batch and the checkpoint commit in
+one transaction. ``rebuild`` empties the table and applies every event again.
 """
 
 from __future__ import annotations
@@ -12,17 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import transaction
-from django.dispatch import receiver
-
 from eventstore import eventstore as default_store
-from eventstore.bus import catch_up, events_appended
+from eventstore.projections import Projection
+from eventstore.projections import rebuild as rebuild_projection
 from eventstore.records import RecordedEvent
 
 from .aggregate import Payment
+from .events import PaymentFailed, PaymentProcessed, PaymentRefunded
 from .models import PaymentSummary
 
-__all__ = ["project", "rebuild"]
+__all__ = ["PaymentSummaryProjection", "project", "rebuild"]
 
 _UPDATED_FIELDS = [
     "organization_id",
@@ -74,31 +75,35 @@ def project(events: Iterable[RecordedEvent], store: Any = None) -> int:
     return len(rows)
 
 
+class PaymentSummaryProjection(Projection):
+    """``payments.summary``: one ``PaymentSummary`` row per payment."""
+
+    name = "payments.summary"
+    event_types = [e.event_type for e in (PaymentProcessed, PaymentRefunded, PaymentFailed)]
+
+    def apply(self, events: list[RecordedEvent], store: Any) -> None:
+        project(events, store)
+
+    def reset(self) -> None:
+        PaymentSummary.objects.all().delete()
+
+
 def rebuild(
     store: Any = None,
     *,
     batch_size: int = 1000,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Empty the read model and rebuild it from every event; return the last position read.
+    """Empty the read model and rebuild it from every event; return the position reached.
 
-    ``progress(position, last_position)`` is called after each page.
+    ``progress(position, last_position)`` is called after each batch.
     """
-    store = store or default_store
-    last = store.last_position()
-    with transaction.atomic():
-        PaymentSummary.objects.all().delete()
+    from eventstore.projections import get_projection
 
-        def handle(page: list[RecordedEvent]) -> None:
-            project(page, store)
-            if progress is not None:
-                progress(page[-1].position, last)
-
-        return catch_up(store, handle, batch_size=batch_size)
-
-
-@receiver(events_appended, dispatch_uid="payments.projections.on_events_appended")
-def on_events_appended(sender: Any, store: Any, events: list[RecordedEvent], **kwargs: Any) -> None:
-    """Keep the read model current as Payment events are appended to the default store."""
-    if store.alias == "default" and any(e.aggregate_type == Payment.aggregate_type for e in events):
-        project(events, store)
+    result = rebuild_projection(
+        get_projection(PaymentSummaryProjection.name),
+        store=store,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    return result.position

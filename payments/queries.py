@@ -6,6 +6,7 @@ one type and time range), never by scanning every event.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
@@ -72,16 +73,22 @@ class PaymentQueries:
     def state_at(self, payment_id: str, moment: datetime, *, exclusive: bool = False) -> Payment:
         """Return the payment replayed over its events recorded up to ``moment``.
 
-        Inclusive unless ``exclusive`` (then strictly before ``moment``).
+        Inclusive unless ``exclusive`` (then strictly before ``moment``). The
+        events replayed are the longest prefix of versions stamped by then: the
+        store keeps a stream's times non-decreasing, and a history stored before
+        that rule still replays a prefix, never a version without its predecessors.
 
         Raises:
             PaymentNotFound: if the payment has no events by then.
         """
-        events = [
-            event
-            for event in self.history(payment_id)
-            if event.timestamp < moment or (not exclusive and event.timestamp == moment)
-        ]
+        events = list(
+            itertools.takewhile(
+                lambda event: (
+                    event.timestamp < moment or (not exclusive and event.timestamp == moment)
+                ),
+                self.history(payment_id),
+            )
+        )
         if not events:
             raise PaymentNotFound(payment_id)
         return Payment.from_events(payment_id, events)

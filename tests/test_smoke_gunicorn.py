@@ -1,7 +1,9 @@
 """Smoke test: the site under gunicorn with 2 worker processes.
 
-On the database backend every worker sees the same history; on the memory
-backend Django's system check warns that each worker would keep its own.
+On the database backend every worker sees the same history, and a projection
+daemon (``eventstore_projections run``) in a third process puts every
+acknowledged payment in the read model once; on the memory backend Django's
+system check warns that each worker would keep its own.
 Uses PostgreSQL when ``EVENTSTORE_TEST_POSTGRES_URL`` is set, else a SQLite file.
 """
 
@@ -121,6 +123,14 @@ def test_two_workers_on_the_database_backend_share_one_history(tmp_path, databas
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    daemon = subprocess.Popen(
+        [sys.executable, "manage.py", "eventstore_projections", "run", "--poll-interval=0.2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    acknowledged = []
     try:
         wait_for(port)
         created = 0
@@ -137,6 +147,7 @@ def test_two_workers_on_the_database_backend_share_one_history(tmp_path, databas
                 },
             )
             assert status == 201
+            acknowledged.append(f"p-{number}")
             created += 1
             # Concurrent reads, so that while one worker is busy the other answers too.
             with ThreadPoolExecutor(4) as pool:
@@ -149,9 +160,20 @@ def test_two_workers_on_the_database_backend_share_one_history(tmp_path, databas
             assert [len(page["results"]) for page in pages] == [created] * 4
             if number >= 10 and len(get_pids(log)) >= 2:
                 break
+        # The read model, filled by the daemon: every acknowledged payment, once.
+        end = time.monotonic() + 30
+        while True:
+            listed = request(port, "/api/payments/?page_size=200", token)[1]["results"]
+            in_view = sorted(row["payment_id"] for row in listed)
+            if in_view == sorted(acknowledged) or time.monotonic() > end:
+                break
+            time.sleep(0.2)
+        assert in_view == sorted(acknowledged)
     finally:
         server.terminate()
         server.wait(30)
+        daemon.terminate()
+        assert daemon.wait(30) == 0, "the daemon stops cleanly on SIGTERM"
     assert len(get_pids(log)) == 2, "both workers answered history reads"
 
 

@@ -4,7 +4,9 @@ The unmanaged :class:`~eventstore.models.AuditTrail` model gives the pages an
 entry on the admin index; every page is wrapped by the admin site's
 ``admin_view`` (anonymous users go to the login page), needs the
 ``eventstore.view_audit_trail`` permission (403 otherwise) and renders with the
-admin site's ``each_context``. The views themselves are in :mod:`eventstore.admin.views`.
+admin site's ``each_context``. One module per page
+(:mod:`.browser`, :mod:`.detail`, :mod:`.timelines`, :mod:`.dashboard`), the helpers
+they share in :mod:`.common`, the SVG charts in :mod:`.charts`.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from typing import Any
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.urls import path
+from django.urls import URLPattern, path
 
 from ..models import AuditTrail
 from ..queries.scope import AUDIT_TRAIL_PERMISSION
-from . import views
+from . import browser, dashboard, detail, timelines
+from .projections import projection_status_page
 
 
 @admin.register(AuditTrail)
-class AuditTrailAdmin(admin.ModelAdmin):
+class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscriptable at run time
     """Admin entry whose "change list" is the event browser.
 
     URLs, under ``admin/eventstore/audittrail/``:
@@ -34,7 +37,8 @@ class AuditTrailAdmin(admin.ModelAdmin):
       at a version (``admin:eventstore_aggregate_timeline``);
     - ``correlation/<correlation_id>/``: correlation timeline
       (``admin:eventstore_correlation_timeline``);
-    - ``analytics/``: the analytics dashboard (``admin:eventstore_analytics``).
+    - ``analytics/``: the analytics dashboard (``admin:eventstore_analytics``);
+    - ``projections/``: status of each projection (``admin:eventstore_projections``).
     """
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -52,35 +56,40 @@ class AuditTrailAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def get_urls(self) -> list:
+    def get_urls(self) -> list[URLPattern]:
         def page(view: Callable[..., HttpResponse], title: str) -> Callable[..., HttpResponse]:
             return self.admin_site.admin_view(self._page(view, title))
 
         return [
             path(
                 "",
-                page(views.event_browser, "Audit trail: events"),
+                page(browser.event_browser, "Audit trail: events"),
                 name="eventstore_audittrail_changelist",
             ),
             path(
                 "event/<str:event_id>/",
-                page(views.event_detail, "Event {event_id}"),
+                page(detail.event_detail, "Event {event_id}"),
                 name="eventstore_event_detail",
             ),
             path(
                 "aggregate/<str:aggregate_id>/",
-                page(views.aggregate_timeline, "Timeline of {aggregate_id}"),
+                page(timelines.aggregate_timeline, "Timeline of {aggregate_id}"),
                 name="eventstore_aggregate_timeline",
             ),
             path(
                 "correlation/<str:correlation_id>/",
-                page(views.correlation_timeline, "Correlation {correlation_id}"),
+                page(timelines.correlation_timeline, "Correlation {correlation_id}"),
                 name="eventstore_correlation_timeline",
             ),
             path(
                 "analytics/",
-                page(views.analytics_dashboard, "Audit trail: analytics"),
+                page(dashboard.analytics_dashboard, "Audit trail: analytics"),
                 name="eventstore_analytics",
+            ),
+            path(
+                "projections/",
+                page(projection_status_page, "Audit trail: projections"),
+                name="eventstore_projections",
             ),
         ]
 
@@ -88,6 +97,7 @@ class AuditTrailAdmin(admin.ModelAdmin):
         """Wrap a page view: check the permission, then call it with the admin's context."""
 
         def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            request.current_app = self.admin_site.name  # links stay on this admin site
             return view(request, self._context(request, title.format(**kwargs)), **kwargs)
 
         wrapper.__name__ = wrapper.__qualname__ = view.__name__

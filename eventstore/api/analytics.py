@@ -68,7 +68,7 @@ PARAMETERS = [
 ]
 
 
-class StatisticsSchema(serializers.Serializer):
+class StatisticsSchema(serializers.Serializer[dict[str, Any]]):
     event_types = serializers.ListField(child=serializers.CharField())
     time_zone = serializers.CharField()
     start = serializers.DateTimeField()
@@ -80,7 +80,7 @@ class StatisticsSchema(serializers.Serializer):
     by_user = serializers.DictField(child=serializers.IntegerField())
 
 
-class BucketSchema(serializers.Serializer):
+class BucketSchema(serializers.Serializer[dict[str, Any]]):
     bucket = serializers.CharField(
         help_text="2024-10-27T02:00+01:00, 2024-10-27, 2025-W01, 2024-10"
     )
@@ -88,7 +88,7 @@ class BucketSchema(serializers.Serializer):
     count = serializers.IntegerField(min_value=0)
 
 
-class TrendsSchema(serializers.Serializer):
+class TrendsSchema(serializers.Serializer[dict[str, Any]]):
     event_types = serializers.ListField(child=serializers.CharField())
     interval = serializers.ChoiceField(analytics.INTERVALS)
     time_zone = serializers.CharField()

@@ -70,7 +70,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     response = drf_exception_handler(exc, context)
     if response is None:
         return store_error_response(exc)
-    detail = getattr(exc, "detail", None)
+    detail: Any = getattr(exc, "detail", None)
     if isinstance(response.data, dict) and "detail" in response.data and hasattr(detail, "code"):
         response.data["code"] = detail.code
     return response

@@ -15,7 +15,9 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.utils.urls import replace_query_param
 
-__all__ = ["PositionPagination"]
+from ..queries.params import parse_int
+
+__all__ = ["PositionPagination", "page_size"]
 
 
 class PositionPagination:
@@ -34,27 +36,18 @@ class PositionPagination:
         self.limit = self._page_size(request.query_params.get(self.page_size_query_param))
 
     def _page_size(self, raw: str | None) -> int:
-        if raw is None or raw == "":
-            return self.page_size
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
-            raise ValidationError(
-                {
-                    self.page_size_query_param: [
-                        f"Enter a whole number from 1 to {self.max_page_size}."
-                    ]
-                }
-            )
-        return int(raw)
+        return page_size(raw, self.page_size_query_param, self.page_size, self.max_page_size)
 
     def _decode_cursor(self, raw: str | None) -> int:
         if not raw:
             return 0
         try:
             decoded = base64.urlsafe_b64decode(raw.encode("ascii")).decode("ascii")
-            prefix, _, position = decoded.partition("=")
-            if prefix != "p" or not position.isascii() or not position.isdigit():
+            prefix, _, raw_position = decoded.partition("=")
+            position = parse_int(raw_position, minimum=0)
+            if prefix != "p" or position is None:
                 raise ValueError(decoded)
-            return int(position)
+            return position
         except (ValueError, UnicodeError):
             raise NotFound("Invalid cursor") from None
 
@@ -62,7 +55,7 @@ class PositionPagination:
     def encode_cursor(position: int) -> str:
         return base64.urlsafe_b64encode(f"p={position}".encode("ascii")).decode("ascii")
 
-    def page_data(self, events: list[Any]) -> dict:
+    def page_data(self, events: list[Any]) -> dict[str, Any]:
         """Return the page for ``events``, read with ``limit + 1`` to learn if more follow."""
         shown = events[: self.limit]
         return self.response_data(
@@ -71,7 +64,9 @@ class PositionPagination:
             len(events) > self.limit,
         )
 
-    def response_data(self, results: list[Any], last_position: int | None, has_more: bool) -> dict:
+    def response_data(
+        self, results: list[Any], last_position: int | None, has_more: bool
+    ) -> dict[str, Any]:
         """Return ``{"next": url or None, "results": [...]}`` for one page."""
         next_url = None
         if has_more and last_position is not None:
@@ -81,3 +76,17 @@ class PositionPagination:
                 self.encode_cursor(last_position),
             )
         return {"next": next_url, "results": results}
+
+
+def page_size(raw: str | None, name: str, default: int, maximum: int) -> int:
+    """Return the page size asked for in ``raw`` (1..``maximum``), ``default`` when not given.
+
+    Raises:
+        ValidationError: (400) naming the parameter ``name`` for anything else.
+    """
+    if raw is None or raw == "":
+        return default
+    value = parse_int(raw, minimum=1, maximum=maximum)
+    if value is None:
+        raise ValidationError({name: [f"Enter a whole number from 1 to {maximum}."]})
+    return value

@@ -9,6 +9,8 @@ cannot tie to a model.
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
@@ -27,7 +29,7 @@ __all__ = [
 ]
 
 
-class EventSchema(serializers.Serializer):
+class EventSchema(serializers.Serializer[dict[str, Any]]):
     """A recorded event: ids as strings, timestamp ISO 8601 with offset."""
 
     event_id = serializers.UUIDField()
@@ -41,7 +43,7 @@ class EventSchema(serializers.Serializer):
     causation_id = serializers.CharField(allow_null=True)
     schema_version = serializers.IntegerField(min_value=1)
     metadata = serializers.DictField()
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]  # the API's field, not .data
 
 
 class TimelineEventSchema(EventSchema):
@@ -50,36 +52,36 @@ class TimelineEventSchema(EventSchema):
     )
 
 
-class EventPageSchema(serializers.Serializer):
+class EventPageSchema(serializers.Serializer[dict[str, Any]]):
     next = serializers.URLField(allow_null=True, help_text="The next page, or null.")
     results = EventSchema(many=True)
 
 
-class EventListSchema(serializers.Serializer):
+class EventListSchema(serializers.Serializer[dict[str, Any]]):
     count = serializers.IntegerField(min_value=0)
     events = EventSchema(many=True)
 
 
-class CorrelationTimelineSchema(serializers.Serializer):
+class CorrelationTimelineSchema(serializers.Serializer[dict[str, Any]]):
     correlation_id = serializers.CharField()
     count = serializers.IntegerField(min_value=0)
     events = TimelineEventSchema(many=True)
 
 
-class CorrelationReplaySchema(serializers.Serializer):
+class CorrelationReplaySchema(serializers.Serializer[dict[str, Any]]):
     correlation_id = serializers.CharField()
     count = serializers.IntegerField(min_value=0)
     events = EventSchema(many=True)
 
 
-class CountsSchema(serializers.Serializer):
+class CountsSchema(serializers.Serializer[dict[str, Any]]):
     total = serializers.IntegerField(min_value=0, required=False)
     by_event_type = serializers.DictField(child=serializers.IntegerField(), required=False)
     aggregate_id = serializers.CharField(required=False)
     count = serializers.IntegerField(min_value=0, required=False)
 
 
-class ErrorSchema(serializers.Serializer):
+class ErrorSchema(serializers.Serializer[dict[str, Any]]):
     """DRF's error shape: ``detail`` (and ``code``), or field names mapping to messages."""
 
     detail = serializers.CharField(required=False)
@@ -100,14 +102,16 @@ _TYPES = {
 }
 
 
-def filterset_parameters(filterset_class: type) -> list[OpenApiParameter]:
+def filterset_parameters(
+    filterset_class: type[django_filters.FilterSet],
+) -> list[OpenApiParameter]:
     """Return one query parameter per filter of ``filterset_class`` (with help texts)."""
     parameters = []
     for name, filter_ in filterset_class.base_filters.items():
         many = isinstance(filter_, django_filters.MultipleChoiceFilter)
         enum = None
         if isinstance(filter_, django_filters.ChoiceFilter | django_filters.MultipleChoiceFilter):
-            choices = filter_.extra.get("choices")
+            choices: Any = filter_.extra.get("choices")
             enum = [value for value, _label in (choices() if callable(choices) else choices)]
         parameters.append(
             OpenApiParameter(

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from ..context import is_valid_correlation_id
 from ..handler import eventstore
 from ..queries.filters import EventFilterSet
-from ..queries.scope import scoped_criteria, visible_organizations
+from ..queries.scope import may_see, scoped_criteria
 from ..queries.timelines import timeline_entries
 from .errors import StoreErrorsMixin
 from .pagination import PositionPagination
@@ -37,7 +37,7 @@ class EventListView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     Query parameters: see :class:`~eventstore.queries.filters.EventFilterSet`, plus
     ``cursor`` and ``page_size`` (1..500, default 50). An invalid parameter is a
     400 naming it. Users without the audit-trail permission see only their
-    organizations' events.
+    organizations' events. Every backend answers through ``store.search``.
     """
 
     permission_classes = [IsAuthenticated]
@@ -48,36 +48,17 @@ class EventListView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
         responses={200: EventPageSchema, **ERRORS},
     )
     def get(self, request: Request) -> Response:
-        queryset = getattr(eventstore, "queryset", None)
-        filterset = EventFilterSet(
-            request.query_params, queryset=queryset() if queryset else None, request=request
-        )
+        filterset = EventFilterSet(request.query_params, request=request)
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
         page = PositionPagination(request)
-        scope = visible_organizations(request.user)
-        if scope is not None and not scope:
+        criteria = scoped_criteria(request.user, filterset.criteria())
+        if criteria is None:
             return Response(page.response_data([], None, False))
-        if queryset is not None:
-            events = self._from_queryset(filterset.qs, scope, page)
-        else:
-            criteria = scoped_criteria(request.user, filterset.criteria())
-            if criteria is None:
-                return Response(page.response_data([], None, False))
-            events = eventstore.search(
-                **criteria, after_position=page.after_position, limit=page.limit + 1
-            )
+        events = eventstore.search(
+            **criteria, after_position=page.after_position, limit=page.limit + 1
+        )
         return Response(page.page_data(events))
-
-    @staticmethod
-    def _from_queryset(queryset: Any, scope: frozenset[str] | None, page: Any) -> list[Any]:
-        """Database backend: page django-filter's QuerySet by position."""
-        from ..backends.database import records
-
-        if scope is not None:
-            queryset = queryset.filter(organization_id__in=sorted(scope))
-        rows = queryset.filter(position__gt=page.after_position).order_by("position")
-        return records(rows[: page.limit + 1])
 
 
 class EventDetailView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
@@ -90,8 +71,7 @@ class EventDetailView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
         event = eventstore.get_event(event_id)
         if event is None:
             raise NotFound("Unknown event id.")
-        scope = visible_organizations(request.user)
-        if scope is not None and event.metadata.get("organization_id") not in scope:
+        if not may_see(request.user, event):
             raise NotFound("Unknown event id.")
         return Response(event.as_dict())
 

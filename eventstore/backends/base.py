@@ -1,7 +1,7 @@
 """The store contract every backend obeys, and the logic shared by all backends.
 
-A backend implements a few primitives (``_append``, ``read_aggregate``,
-``read_all``, ``_search``, ``_count``, ``aggregate_version``, ``stats`` and
+A backend implements a few primitives (``_append``, ``_read_aggregate``,
+``_read_all``, ``_search``, ``_count``, ``aggregate_version``, ``stats`` and
 ``clear``); validation, convenience reads and publishing on the event bus are
 written once here.
 """
@@ -48,8 +48,6 @@ class BaseEventStore:
 
     #: Options this backend accepts, with their defaults.
     option_defaults: Mapping[str, Any] = {"MAX_EVENT_BYTES": DEFAULT_MAX_EVENT_BYTES}
-    #: Whether positions are gapless (1..n) and failed appends consume none.
-    supports_gapless_positions: bool = False
 
     def __init__(
         self,
@@ -69,6 +67,9 @@ class BaseEventStore:
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """Return ``options`` completed with defaults.
 
+        Checks the options every backend has (``MAX_EVENT_BYTES``) and that no
+        unknown option is given; a backend checks its own in an override.
+
         Raises:
             InvalidBackendError: naming the alias and the unknown option or bad value.
         """
@@ -79,16 +80,19 @@ class BaseEventStore:
                 f"{type(self).__name__}; known: {', '.join(sorted(self.option_defaults))}."
             )
         merged = {**self.option_defaults, **options}
-        for name in ("MAX_EVENT_BYTES", "MAX_EVENTS", "MAX_BYTES"):
-            value = merged.get(name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise InvalidBackendError(
-                    f"EVENTSTORES[{self.alias!r}]: OPTIONS[{name!r}] must be a positive "
-                    f"integer or None, got {value!r}."
-                )
+        self.check_positive_option(merged, "MAX_EVENT_BYTES")
         return merged
+
+    def check_positive_option(self, options: Mapping[str, Any], name: str) -> None:
+        """Raise :class:`InvalidBackendError` unless ``options[name]`` is None or an int ≥ 1."""
+        value = options.get(name)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise InvalidBackendError(
+                f"EVENTSTORES[{self.alias!r}]: OPTIONS[{name!r}] must be a positive "
+                f"integer or None, got {value!r}."
+            )
 
     def check(self) -> list[Any]:
         """Return Django system-check messages about this store's configuration."""
@@ -204,6 +208,39 @@ class BaseEventStore:
                 f"Aggregate {aggregate_id!r} is a {stored_type}, not a {aggregate_type}."
             )
 
+    def stream_timestamps(
+        self, pending: Sequence[PendingEvent], previous: datetime | None
+    ) -> list[datetime]:
+        """Return the timestamps of a batch appended after an event stamped ``previous``.
+
+        A stream's timestamps never decrease (so "the state at an instant" is
+        always a prefix of its versions): an event without a timestamp is
+        stamped with the store clock, or with its predecessor's timestamp if
+        the clock reads earlier (a clock stepped back by NTP or a VM move); an
+        event given a timestamp (an import) must not be earlier than its
+        predecessor's. ``previous`` is None for a new stream. The clock is read
+        at most once per batch.
+
+        Raises:
+            InvalidEventError: an event's own timestamp is before its predecessor's.
+        """
+        now = None
+        stamps = []
+        for index, event in enumerate(pending):
+            stamp = event.timestamp
+            if stamp is None:
+                if now is None:
+                    now = self.now()
+                stamp = now if previous is None or now >= previous else previous
+            elif previous is not None and stamp < previous:
+                raise InvalidEventError(
+                    f"events[{index}].timestamp {stamp.isoformat()} is before the stream's "
+                    f"previous event ({previous.isoformat()}): a stream's times never decrease."
+                )
+            stamps.append(stamp)
+            previous = stamp
+        return stamps
+
     @staticmethod
     def retried_batch(
         first: RecordedEvent,
@@ -267,17 +304,43 @@ class BaseEventStore:
         """Return one aggregate's events with ``from_version <= version <= to_version``.
 
         Both bounds are inclusive; ``to_version=None`` reads to the end. An unknown
-        aggregate gives an empty list.
+        aggregate, or ``to_version`` below ``from_version``, gives an empty list.
+
+        Raises:
+            InvalidQueryError: ``from_version`` is not an int ≥ 1, or ``to_version``
+                is neither None nor an int ≥ 0 (versions start at 1).
         """
-        raise NotImplementedError("subclasses of BaseEventStore must provide read_aggregate()")
+        if type(from_version) is not int or from_version < 1:
+            _check_bound("from_version", from_version, 1)
+        if to_version is not None and (type(to_version) is not int or to_version < 0):
+            _check_bound("to_version", to_version, 0)
+        return self._read_aggregate(aggregate_id, from_version, to_version)
 
     def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """Return events with ``position > after_position`` (exclusive), at most ``limit``.
 
         In position order; an empty list when there are no more. Page through the
         whole store by passing the last position returned as ``after_position``.
+
+        Raises:
+            InvalidQueryError: ``after_position`` is not an int ≥ 0, or ``limit`` is
+                neither None nor an int ≥ 0.
         """
-        raise NotImplementedError("subclasses of BaseEventStore must provide read_all()")
+        if type(after_position) is not int or after_position < 0:
+            _check_bound("after_position", after_position, 0)
+        if limit is not None and (type(limit) is not int or limit < 0):
+            _check_bound("limit", limit, 0)
+        return self._read_all(after_position, limit)
+
+    def _read_aggregate(
+        self, aggregate_id: str, from_version: int, to_version: int | None
+    ) -> list[RecordedEvent]:
+        """Primitive of :meth:`read_aggregate`, given checked bounds."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide _read_aggregate()")
+
+    def _read_all(self, after_position: int, limit: int | None) -> list[RecordedEvent]:
+        """Primitive of :meth:`read_all`, given checked bounds."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide _read_all()")
 
     def aggregate_version(self, aggregate_id: str) -> int:
         """Return the aggregate's current version (its last event's), 0 if it has none."""
@@ -309,12 +372,23 @@ class BaseEventStore:
         Raises:
             InvalidQueryError: for an unknown criterion or a bad value.
         """
-        return self._search(_criteria(criteria, kwargs))
+        return self._search(self._with_aliases(_criteria(criteria, kwargs)))
 
     def count(self, criteria: Criteria | None = None, /, **kwargs: Any) -> int:
         """Return how many events match (same criteria as :meth:`search`, paging ignored)."""
         criteria = _criteria(criteria, kwargs).replace(after_position=0, limit=None)
-        return self._count(criteria)
+        return self._count(self._with_aliases(criteria))
+
+    def _with_aliases(self, criteria: Criteria) -> Criteria:
+        """Return ``criteria`` whose event types also name their types' aliases (former names)."""
+        if not criteria.event_types:
+            return criteria
+        names = {
+            alias for name in criteria.event_types for alias in self.registry.stored_names(name)
+        }
+        if len(names) == len(criteria.event_types):
+            return criteria
+        return criteria.replace(event_types=frozenset(names))
 
     def read_by_type(
         self,
@@ -359,6 +433,14 @@ class BaseEventStore:
         """Return the position of the newest event, 0 for an empty store."""
         raise NotImplementedError("subclasses of BaseEventStore must provide last_position()")
 
+    def identity(self) -> str:
+        """Return the identity of the history this store holds (see :mod:`eventstore.identity`).
+
+        Two stores with the same identity hold the same history (one a prefix of the
+        other); ``clear()`` and a new process-memory store give a new identity.
+        """
+        raise NotImplementedError("subclasses of BaseEventStore must provide identity()")
+
 
 def _utc_now() -> datetime:
     """The default clock: the current time, aware, in UTC."""
@@ -371,6 +453,12 @@ def _criteria(criteria: Criteria | None, kwargs: Mapping[str, Any]) -> Criteria:
             raise InvalidQueryError("Give either a Criteria or keyword criteria, not both.")
         return criteria
     return Criteria.build(**kwargs)
+
+
+def _check_bound(name: str, value: Any, minimum: int) -> None:
+    """Raise :class:`InvalidQueryError` unless ``value`` is an int (not a bool) ≥ ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise InvalidQueryError(f"{name} must be a whole number ≥ {minimum}, got {value!r}.")
 
 
 def _check_expected_version(value: Any) -> ExpectedVersionArg:

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Max, Q, QuerySet
@@ -42,8 +42,12 @@ from ..exceptions import (
     InvalidEventError,
 )
 from ..mapping import PendingEvent
+from ..projections.notify import notify_append
 from ..records import ENVELOPE_FIELDS, RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg
+
+if TYPE_CHECKING:
+    from ..models import StoredEvent
 
 __all__ = ["DatabaseEventStore", "records", "to_record", "translate_errors"]
 
@@ -87,7 +91,6 @@ class DatabaseEventStore(BaseEventStore):
     """
 
     option_defaults = {**BaseEventStore.option_defaults, "DATABASE": "default"}
-    supports_gapless_positions = True
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         merged = super().validate_options(options)
@@ -102,9 +105,9 @@ class DatabaseEventStore(BaseEventStore):
 
     @property
     def using(self) -> str:
-        return self.options["DATABASE"]
+        return cast(str, self.options["DATABASE"])
 
-    def _events(self) -> QuerySet:
+    def _events(self) -> QuerySet[StoredEvent]:
         from ..models import StoredEvent
 
         return StoredEvent.objects.using(self.using)
@@ -139,15 +142,15 @@ class DatabaseEventStore(BaseEventStore):
                 self._events()
                 .filter(aggregate_id=aggregate_id)
                 .order_by("-version")
-                .values_list("version", "aggregate_type")
+                .values_list("version", "aggregate_type", "timestamp")
                 .first()
             )
-            actual, stored_type = head if head else (0, None)
+            actual, stored_type, previous = head if head else (0, None, None)
             self.check_expected_version(aggregate_id, expected_version, actual)
             self.check_stream_type(stored_type, aggregate_id, aggregate_type)
-            now = self.now()
+            stamps = self.stream_timestamps(pending, previous)
             rows = []
-            for offset, event in enumerate(pending, start=1):
+            for offset, (event, stamp) in enumerate(zip(pending, stamps, strict=True), start=1):
                 data = codec.loads(event.data_json)
                 metadata = codec.loads(event.metadata_json)
                 rows.append(
@@ -158,7 +161,7 @@ class DatabaseEventStore(BaseEventStore):
                         aggregate_type=aggregate_type,
                         event_type=event.event_type,
                         version=actual + offset,
-                        timestamp=event.timestamp or now,
+                        timestamp=stamp,
                         correlation_id=event.correlation_id,
                         causation_id=event.causation_id,
                         schema_version=event.schema_version,
@@ -170,6 +173,7 @@ class DatabaseEventStore(BaseEventStore):
                     )
                 )
             StoredEvent.objects.using(self.using).bulk_create(rows)
+            notify_append(self.using, rows[-1].position)  # PostgreSQL: NOTIFY, sent on commit
         return [to_record(row) for row in rows], True
 
     def _lock_positions(self, count: int) -> int:
@@ -194,16 +198,16 @@ class DatabaseEventStore(BaseEventStore):
                     pass  # another writer created it first
                 cursor.execute(sql, [count, COUNTER])
                 row = cursor.fetchone()
-        return row[0] - count
+        return cast(int, row[0]) - count
 
-    def publish(self, records: list[RecordedEvent]) -> None:
+    def publish(self, records: Sequence[RecordedEvent]) -> None:
         """Publish once the surrounding transaction commits; never for a rolled-back one."""
         transaction.on_commit(lambda: publish(self, records), using=self.using)
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read_aggregate(
-        self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
+    def _read_aggregate(
+        self, aggregate_id: str, from_version: int, to_version: int | None
     ) -> list[RecordedEvent]:
         rows = self._events().filter(aggregate_id=aggregate_id, version__gte=from_version)
         if to_version is not None:
@@ -211,7 +215,7 @@ class DatabaseEventStore(BaseEventStore):
         with translate_errors():
             return records(rows.order_by("version"))
 
-    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+    def _read_all(self, after_position: int, limit: int | None) -> list[RecordedEvent]:
         rows = self._events().filter(position__gt=after_position).order_by("position")
         if limit is not None:
             rows = rows[:limit]
@@ -234,15 +238,22 @@ class DatabaseEventStore(BaseEventStore):
 
     def last_position(self) -> int:
         with translate_errors():
-            return self._events().aggregate(Max("position"))["position__max"] or 0
+            return cast(int | None, self._events().aggregate(Max("position"))["position__max"]) or 0
 
-    def queryset(self, criteria: Criteria | None = None) -> QuerySet:
+    def identity(self) -> str:
+        """Kept in one row of the database, created on first use; renewed by clear()."""
+        from ..projections.notify import database_identity
+
+        with translate_errors():
+            return database_identity(self.using)
+
+    def _queryset(self, criteria: Criteria | None = None) -> QuerySet[StoredEvent]:
         """Return the model QuerySet of events matching ``criteria`` (paging ignored)."""
         rows = self._events()
         return rows.filter(criteria_q(criteria)) if criteria is not None else rows
 
     def _search(self, criteria: Criteria) -> list[RecordedEvent]:
-        rows = self.queryset(criteria).filter(position__gt=criteria.after_position)
+        rows = self._queryset(criteria).filter(position__gt=criteria.after_position)
         rows = rows.order_by("position")
         if criteria.limit is not None:
             rows = rows[: criteria.limit]
@@ -251,7 +262,7 @@ class DatabaseEventStore(BaseEventStore):
 
     def _count(self, criteria: Criteria) -> int:
         with translate_errors():
-            return self.queryset(criteria).count()
+            return self._queryset(criteria).count()
 
     def stats(self) -> dict[str, Any]:
         """Return ``events`` (the last position: positions are gapless, so no count
@@ -269,17 +280,18 @@ class DatabaseEventStore(BaseEventStore):
         }
 
     def clear(self) -> None:
-        from ..models import PositionCounter
+        from ..models import PositionCounter, StoreIdentity
 
         with translate_errors(), transaction.atomic(using=self.using):
             self._events().delete()
             PositionCounter.objects.using(self.using).filter(name=COUNTER).delete()
+            StoreIdentity.objects.using(self.using).filter(name=COUNTER).delete()
 
 
 _RECORD_FIELDS = (*ENVELOPE_FIELDS, "data", "metadata")
 
 
-def records(rows: QuerySet) -> list[RecordedEvent]:
+def records(rows: QuerySet[StoredEvent]) -> list[RecordedEvent]:
     """Return the recorded events of a ``StoredEvent`` QuerySet, in its order.
 
     Reads plain tuples (no model instances) and writes data and metadata back as
@@ -287,7 +299,7 @@ def records(rows: QuerySet) -> list[RecordedEvent]:
     """
     dumps = codec.dumps
     return [
-        RecordedEvent(
+        RecordedEvent(  # type: ignore[misc]  # fields: exactly the envelope, before data_json
             *fields, data_json=dumps(data, native=True), metadata_json=dumps(metadata, native=True)
         )
         for *fields, data, metadata in rows.values_list(*_RECORD_FIELDS)
@@ -342,7 +354,9 @@ def criteria_q(criteria: Criteria) -> Q:
             q &= Q(**{f"{field}__in": sorted(values)})
     for key, accepted in criteria.metadata:
         if key in _INDEXED_METADATA:
-            q &= Q(**{f"{_INDEXED_METADATA[key]}__in": sorted(map(_scalar_text, accepted))})
+            # None (an absent value) is in no SQL IN list: leave it out, as it cannot sort.
+            texts = [text for text in map(_scalar_text, accepted) if text is not None]
+            q &= Q(**{f"{_INDEXED_METADATA[key]}__in": sorted(texts)})
         else:
             q &= Q(**{"metadata__has_key": key}) & Q(
                 **{f"metadata__{key}__in": sorted(accepted, key=repr)}

@@ -40,6 +40,7 @@ from ..exceptions import (
     EventStoreFull,
     InvalidBackendError,
 )
+from ..identity import journal_identity, new_identity, write_journal_identity
 from ..mapping import INDEXED_METADATA_KEYS, PendingEvent, indexable_value
 from ..records import RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg
@@ -56,7 +57,7 @@ RECORD_OVERHEAD_BYTES = 700
 _position = attrgetter("position")
 
 
-class _View(Sequence):
+class _View(Sequence[RecordedEvent]):
     """A read-only window ``items[start:stop]`` of a list, without copying it.
 
     Paging through a large index (``after_position`` + ``limit``) then costs
@@ -131,7 +132,7 @@ class _TimeIndex:
         return stop - start
 
 
-class _SmallIndex(dict):
+class _SmallIndex(dict[str, RecordedEvent | list[RecordedEvent]]):
     """Key → records, keeping a lone record without a list around it.
 
     Correlation and causation ids mostly have one or two events each; a list
@@ -174,6 +175,8 @@ class _Data:
     by_time: _TimeIndex = field(default_factory=_TimeIndex)
     approx_bytes: int = 0
     journal: Journal | None = None
+    #: Which history this is (see :mod:`eventstore.identity`); renewed by reset().
+    identity: str = field(default_factory=new_identity)
 
     def reset(self) -> None:
         """Forget every event (in place: stores holding this object see it), empty the journal."""
@@ -184,6 +187,7 @@ class _Data:
                     setattr(self, name, getattr(fresh, name))
             if self.journal is not None:
                 self.journal.truncate()
+                write_journal_identity(self.journal.path, self.identity)
 
     def shared_type(self, event_type: str) -> str:
         """Return the stored copy of ``event_type`` if there is one."""
@@ -228,6 +232,7 @@ def _data_for(alias: str, journal_path: str | None, fsync: bool) -> _Data:
                 data.journal = Journal(journal_path, fsync=fsync)
                 try:
                     _load_journal(data)
+                    data.identity = journal_identity(data.journal.path)
                 except Exception:
                     data.journal.close()
                     raise
@@ -243,6 +248,7 @@ def _data_for(alias: str, journal_path: str | None, fsync: bool) -> _Data:
 
 
 def _load_journal(data: _Data) -> None:
+    assert data.journal is not None  # called once the journal is open
     for batch in data.journal.load():
         for record in batch:
             if record.position != len(data.events) + 1:
@@ -312,7 +318,6 @@ class InMemoryEventStore(BaseEventStore):
         "JOURNAL": None,
         "JOURNAL_FSYNC": True,
     }
-    supports_gapless_positions = True
 
     def __init__(self, alias: str = "default", options: Any = None, **kwargs: Any) -> None:
         super().__init__(alias, options, **kwargs)
@@ -320,6 +325,8 @@ class InMemoryEventStore(BaseEventStore):
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         merged = super().validate_options(options)
+        self.check_positive_option(merged, "MAX_EVENTS")
+        self.check_positive_option(merged, "MAX_BYTES")
         journal = merged["JOURNAL"]
         if journal is not None and not isinstance(journal, (str, os.PathLike)):
             raise InvalidBackendError(
@@ -395,7 +402,7 @@ class InMemoryEventStore(BaseEventStore):
                 for event in pending
             )
             self._check_bounds(len(pending), added_bytes)
-            now = None if all(event.timestamp for event in pending) else self.now()
+            stamps = self.stream_timestamps(pending, stream[-1].timestamp if stream else None)
             position = len(data.events)
             # Equal strings already stored are reused, so each event does not keep
             # its own copy of its stream's id, type names or correlation id.
@@ -409,14 +416,14 @@ class InMemoryEventStore(BaseEventStore):
                     event_type=data.shared_type(event.event_type),
                     version=actual + offset,
                     position=position + offset,
-                    timestamp=event.timestamp or now,
+                    timestamp=stamp,
                     correlation_id=data.shared_correlation(event.correlation_id),
                     causation_id=event.causation_id,
                     schema_version=event.schema_version,
                     data_json=event.data_json,
                     metadata_json=event.metadata_json,
                 )
-                for offset, event in enumerate(pending, start=1)
+                for offset, (event, stamp) in enumerate(zip(pending, stamps, strict=True), start=1)
             ]
             if data.journal is not None:
                 data.journal.write(records)
@@ -444,17 +451,17 @@ class InMemoryEventStore(BaseEventStore):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def read_aggregate(
-        self, aggregate_id: str, from_version: int = 1, to_version: int | None = None
+    def _read_aggregate(
+        self, aggregate_id: str, from_version: int, to_version: int | None
     ) -> list[RecordedEvent]:
         with self._data.lock:
             stream = self._data.streams.get(aggregate_id)
             if not stream:
                 return []
-            return stream[max(from_version, 1) - 1 : to_version]
+            return stream[from_version - 1 : to_version]
 
-    def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
-        start = max(after_position, 0)
+    def _read_all(self, after_position: int, limit: int | None) -> list[RecordedEvent]:
+        start = after_position
         with self._data.lock:
             return self._data.events[start : None if limit is None else start + limit]
 
@@ -475,6 +482,10 @@ class InMemoryEventStore(BaseEventStore):
     def last_position(self) -> int:
         with self._data.lock:
             return len(self._data.events)
+
+    def identity(self) -> str:
+        """Random per process and per clear(); kept beside the journal when there is one."""
+        return self._data.identity
 
     def stats(self) -> dict[str, Any]:
         """Return ``events``, ``aggregates``, ``approx_bytes``, ``max_events``, ``max_bytes``."""
@@ -503,7 +514,7 @@ class InMemoryEventStore(BaseEventStore):
         with self._data.lock:
             source = self._best_source(criteria)
             residual = _residual(criteria, source)
-            results = []
+            results: list[RecordedEvent] = []
             if criteria.limit == 0:
                 return results
             for record in self._iterate(source, criteria.after_position):
@@ -538,7 +549,7 @@ class InMemoryEventStore(BaseEventStore):
         data = self._data
         sources: list[_Source] = []
 
-        def lists(index: dict[Any, Any], keys: Iterable[Any]) -> list:
+        def lists(index: dict[Any, Any], keys: Iterable[Any]) -> list[Any]:
             if isinstance(index, _SmallIndex):
                 return [index.records(key) for key in keys if key in index]
             return [index[key] for key in keys if key in index]

@@ -6,6 +6,7 @@
 - :mod:`.analytics`: statistics and trends in calendar buckets.
 - :mod:`.forms`: the analytics parameters, parsed and checked.
 - :mod:`.paging`: pages of events newest first (the event browser).
+- :mod:`.params`: whole numbers from query strings (positions, versions, page sizes).
 - :mod:`.timelines`: events with their depth in the causation chain.
 
 Neither surface (``eventstore.api``, ``eventstore.admin``) imports the other;

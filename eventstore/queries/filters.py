@@ -1,22 +1,26 @@
 """Query parameters of event searches, parsed and validated with django-filter.
 
-django-filter's ``FilterSet`` filters Django QuerySets; the memory backend has
-none, so here the filter set only parses and validates (its fields, forms and
-error messages), and :meth:`EventFilterSet.criteria` turns the cleaned values
-into store search criteria. An invalid value is reported, never ignored.
+django-filter's ``FilterSet`` filters Django QuerySets; events are searched
+through the store on every backend, so here the filter set only parses and
+validates (its fields, forms and error messages), and
+:meth:`EventFilterSet.criteria` turns the cleaned values into the store's
+search criteria (the database backend owns their only translation into SQL).
+An invalid value is reported, never ignored.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import django_filters
 from django import forms
 
 from ..context import CORRELATION_ID_PATTERN
-from ..criteria import normalize_text
 from ..events import registry
 from .fields import IsoDateTimeBoundField, TimeBound
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
 
 __all__ = ["EventFilterSet", "TimeBoundFilter"]
 
@@ -39,7 +43,7 @@ class TimeBoundFilter(django_filters.Filter):
 
 
 class _NoQuerySet:
-    """Stands where django-filter expects a QuerySet: the memory backend has none."""
+    """Stands where django-filter expects a QuerySet: events are searched through the store."""
 
     model = None
 
@@ -50,10 +54,8 @@ class _NoQuerySet:
 class EventFilterSet(django_filters.FilterSet):
     """Filters of ``GET /api/events/`` and the event browser.
 
-    With the memory backend the filter set only validates, and
-    :meth:`criteria` gives the store's search criteria; with the database
-    backend, ``.qs`` filters the ``StoredEvent`` QuerySet directly. Both give
-    the same results.
+    The filter set only validates; :meth:`criteria` gives the keyword
+    arguments of ``store.search()``, the same on every backend.
 
     Parameters: ``event_type`` (repeatable; must be a registered type),
     ``aggregate_type``, ``aggregate_id``, ``correlation_id``, ``causation_id``,
@@ -90,21 +92,19 @@ class EventFilterSet(django_filters.FilterSet):
         label="User id", max_length=255, help_text="metadata.user_id"
     )
     search = django_filters.CharFilter(
-        label="Search",
-        max_length=200,
-        method="filter_search",
-        help_text="Case-insensitive text in the event's data.",
+        label="Search", max_length=200, help_text="Case-insensitive text in the event's data."
     )
 
-    def __init__(self, data: Any = None, queryset: Any = None, **kwargs: Any) -> None:
-        super().__init__(data, queryset if queryset is not None else _NoQuerySet(), **kwargs)
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        # _NoQuerySet stands in for the QuerySet django-filter expects (see above).
+        super().__init__(data, cast("QuerySet[Any]", _NoQuerySet()), **kwargs)
 
     def get_form_class(self) -> type[forms.Form]:
         form_class = super().get_form_class()
 
         class EventFilterForm(form_class):  # type: ignore[misc, valid-type]
             def clean(self) -> dict[str, Any]:
-                cleaned = super().clean()
+                cleaned: dict[str, Any] = super().clean()
                 start, end = cleaned.get("from"), cleaned.get("to")
                 if isinstance(start, TimeBound) and isinstance(end, TimeBound):
                     if start.value > end.value or (end.exclusive and start.value >= end.value):
@@ -118,10 +118,6 @@ class EventFilterSet(django_filters.FilterSet):
                 return cleaned
 
         return EventFilterForm
-
-    def filter_search(self, queryset: Any, name: str, value: str) -> Any:
-        """Database backend: match the stored, casefolded ``search_text``."""
-        return queryset.filter(search_text__contains=normalize_text(value)) if value else queryset
 
     def criteria(self) -> dict[str, Any]:
         """Return the cleaned parameters as keyword arguments for ``store.search()``.

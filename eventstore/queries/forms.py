@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
@@ -52,7 +52,9 @@ class AnalyticsQueryForm(forms.Form):
             "interval": data.get("interval"),
         }
         super().__init__(values)
-        self.fields["event_type"].choices = [(name, name) for name in registry.names()]
+        cast(forms.MultipleChoiceField, self.fields["event_type"]).choices = [
+            (name, name) for name in registry.names()
+        ]
         self.fields["interval"].required = with_interval
 
     def clean_tz(self) -> ZoneInfo:
@@ -75,7 +77,7 @@ class AnalyticsQueryForm(forms.Form):
             super().full_clean()
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = cast(dict[str, Any], super().clean())  # Form.clean() gives cleaned_data
         start, end = cleaned.get("start"), cleaned.get("end")
         if start is not None and end is not None:
             cleaned["start"] = start.value
@@ -88,4 +90,7 @@ class AnalyticsQueryForm(forms.Form):
     def api_errors(self) -> dict[str, list[str]]:
         """Errors keyed by the query parameter names (``from``/``to``, not start/end)."""
         names = {"start": "from", "end": "to"}
-        return {names.get(key, key): list(value) for key, value in self.errors.items()}
+        # An ErrorList iterates over its messages as strings.
+        return {
+            names.get(key, key): cast(list[str], list(value)) for key, value in self.errors.items()
+        }

@@ -65,7 +65,7 @@ def newest_first(
             older_than=shown[-1].position if shown else newer_than + 1,
         )
     upper = store.last_position() if older_than is None else older_than - 1
-    found: list[RecordedEvent] = []
+    found = []
     window = max(FIRST_WINDOW, 2 * size)
     while upper > 0 and len(found) <= size:
         lower = max(0, upper - window)

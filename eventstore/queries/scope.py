@@ -17,7 +17,12 @@ from typing import Any
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-__all__ = ["AUDIT_TRAIL_PERMISSION", "scoped_criteria", "visible_organizations"]
+__all__ = [
+    "AUDIT_TRAIL_PERMISSION",
+    "may_see",
+    "scoped_criteria",
+    "visible_organizations",
+]
 
 AUDIT_TRAIL_PERMISSION = "eventstore.view_audit_trail"
 
@@ -49,3 +54,9 @@ def scoped_criteria(user: Any, criteria: dict[str, Any]) -> dict[str, Any] | Non
         return None
     metadata["organization_id"] = sorted(allowed)
     return {**criteria, "metadata": metadata}
+
+
+def may_see(user: Any, event: Any) -> bool:
+    """Return whether ``user`` may see ``event`` (a RecordedEvent): all, or its organization's."""
+    scope = visible_organizations(user)
+    return scope is None or event.metadata.get("organization_id") in scope

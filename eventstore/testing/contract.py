@@ -1,7 +1,7 @@
 """The contract every event store backend keeps, as one reusable test suite.
 
-Subclass :class:`EventStoreContract` together with a test case class and
-implement :meth:`~EventStoreContract.create_store`::
+Subclass :class:`EventStoreContract` (a ``unittest.TestCase``), alone or together with
+one of Django's test case classes, and implement :meth:`~EventStoreContract.create_store`::
 
     class InMemoryContractTests(EventStoreContract, SimpleTestCase):
         def create_store(self):
@@ -15,14 +15,17 @@ DESIGN.md, not taken from any backend's output.
 
 from __future__ import annotations
 
+import abc
 import copy
 import sys
 import threading
 import time
+import unittest
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import connections
 
@@ -35,7 +38,7 @@ from ..exceptions import (
     InvalidQueryError,
     UnknownEventTypeError,
 )
-from ..records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent
+from ..records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent, RecordedEvent
 from . import EventRecorder, ManualClock
 
 __all__ = ["EventStoreContract", "ContractHappened", "ContractCounted"]
@@ -63,9 +66,21 @@ def happened(note: str = "x", **envelope: Any) -> NewEvent:
     return NewEvent(event_type="contract.Happened", data={"note": note}, **envelope)
 
 
-class EventStoreContract:
-    """Backend-agnostic tests; mix into a ``unittest.TestCase`` subclass."""
+class EventStoreContract(unittest.TestCase):
+    """Backend-agnostic tests: subclass and implement :meth:`create_store`.
 
+    The base class itself is abstract: its tests are collected (``__test__``) only on
+    subclasses that implement ``create_store``, and skipped if run on the base anyway.
+    """
+
+    __test__: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__test__" not in cls.__dict__:  # a subclass may still opt out explicitly
+            cls.__test__ = not getattr(cls.create_store, "__isabstractmethod__", False)
+
+    @abc.abstractmethod
     def create_store(self) -> BaseEventStore:
         """Return a new, empty store of the backend under test."""
         raise NotImplementedError("EventStoreContract subclasses must provide create_store()")
@@ -82,7 +97,9 @@ class EventStoreContract:
         return threading.Thread(target=run)
 
     def setUp(self) -> None:
-        super().setUp()  # type: ignore[misc]
+        if getattr(type(self).create_store, "__isabstractmethod__", False):
+            self.skipTest("EventStoreContract is abstract: subclass it with create_store()")
+        super().setUp()
         self.store = self.create_store()
         self.clock = ManualClock(T0)
         self.store.clock = self.clock
@@ -138,7 +155,8 @@ class EventStoreContract:
         )
 
     def test_bad_expected_version_values_are_refused(self) -> None:
-        for bad in (-1, "1", 1.0, None, True):
+        bad_values: tuple[Any, ...] = (-1, "1", 1.0, None, True)  # wrong on purpose
+        for bad in bad_values:
             with self.subTest(bad=bad), self.assertRaises(InvalidEventError):
                 self.store.append("a-1", "Thing", [happened()], bad)
 
@@ -180,7 +198,7 @@ class EventStoreContract:
             [happened("fine"), NewEvent(event_type="no.such.Type", data={})],
             [happened("fine"), happened("naive", timestamp=datetime(2024, 1, 1))],  # noqa: DTZ001
             [happened("fine"), NewEvent(event_type="contract.Happened", data={"n": float("nan")})],
-            [happened("fine"), NewEvent(event_type="contract.Happened", data=[1, 2])],
+            [happened("fine"), NewEvent(event_type="contract.Happened", data=[1, 2])],  # type: ignore[arg-type]  # not a mapping, on purpose
         ]
         for batch in bad_batches:
             with self.subTest(batch=batch), self.assertRaises(InvalidEventError):
@@ -194,6 +212,54 @@ class EventStoreContract:
         with self.assertRaises(InvalidEventError):
             self.store.append("a-1", "Thing", [happened("é" * limit)], NO_STREAM)
         self.assertEqual(self.store.read_all(), [])
+
+    def test_text_without_a_utf8_form_is_refused_everywhere(self) -> None:
+        lone = "x\ud800"  # a lone surrogate: no UTF-8 form (RFC 3629 §3)
+        attempts: dict[str, Callable[[], object]] = {
+            "data": lambda: self.store.append("a-1", "Thing", [happened(lone)], NO_STREAM),
+            "data key": lambda: self.store.append(
+                "a-1", "Thing", [NewEvent("contract.Happened", {lone: "v"})], NO_STREAM
+            ),
+            "metadata": lambda: self.store.append(
+                "a-1", "Thing", [happened()], NO_STREAM, metadata={"user_id": lone}
+            ),
+            "aggregate id": lambda: self.store.append(lone, "Thing", [happened()], NO_STREAM),
+            "aggregate type": lambda: self.store.append("a-1", lone, [happened()], NO_STREAM),
+            "correlation id": lambda: self.store.append(
+                "a-1", "Thing", [happened()], NO_STREAM, correlation_id=lone
+            ),
+            "causation id": lambda: self.store.append(
+                "a-1", "Thing", [happened()], NO_STREAM, causation_id=lone
+            ),
+        }
+        for where, attempt in attempts.items():
+            with self.subTest(where=where), self.assertRaises(InvalidEventError) as caught:
+                attempt()
+            self.assertIn("U+D800", str(caught.exception))
+        self.assertEqual(self.store.read_all(), [])
+        stored = self.store.append("a-1", "Thing", [happened("emoji 😀 and é")], NO_STREAM)
+        self.assertEqual(self.store.read_aggregate("a-1")[0].data["note"], "emoji 😀 and é")
+        self.assertEqual(stored[0].position, 1)
+
+    def test_data_that_does_not_fit_its_registered_class_is_refused(self) -> None:
+        misfits: dict[str, dict[str, Any]] = {
+            "missing field": {"amount": "1.00"},
+            "int as text": {"count": "7"},
+            "bool as int": {"count": True},
+            "malformed decimal": {"count": 1, "amount": "1,50"},
+            "list as decimal": {"count": 1, "amount": [1]},
+        }
+        for case, data in misfits.items():
+            with self.subTest(case=case), self.assertRaises(InvalidEventError) as caught:
+                self.store.append("a-1", "Thing", [NewEvent("contract.Counted", data)], NO_STREAM)
+            self.assertIn("contract.Counted", str(caught.exception))
+        with self.assertRaises(InvalidEventError):
+            self.store.append("a-1", "Thing", [NewEvent("contract.Happened", {"note": 5})], 0)
+        self.assertEqual(self.store.read_all(), [])
+        fits = NewEvent("contract.Counted", {"count": 7, "amount": "1.50", "extra": "kept"})
+        stored = self.store.append("a-1", "Thing", [fits], NO_STREAM)[0]
+        self.assertEqual(stored.to_event(), ContractCounted(count=7, amount=Decimal("1.50")))
+        self.assertEqual(stored.data["extra"], "kept")
 
     def test_an_empty_batch_is_refused(self) -> None:
         with self.assertRaises(InvalidEventError):
@@ -252,7 +318,7 @@ class EventStoreContract:
     # -- immutability --------------------------------------------------------------------
 
     def test_mutating_what_was_appended_changes_nothing(self) -> None:
-        data = {"note": "original", "items": [1, 2]}
+        data: dict[str, Any] = {"note": "original", "items": [1, 2]}
         metadata = {"organization_id": "acme"}
         self.store.append(
             "a-1", "Thing", [NewEvent("contract.Happened", data, metadata=metadata)], NO_STREAM
@@ -287,11 +353,32 @@ class EventStoreContract:
         self.assertEqual([e.version for e in self.store.read_aggregate("a-1", 2, 3)], [2, 3])
         self.assertEqual(self.store.read_aggregate("a-1", 6), [])
         self.assertEqual(self.store.read_aggregate("unknown"), [])
+        self.assertEqual(self.store.read_aggregate("a-1", 3, 2), [])
+        self.assertEqual(self.store.read_aggregate("a-1", 1, 0), [])
+        self.assertEqual([e.version for e in self.store.read_aggregate("a-1", 5, 9)], [5])
+
+    def test_read_bounds_below_their_minimum_are_refused(self) -> None:
+        self.store.append("a-1", "Thing", [happened("1"), happened("2")], NO_STREAM)
+        refused: dict[str, Callable[[], object]] = {
+            "from_version 0": lambda: self.store.read_aggregate("a-1", 0),
+            "from_version -1": lambda: self.store.read_aggregate("a-1", -1),
+            "to_version -1": lambda: self.store.read_aggregate("a-1", 1, -1),
+            "from_version True": lambda: self.store.read_aggregate("a-1", True),
+            "from_version '1'": lambda: self.store.read_aggregate("a-1", "1"),  # type: ignore[arg-type]
+            "after_position -1": lambda: self.store.read_all(-1),
+            "limit -1": lambda: self.store.read_all(0, -1),
+            "limit 1.5": lambda: self.store.read_all(0, 1.5),  # type: ignore[arg-type]
+        }
+        for case, read in refused.items():
+            with self.subTest(case=case), self.assertRaises(InvalidQueryError):
+                read()
+        self.assertEqual([e.version for e in self.store.read_all(0, 0)], [])
 
     def test_read_all_pages_return_each_event_once(self) -> None:
         for number in range(7):
             self.store.append(f"a-{number}", "Thing", [happened(str(number))], NO_STREAM)
-        seen, position = [], 0
+        seen: list[int] = []
+        position = 0
         while page := self.store.read_all(after_position=position, limit=3):
             seen.extend(e.position for e in page)
             position = page[-1].position
@@ -366,6 +453,27 @@ class EventStoreContract:
         self.assertEqual([e.position for e in everything], [1, 2, 3])
         self.assertEqual(self.store.count(timestamp__lt=T0), 1)
 
+    def test_a_stream_s_timestamps_never_decrease(self) -> None:
+        self.store.append("a-1", "Thing", [happened("1")], NO_STREAM)
+        self.clock.set(T0 - timedelta(hours=1))  # the clock is stepped back
+        later = self.store.append("a-1", "Thing", [happened("2"), happened("3")], 1)
+        self.assertEqual([e.timestamp for e in later], [T0, T0])
+        other = self.store.append("b-1", "Thing", [happened()], NO_STREAM)[0]
+        self.assertEqual(other.timestamp, T0 - timedelta(hours=1))  # other streams: the clock
+        with self.assertRaises(InvalidEventError) as caught:
+            self.store.append("a-1", "Thing", [happened(timestamp=T0 - timedelta(seconds=1))], 3)
+        self.assertIn("never decrease", str(caught.exception))
+        with self.assertRaises(InvalidEventError):  # within one batch too
+            self.store.append(
+                "c-1",
+                "Thing",
+                [happened(timestamp=T0), happened(timestamp=T0 - timedelta(microseconds=1))],
+                NO_STREAM,
+            )
+        same = self.store.append("a-1", "Thing", [happened(timestamp=T0)], 3)[0]
+        self.assertEqual((same.version, same.timestamp), (4, T0))
+        self.assertEqual(self.store.last_position(), 5)
+
     def test_read_by_correlation_and_causation(self) -> None:
         self.store.append("a-1", "Thing", [happened("1")], NO_STREAM, correlation_id="req-1")
         self.store.append("b-1", "Thing", [happened("2")], NO_STREAM, correlation_id="req-2")
@@ -412,7 +520,9 @@ class EventStoreContract:
 
     def test_search_equality_lists_and_metadata(self) -> None:
         self._search_fixture()
-        ids = lambda events: [e.aggregate_id for e in events]  # noqa: E731
+        ids: Callable[[list[RecordedEvent]], list[str]] = lambda events: [  # noqa: E731
+            e.aggregate_id for e in events
+        ]
         self.assertEqual(ids(self.store.search(aggregate_type="Payment")), ["p-1", "p-2", "p-3"])
         self.assertEqual(ids(self.store.search(aggregate_id=["p-3", "o-1"])), ["p-3", "o-1"])
         self.assertEqual(ids(self.store.search(organization_id="acme")), ["p-1", "p-3", "o-1"])
@@ -442,7 +552,9 @@ class EventStoreContract:
 
     def test_search_text_is_case_insensitive_unicode_and_literal(self) -> None:
         self._search_fixture()
-        ids = lambda events: [e.aggregate_id for e in events]  # noqa: E731
+        ids: Callable[[list[RecordedEvent]], list[str]] = lambda events: [  # noqa: E731
+            e.aggregate_id for e in events
+        ]
         self.assertEqual(ids(self.store.search(text="CAFÉ")), ["p-1"])
         self.assertEqual(ids(self.store.search(text="платёж")), ["p-2"])
         self.assertEqual(ids(self.store.search(text="100%")), ["p-3"])
@@ -464,6 +576,7 @@ class EventStoreContract:
         self.assertEqual(self.store.search(limit=0), [])
 
     def test_unknown_criteria_are_refused(self) -> None:
+        kwargs: dict[str, Any]
         for kwargs in (
             {"colour": "red"},
             {"version__between": 1},
@@ -492,6 +605,40 @@ class EventStoreContract:
         with self.assertRaises(UnknownEventTypeError) as caught:
             stored.to_event(EventRegistry())
         self.assertIn("contract.Happened", str(caught.exception))
+
+    def test_a_renamed_type_reads_and_finds_events_stored_under_its_former_name(self) -> None:
+        @event
+        class Before(DomainEvent, event_type="contract.Before"):
+            note: str
+
+        self.store.append("a-1", "Thing", [Before(note="old")], NO_STREAM)
+        registry.unregister("contract.Before")  # the class is renamed in a deploy
+        try:
+
+            @event
+            class After(DomainEvent, event_type="contract.After", aliases=["contract.Before"]):
+                note: str
+
+            self.store.append("a-1", "Thing", [After(note="new")], 1)
+            old, new = self.store.read_aggregate("a-1")
+            self.assertEqual(
+                (old.event_type, new.event_type), ("contract.Before", "contract.After")
+            )
+            self.assertEqual(
+                [old.to_event(), new.to_event()], [After(note="old"), After(note="new")]
+            )
+            found = self.store.search(event_type="contract.After")
+            self.assertEqual([e.version for e in found], [1, 2])
+            self.assertEqual(self.store.count(event_type=["contract.After"]), 2)
+            self.assertEqual(len(self.store.read_by_type("contract.Before")), 2)
+            self.assertEqual(registry.names().count("contract.Before"), 0)
+            with self.assertRaises(InvalidEventError):  # a former name can't be taken again
+
+                @event
+                class Other(DomainEvent, event_type="contract.Before"):
+                    note: str
+        finally:
+            registry.unregister("contract.After")
 
     def test_nothing_is_imported_from_stored_names_or_data(self) -> None:
         module = "eventstore_contract_never_imported"
@@ -529,7 +676,7 @@ class EventStoreContract:
         )
 
         @custom.upcaster("contract.Renamed", 2)
-        def _v2(data: dict) -> dict:
+        def _v2(data: dict[str, Any]) -> dict[str, Any]:
             return {"full_name": data["name"].title(), "amount": str(Decimal(str(data["amount"])))}
 
         self.store.registry = custom
@@ -561,7 +708,7 @@ class EventStoreContract:
     def test_the_bus_gets_each_batch_once_in_order_after_it_is_stored(self) -> None:
         seen: list[tuple[int, list[int]]] = []
 
-        def receiver(sender: Any, store: Any, events: list, **kwargs: Any) -> None:
+        def receiver(sender: Any, store: Any, events: list[RecordedEvent], **kwargs: Any) -> None:
             seen.append((store.last_position(), [e.position for e in events]))
 
         from ..bus import events_appended

@@ -9,6 +9,8 @@ Fixtures (opt-in, request them by name):
   pytest-django's ``mailoutbox``).
 - ``event_clock``: a :class:`~eventstore.testing.ManualClock` installed as the
   ``event_store``'s clock.
+- ``run_projection``: :func:`eventstore.testing.projections.run_projection`,
+  to catch a projection up (by name) and then assert on its view.
 
 When Django is in use, every process-memory store is emptied after each test,
 the way Django empties ``mail.outbox``. Django is imported lazily.
@@ -55,6 +57,14 @@ def event_clock(event_store: Any) -> Iterator[Any]:
     event_store.clock = clock
     yield clock
     event_store.clock = original
+
+
+@pytest.fixture
+def run_projection() -> Any:
+    """Catch a declared projection up (``run_projection("payments.summary")``)."""
+    from eventstore.testing.projections import run_projection
+
+    return run_projection
 
 
 @pytest.fixture(autouse=True)

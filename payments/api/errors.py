@@ -12,15 +12,40 @@ from typing import Any
 from rest_framework.response import Response
 
 from eventstore.api.errors import exception_handler as store_exception_handler
-from payments.exceptions import PaymentError
+from payments.exceptions import (
+    NotAMember,
+    PaymentAlreadyProcessed,
+    PaymentError,
+    PaymentIdTaken,
+    PaymentNotFound,
+    PaymentNotRefundable,
+)
 
-__all__ = ["exception_handler"]
+__all__ = ["STATUS_BY_ERROR", "exception_handler", "status_for"]
+
+#: HTTP status of each payment rule error (RFC 9110); any other PaymentError is a 400.
+STATUS_BY_ERROR: dict[type[PaymentError], int] = {
+    NotAMember: 403,
+    PaymentNotFound: 404,
+    PaymentAlreadyProcessed: 409,
+    PaymentIdTaken: 409,
+    PaymentNotRefundable: 409,
+}
+
+
+def status_for(exc: PaymentError) -> int:
+    """Return the HTTP status for a payment rule error (its class or nearest base in the map)."""
+    for cls in type(exc).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Return the response for ``exc`` (None lets DRF re-raise: a real bug, a 500)."""
     if isinstance(exc, PaymentError):
-        if exc.field and exc.status in (400, 403):
-            return Response({exc.field: [exc.message]}, status=exc.status)
-        return Response({"detail": exc.message, "code": exc.code}, status=exc.status)
+        status = status_for(exc)
+        if exc.field and status in (400, 403):
+            return Response({exc.field: [exc.message]}, status=status)
+        return Response({"detail": exc.message, "code": exc.code}, status=status)
     return store_exception_handler(exc, context)

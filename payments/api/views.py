@@ -24,9 +24,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eventstore.api.pagination import page_size
 from eventstore.api.schema import ERRORS, ErrorSchema
 from eventstore.api.strict import KnownQueryParametersMixin
 from eventstore.queries.fields import IsoDateTimeBoundField
+from eventstore.queries.params import parse_int
 from eventstore.queries.scope import visible_organizations
 
 from ..aggregate import Payment
@@ -119,23 +121,18 @@ class PaymentPagination(CursorPagination):
     invalid_cursor_message = "Invalid cursor"
 
     def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None or raw == "":
-            return self.page_size
-        if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
-            raise ValidationError(
-                {
-                    self.page_size_query_param: [
-                        f"Enter a whole number from 1 to {self.max_page_size}."
-                    ]
-                }
-            )
-        return int(raw)
+        return page_size(
+            request.query_params.get(self.page_size_query_param),
+            self.page_size_query_param,
+            self.page_size,
+            self.max_page_size,
+        )
 
     def decode_cursor(self, request: Request) -> Any:
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
-            if not str(cursor.position).isascii() or not str(cursor.position).lstrip("-").isdigit():
+            # Positions of the read model are signed in the ordering ("-created_position").
+            if parse_int(str(cursor.position).removeprefix("-"), minimum=0) is None:
                 raise NotFound(self.invalid_cursor_message)
         return cursor
 
@@ -247,9 +244,10 @@ class PaymentReplayView(KnownQueryParametersMixin, APIView):
             raise ValidationError({"version": ["Give either version or at."]})
         queries = queries_for(request)
         if raw_version is not None:
-            if not raw_version.isascii() or not raw_version.isdigit() or len(raw_version) > 9:
+            version = parse_int(raw_version, minimum=1)
+            if version is None:
                 raise ValidationError({"version": ["Enter a whole number of 1 or more."]})
-            return Response(queries.state(payment_id, int(raw_version)).state())
+            return Response(queries.state(payment_id, version).state())
         field = IsoDateTimeBoundField(upper=True)
         try:
             bound = field.clean(raw_at)

@@ -3,11 +3,11 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 import eventstore.testing.contract  # noqa: F401  (registers the contract.* event types)
 from eventstore.records import NewEvent
-from payments.models import Organization
 
 pytestmark = pytest.mark.django_db
 
@@ -89,13 +89,23 @@ def test_week_trend_uses_iso_weeks_and_default_time_zone(events, staff_api, sett
     ]
 
 
-def test_members_see_their_organizations_only(events, django_user_model):
-    user = django_user_model.objects.create_user("carol")
-    Organization.objects.create(slug="globex", name="Globex").members.add(user)
-    client = APIClient()
-    client.force_authenticate(user)
-    body = client.get(f"/api/analytics/statistics/?{PARIS_DAY}").json()
-    assert (body["total"], body["by_organization"]) == (1, {"globex": 1})
+def test_members_see_their_organizations_only(events, django_user_model, settings):
+    # A user's organizations are their groups' names (tests/eventstore/ledger.py).
+    settings.EVENTSTORE_USER_ORGANIZATIONS = "tests.eventstore.ledger.organizations_of"
+    carol = django_user_model.objects.create_user("carol")
+    carol.groups.add(Group.objects.create(name="globex"))
+    dave = django_user_model.objects.create_user("dave")
+    dave.groups.add(Group.objects.get(name="globex"), Group.objects.create(name="acme"))
+    nobody = django_user_model.objects.create_user("erin")
+    totals = {}
+    for user in (carol, dave, nobody):
+        client = APIClient()
+        client.force_authenticate(user)
+        body = client.get(f"/api/analytics/statistics/?{PARIS_DAY}").json()
+        totals[user.username] = (body["total"], body["by_organization"])
+    assert totals["carol"] == (1, {"globex": 1})
+    assert totals["dave"] == (4, {"acme": 3, "globex": 1})
+    assert totals["erin"] == (0, {})
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """GET /api/events/ gives the same results on the memory and the database backend.
 
-On the database backend the filters run as django-filter on the model QuerySet;
-on the memory backend they become store criteria.
+The filters become store criteria on both backends; the database backend
+translates them into SQL, the memory backend answers from its indexes.
 """
 
 from datetime import UTC, datetime, timedelta

@@ -91,6 +91,13 @@ class DatabaseBackendPromises:
                 StoredEvent.objects.using(self.database).bulk_create([same_id])
         self.assertEqual(self.store.count(), 1)
 
+    def test_a_list_of_accepted_values_may_hold_none(self):
+        # None matches no stored value (as in the memory backend); it used to raise TypeError.
+        self.store.append("a-1", "Thing", [happened()], 0)
+        self.store.append("b-1", "Thing", [happened(metadata={"organization_id": "acme"})], 0)
+        found = self.store.search(organization_id=[None, "acme"])
+        self.assertEqual([e.aggregate_id for e in found], ["b-1"])
+
     def test_stats_count_events_and_streams(self):
         self.store.append("a-1", "Thing", [happened(), happened()], 0)
         self.store.append("b-1", "Thing", [happened()], 0)

@@ -10,10 +10,11 @@ from django.contrib.auth.models import Permission
 import eventstore.testing.contract  # noqa: F401  (registers the contract.* event types)
 from eventstore import eventstores
 from eventstore.admin import charts
-from eventstore.admin import views as pages
+from eventstore.admin.common import PAGE_SIZE
 from eventstore.queries import analytics, paging
 from eventstore.records import NewEvent
-from payments.commands import CommandContext, PaymentCommandHandler, ProcessPayment, RefundPayment
+
+from .ledger import Account, save
 
 pytestmark = pytest.mark.django_db
 
@@ -27,11 +28,27 @@ BACKENDS = {
 
 @pytest.fixture
 def history(event_store):
-    handler = PaymentCommandHandler()
-    context = CommandContext(user_id="1", username="alice", correlation_id="checkout-1")
-    handler.process(ProcessPayment("pay-1", "100.00", "EUR", "acme"), context)
-    handler.refund(RefundPayment("pay-1", "30.00"), context)
-    handler.process(ProcessPayment("pay-2", "5.00", "USD", "acme"), context)
+    """Four events of two accounts of acme, all in the correlation ``teller-1``.
+
+    acc-1: alice opens it in EUR (caused by a command), deposits 100.00 (caused by
+    the opening) and bob withdraws 30.00 (caused by the deposit); then alice opens
+    acc-2 in USD (caused by another command).
+    """
+    who = {"organization_id": "acme", "correlation_id": "teller-1"}
+    account = Account("acc-1")
+    account.open("alice", "EUR")
+    (opened,) = save(
+        event_store, account, username="alice", extra={"user_id": "1"}, causation_id="cmd-1", **who
+    )
+    account.deposit("100.00")
+    (deposited,) = save(
+        event_store, account, username="alice", causation_id=str(opened.event_id), **who
+    )
+    account.withdraw("30.00")
+    save(event_store, account, username="bob", causation_id=str(deposited.event_id), **who)
+    other = Account("acc-2")
+    other.open("alice", "USD")
+    save(event_store, other, username="alice", causation_id="cmd-2", **who)
     return event_store
 
 
@@ -74,8 +91,8 @@ def _page_urls(store):
     return [
         INDEX,
         f"{INDEX}event/{event.event_id}/",
-        f"{INDEX}aggregate/pay-1/",
-        f"{INDEX}correlation/checkout-1/",
+        f"{INDEX}aggregate/acc-1/",
+        f"{INDEX}correlation/teller-1/",
         ANALYTICS,
     ]
 
@@ -120,14 +137,22 @@ def test_every_page_renders_in_the_admin_look(auditor, history):
 
 
 def test_recent_events_page(auditor, history):
-    page = auditor.get(INDEX).content.decode()
-    assert "3 events in 2 aggregates" in page
-    assert page.index("pay-2") < page.index("PaymentRefunded")  # newest first
-    assert f"{INDEX}aggregate/pay-1/" in page
+    response = auditor.get(INDEX)
+    rows = response.context["rows"]
+    assert [(row["event"].aggregate_id, row["event"].version) for row in rows] == [
+        ("acc-2", 1),
+        ("acc-1", 3),
+        ("acc-1", 2),
+        ("acc-1", 1),
+    ]  # newest first
+    page = response.content.decode()
+    assert "4 events in 2 aggregates" in page
+    assert page.index("acc-2") < page.index("ledger.MoneyWithdrawn")  # newest first
+    assert f"{INDEX}aggregate/acc-1/" in page
 
 
 def test_browser_pages_newest_first_without_gaps_or_repeats(auditor, event_store):
-    _things(event_store, 2 * pages.PAGE_SIZE + 7)
+    _things(event_store, 2 * PAGE_SIZE + 7)
     first = auditor.get(INDEX)
     assert _positions(first) == list(range(107, 57, -1))
     assert first.context["newer_url"] is None
@@ -145,13 +170,13 @@ def test_browser_filters_validate_like_the_api_and_page_the_matches(auditor, eve
     _things(event_store, 400)
     response = auditor.get(INDEX, {"organization_id": "acme", "event_type": "contract.Counted"})
     expected = [p for p in range(400, 0, -1) if (p - 1) % 2 == 1 and (p - 1) % 3 == 0]
-    assert _positions(response) == expected[: pages.PAGE_SIZE]
+    assert _positions(response) == expected[:PAGE_SIZE]
     assert response.context["result_count"] == len(expected)
     page = response.content.decode()
     assert f"{len(expected)} results" in page
     assert "Organization: acme" in page  # the active filter, with a link removing it
     older = auditor.get(INDEX + response.context["older_url"])
-    assert _positions(older) == expected[pages.PAGE_SIZE :]
+    assert _positions(older) == expected[PAGE_SIZE:]
 
 
 @pytest.mark.parametrize(
@@ -191,27 +216,30 @@ def test_search_box_finds_text_in_data(auditor, event_store):
 
 def test_id_fields_link_to_the_filtered_list(auditor, history):
     response = auditor.get(INDEX)
-    row = response.context["rows"][-1]  # the oldest: pay-1's PaymentProcessed
+    row = response.context["rows"][-1]  # the oldest: acc-1's ledger.AccountOpened
     urls = row["filter_urls"]
-    assert urls["aggregate_id"] == "?aggregate_id=pay-1"
-    assert urls["correlation_id"] == "?correlation_id=checkout-1"
-    assert urls["causation_id"].startswith("?causation_id=")
+    assert urls["aggregate_id"] == "?aggregate_id=acc-1"
+    assert urls["correlation_id"] == "?correlation_id=teller-1"
+    assert urls["causation_id"] == "?causation_id=cmd-1"
+    assert urls["user_id"] == "?user_id=1"
     page = response.content.decode()
-    assert 'href="?aggregate_id=pay-1"' in page
+    assert 'href="?aggregate_id=acc-1"' in page
     filtered = auditor.get(INDEX + urls["aggregate_id"])
     assert [r["event"].event_type for r in filtered.context["rows"]] == [
-        "PaymentRefunded",
-        "PaymentProcessed",
+        "ledger.MoneyWithdrawn",
+        "ledger.MoneyDeposited",
+        "ledger.AccountOpened",
     ]
-    # The refund was caused by the processing event: its causation link finds it.
-    refund = filtered.context["rows"][0]
-    caused = auditor.get(INDEX, {"causation_id": refund["event"].causation_id})
-    assert [r["event"].event_type for r in caused.context["rows"]] == ["PaymentRefunded"]
+    # The withdrawal was caused by the deposit: its causation link finds it, and only it.
+    withdrawal, deposit, _ = filtered.context["rows"]
+    assert withdrawal["event"].causation_id == str(deposit["event"].event_id)
+    caused = auditor.get(INDEX, {"causation_id": withdrawal["event"].causation_id})
+    assert [r["event"].event_type for r in caused.context["rows"]] == ["ledger.MoneyWithdrawn"]
 
 
 def test_browser_links_to_the_same_search_in_the_api(auditor, history):
-    response = auditor.get(INDEX, {"event_type": "PaymentProcessed", "older_than": "99"})
-    assert response.context["api_url"] == "/api/events/?event_type=PaymentProcessed"
+    response = auditor.get(INDEX, {"event_type": "ledger.AccountOpened", "older_than": "99"})
+    assert response.context["api_url"] == "/api/events/?event_type=ledger.AccountOpened"
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
@@ -259,25 +287,28 @@ def test_newer_page_is_the_events_just_above_the_cursor(event_store):
 
 
 def test_event_detail_shows_every_field_and_links(auditor, history):
-    processed, refunded, _ = history.read_all()
-    response = auditor.get(f"{INDEX}event/{refunded.event_id}/")
+    opened, deposited, withdrawn, _ = history.read_all()
+    response = auditor.get(f"{INDEX}event/{deposited.event_id}/")
     assert response.status_code == 200
     page = response.content.decode()
     for text in (
-        str(refunded.event_id),
-        "PaymentRefunded",
-        "checkout-1",
-        "&quot;amount&quot;: &quot;30.00&quot;",
+        str(deposited.event_id),
+        "ledger.MoneyDeposited",
+        "teller-1",
+        "&quot;amount&quot;: &quot;100.00&quot;",
         "&quot;username&quot;: &quot;alice&quot;",
     ):
         assert text in page
-    assert response.context["cause"] == processed
-    assert f"{INDEX}event/{processed.event_id}/" in page
-    assert f"{INDEX}aggregate/pay-1/?version=2#v2" in page
-    assert f"{INDEX}correlation/checkout-1/" in page
-    assert "/api/payments/pay-1/history/" in page
-    effects = auditor.get(f"{INDEX}event/{processed.event_id}/").context["effects"]
-    assert effects == [refunded]
+    assert response.context["cause"] == opened
+    assert (response.context["previous"], response.context["following"]) == (opened, withdrawn)
+    assert f"{INDEX}event/{opened.event_id}/" in page
+    assert f"{INDEX}aggregate/acc-1/?version=2#v2" in page
+    assert f"{INDEX}correlation/teller-1/" in page
+    # The ledger's own API is not installed here: no link to it (see the ledger_urls test).
+    assert response.context["history_api_url"] is None
+    assert response.context["effects"] == [withdrawn]
+    effects = auditor.get(f"{INDEX}event/{opened.event_id}/").context["effects"]
+    assert effects == [deposited]
 
 
 def test_event_detail_of_an_unknown_or_malformed_id_is_404(auditor, history):
@@ -288,38 +319,75 @@ def test_event_detail_of_an_unknown_or_malformed_id_is_404(auditor, history):
 # -- aggregate timeline ----------------------------------------------------------------------
 
 
-def test_payment_timeline_shows_each_event_and_the_state_after_it(auditor, history):
-    response = auditor.get(f"{INDEX}aggregate/pay-1/")
+def test_account_timeline_shows_each_event_and_the_state_after_it(auditor, history):
+    response = auditor.get(f"{INDEX}aggregate/acc-1/")
     assert response.status_code == 200
+    assert response.context["aggregate_type"] == "ledger.Account"
     rows = response.context["rows"]
-    assert [row["event"].event_type for row in rows] == ["PaymentProcessed", "PaymentRefunded"]
-    assert [row["state"]["status"] for row in rows] == ["processed", "partially_refunded"]
-    assert [row["state"]["refunded_amount"] for row in rows] == ["0.00", "30.00"]
-    assert [row["who"] for row in rows] == ["alice", "alice"]
-    assert ("refunded_amount", "0.00", "30.00") in rows[1]["changes"]
-    assert ("status", "processed", "partially_refunded") in rows[1]["changes"]
+    assert [row["event"].event_type for row in rows] == [
+        "ledger.AccountOpened",
+        "ledger.MoneyDeposited",
+        "ledger.MoneyWithdrawn",
+    ]
+    # Worked out by hand: opened with 0.00, +100.00 → 100.00, -30.00 → 70.00.
+    assert [row["state"]["status"] for row in rows] == ["empty", "in_credit", "in_credit"]
+    assert [row["state"]["balance"] for row in rows] == ["0.00", "100.00", "70.00"]
+    assert [row["state"]["version"] for row in rows] == [1, 2, 3]
+    assert [row["who"] for row in rows] == ["alice", "alice", "bob"]
+    assert rows[0]["changes"] == [
+        ("account_id", None, "acc-1"),
+        ("owner", None, "alice"),
+        ("currency", None, "EUR"),
+        ("status", None, "empty"),
+        ("balance", None, "0.00"),
+    ]
+    assert rows[1]["changes"] == [("status", "empty", "in_credit"), ("balance", "0.00", "100.00")]
+    assert rows[2]["changes"] == [("balance", "100.00", "70.00")]
+    # Each event after the first was caused by the one before it.
+    assert [row["event"].causation_id for row in rows] == [
+        "cmd-1",
+        str(rows[0]["event"].event_id),
+        str(rows[1]["event"].event_id),
+    ]
+    assert {row["event"].correlation_id for row in rows} == {"teller-1"}
     page = response.content.decode()
-    assert f"{INDEX}correlation/checkout-1/" in page
-    assert "/api/payments/pay-1/history/" in page
+    assert f"{INDEX}correlation/teller-1/" in page
+    # No ledger API in this URLconf: the timeline links to the event store's API.
+    assert response.context["api_url"] == "/api/events/?aggregate_id=acc-1"
+    assert "/api/events/?aggregate_id=acc-1" in page
     assert auditor.get(f"{INDEX}aggregate/unknown/").status_code == 404
 
 
 def test_timeline_shows_the_state_at_a_version(auditor, history):
-    response = auditor.get(f"{INDEX}aggregate/pay-1/", {"version": "1"})
+    response = auditor.get(f"{INDEX}aggregate/acc-1/", {"version": "2"})
     assert response.status_code == 200
-    assert response.context["at_version"]["state"]["status"] == "processed"
-    assert response.context["at_version"]["state"]["refunded_amount"] == "0.00"
-    assert "/api/payments/pay-1/replay/?version=1" in response.content.decode()
-    for bad in ("0", "3", "x", "-1"):
-        response = auditor.get(f"{INDEX}aggregate/pay-1/", {"version": bad})
+    assert response.context["at_version"]["event"].event_type == "ledger.MoneyDeposited"
+    assert response.context["at_version"]["state"]["status"] == "in_credit"
+    assert response.context["at_version"]["state"]["balance"] == "100.00"
+    assert response.context["replay_api_url"] is None  # no ledger API installed here
+    for bad in ("0", "4", "x", "-1"):
+        response = auditor.get(f"{INDEX}aggregate/acc-1/", {"version": bad})
         assert response.status_code == 400
-        assert "enter a whole number from 1 to 2" in response.content.decode()
+        assert "enter a whole number from 1 to 3" in response.content.decode()
+
+
+@pytest.mark.urls("tests.eventstore.ledger_urls")
+def test_pages_link_to_the_api_the_aggregate_class_names(auditor, history):
+    opened = history.read_all()[0]
+    detail = auditor.get(f"{INDEX}event/{opened.event_id}/")
+    assert detail.context["history_api_url"] == "/api/ledger/acc-1/history/"
+    assert 'href="/api/ledger/acc-1/history/"' in detail.content.decode()
+    timeline = auditor.get(f"{INDEX}aggregate/acc-1/")
+    assert timeline.context["api_url"] == "/api/ledger/acc-1/history/"
+    at_version = auditor.get(f"{INDEX}aggregate/acc-1/", {"version": "1"})
+    assert at_version.context["replay_api_url"] == "/api/ledger/acc-1/replay/?version=1"
+    assert "/api/ledger/acc-1/replay/?version=1" in at_version.content.decode()
 
 
 def test_timeline_times_are_in_the_site_time_zone(auditor, history, settings):
     settings.TIME_ZONE = "Asia/Kolkata"
     event = history.read_all()[0]
-    page = auditor.get(f"{INDEX}aggregate/pay-1/").content.decode()
+    page = auditor.get(f"{INDEX}aggregate/acc-1/").content.decode()
     local = event.timestamp.astimezone(ZoneInfo("Asia/Kolkata"))
     assert local.strftime("%Y-%m-%d %H:%M:%S IST") in page
     assert "Times in Asia/Kolkata" in page
@@ -329,28 +397,36 @@ def test_timeline_times_are_in_the_site_time_zone(auditor, history, settings):
 
 
 def test_correlation_timeline_spans_aggregates(auditor, history):
-    response = auditor.get(f"{INDEX}correlation/checkout-1/")
+    response = auditor.get(f"{INDEX}correlation/teller-1/")
     assert response.status_code == 200
     assert [row["event"].aggregate_id for row in response.context["rows"]] == [
-        "pay-1",
-        "pay-1",
-        "pay-2",
+        "acc-1",
+        "acc-1",
+        "acc-1",
+        "acc-2",
     ]
+    assert (response.context["total"], response.context["aggregates"]) == (4, 2)
     assert auditor.get(f"{INDEX}correlation/nothing/").status_code == 404
     assert auditor.get(f"{INDEX}correlation/bad%20id/").status_code == 404
 
 
 def test_correlation_timeline_draws_the_causation_chain(auditor, history):
-    response = auditor.get(f"{INDEX}correlation/checkout-1/")
-    assert [row["depth"] for row in response.context["rows"]] == [0, 1, 0]
+    response = auditor.get(f"{INDEX}correlation/teller-1/")
+    # acc-1: opened ← deposited ← withdrawn, one chain; acc-2's opening is a root of its own.
+    assert [row["depth"] for row in response.context["rows"]] == [0, 1, 2, 0]
     tree = response.context["tree"]
-    assert [node["row"]["event"].aggregate_id for node in tree] == ["pay-1", "pay-2"]
+    assert [node["row"]["event"].aggregate_id for node in tree] == ["acc-1", "acc-2"]
     assert [child["row"]["event"].event_type for child in tree[0]["children"]] == [
-        "PaymentRefunded"
+        "ledger.MoneyDeposited"
     ]
+    (deposit,) = tree[0]["children"]
+    assert [child["row"]["event"].event_type for child in deposit["children"]] == [
+        "ledger.MoneyWithdrawn"
+    ]
+    assert tree[1]["children"] == []
     page = response.content.decode()
     assert 'id="causation-tree"' in page
-    assert "/api/correlations/checkout-1/timeline/" in page
+    assert "/api/correlations/teller-1/timeline/" in page
 
 
 # -- analytics dashboard ---------------------------------------------------------------------
@@ -494,20 +570,6 @@ def test_dashboard_and_api_give_the_same_trend(auditor, event_store):
     assert api["time_zone"] == "Europe/Paris"
 
 
-def test_payment_change_page_links_to_its_timeline(admin_client, event_store):
-    from payments.commands import CommandContext, PaymentCommandHandler, ProcessPayment
-
-    PaymentCommandHandler().process(
-        ProcessPayment("pay-9", "1.00", "EUR", "acme"), CommandContext(user_id="1")
-    )
-    page = admin_client.get("/admin/payments/paymentsummary/pay-9/change/").content.decode()
-    assert f"{INDEX}aggregate/pay-9/" in page
-    assert (
-        f"{INDEX}aggregate/pay-9/"
-        in admin_client.get("/admin/payments/paymentsummary/").content.decode()
-    )
-
-
 def test_event_detail_links_to_the_event_api(auditor, event_store, admin_user):
     from rest_framework.test import APIClient
 
@@ -525,3 +587,25 @@ def test_event_detail_links_to_the_event_api(auditor, event_store, admin_user):
 def test_dashboard_at_the_calendars_edge_shows_an_error_not_a_crash(auditor, event_store):
     response = auditor.get(f"{INDEX}analytics/?from=9999-12-01&to=9999-12-30&interval=month")
     assert response.status_code == 400
+
+
+# -- other admin sites -----------------------------------------------------------------------
+
+
+@pytest.mark.urls("tests.eventstore.second_admin_site_urls")
+def test_pages_served_by_another_admin_site_link_within_that_site(auditor, history):
+    event = history.read_all()[0]
+    site = "/audit/eventstore/audittrail/"
+    pages_and_links = {
+        site: f'{site}event/{event.event_id}/"',
+        f"{site}event/{event.event_id}/": f'{site}aggregate/acc-1/"',
+        f"{site}aggregate/acc-1/": f'{site}correlation/teller-1/"',
+        f"{site}correlation/teller-1/": f'{site}"',
+        f"{site}analytics/": f'{site}"',
+    }
+    for url, link in pages_and_links.items():
+        response = auditor.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
+        assert f'href="{link}' in html, (url, link)
+        assert "/admin/eventstore/" not in html, url

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
 from eventstore.backends.memory import InMemoryEventStore, forget
@@ -92,6 +94,31 @@ def test_import_refuses_duplicates_before_writing_anything(event_store, tmp_path
     assert event_store.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("line", "change", "message"),
+    [
+        (2, {"event_type": "no.such.Type"}, "not registered"),
+        (3, {"data": {"note": 7}}, "does not fit contract.Happened"),
+        (3, {"data": {"note": "x\ud800"}}, "U+D800"),
+        (4, {"schema_version": 2}, "schema_version must be 1..1"),
+    ],
+)
+def test_import_refuses_what_append_would_refuse_before_writing_anything(
+    event_store, tmp_path, line, change, message
+):
+    fill(event_store)
+    export = tmp_path / "export.jsonl"
+    call_command("eventstore_export", str(export), stdout=io.StringIO())
+    lines = export.read_text(encoding="utf-8").splitlines()
+    lines[line - 1] = json.dumps({**json.loads(lines[line - 1]), **change})
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    event_store.clear()
+    with pytest.raises(CommandError, match=f"edited.jsonl:{line}: .*{re.escape(message)}"):
+        call_command("eventstore_import", str(edited), stdout=io.StringIO())
+    assert event_store.count() == 0
+
+
 def test_stats_command_prints_figures(event_store):
     fill(event_store)
     out = io.StringIO()
@@ -146,7 +173,7 @@ def test_a_damaged_middle_line_refuses_start_up(journal_store, tmp_path):
 SCRIPT_SETUP = """
 import os, sys
 sys.path.insert(0, {root!r})
-os.environ["DJANGO_SETTINGS_MODULE"] = "gyroscops.settings"
+os.environ["DJANGO_SETTINGS_MODULE"] = {settings_module!r}
 import django
 django.setup()
 from eventstore.backends.memory import InMemoryEventStore
@@ -156,7 +183,9 @@ from eventstore.records import ANY
 
 
 def run_python(code, **kwargs):
-    script = textwrap.dedent(SCRIPT_SETUP.format(root=str(ROOT))) + textwrap.dedent(code)
+    # The child process runs under the settings of this test run, whichever site they are.
+    setup = SCRIPT_SETUP.format(root=str(ROOT), settings_module=django_settings.SETTINGS_MODULE)
+    script = textwrap.dedent(setup) + textwrap.dedent(code)
     return subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs
     )

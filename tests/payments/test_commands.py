@@ -146,3 +146,27 @@ def test_correlation_timeline_spans_aggregates(event_store, event_clock):
     timeline = PaymentQueries().correlation_timeline("billing-run")
     assert [e.aggregate_id for e in timeline] == ["p-1", "p-3"]
     assert timeline[0].timestamp + timedelta(seconds=1) == timeline[1].timestamp
+
+
+def test_state_at_an_instant_replays_the_longest_prefix_of_a_stored_history(settings):
+    """A history stored before times were kept non-decreasing (version 2 stamped after 3)."""
+    settings.EVENTSTORES = {
+        "default": {"BACKEND": "eventstore.backends.database.DatabaseEventStore"}
+    }
+    from eventstore import eventstore
+    from eventstore.models import StoredEvent
+
+    eventstore.clear()
+    t1 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
+    eventstore.clock = lambda: t1
+    handler = PaymentCommandHandler()
+    handler.process(ProcessPayment("pay-1", "100.00", "EUR", "acme"), CONTEXT)
+    handler.refund(RefundPayment("pay-1", "10.00", refund_id="r-1"), CONTEXT)
+    handler.refund(RefundPayment("pay-1", "20.00", refund_id="r-2"), CONTEXT)
+    rows = StoredEvent.objects.filter(aggregate_id="pay-1")
+    rows.filter(version=2).update(timestamp=t1 + timedelta(hours=3))
+    rows.filter(version=3).update(timestamp=t1 + timedelta(hours=2))
+    queries = PaymentQueries(eventstore)
+    # At t1 + 2h version 3 is stamped, version 2 is not: only the prefix [1] applies.
+    assert queries.state_at("pay-1", t1 + timedelta(hours=2)).refunded_amount == Decimal("0.00")
+    assert queries.state_at("pay-1", t1 + timedelta(hours=3)).refunded_amount == Decimal("30.00")

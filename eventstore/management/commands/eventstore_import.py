@@ -11,7 +11,7 @@ from eventstore.exceptions import EventStoreError
 from eventstore.handler import eventstores
 from eventstore.records import RecordedEvent
 from eventstore.serialization import record_from_json
-from eventstore.transfer import import_records
+from eventstore.transfer import check_importable, import_records
 
 BATCH = 5_000
 
@@ -19,8 +19,10 @@ BATCH = 5_000
 class Command(BaseCommand):
     help = (
         "Load events exported by eventstore_export, keeping event ids and timestamps. "
-        "The whole file is checked first: a malformed line or an event id already stored "
-        "(or repeated in the file) stops the import before anything is written."
+        "The whole file is checked first: a malformed line, an event append would refuse "
+        "(unregistered type, data that does not fit its class, text without a UTF-8 form), "
+        "or an event id already stored (or repeated in the file) stops the import before "
+        "anything is written."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,6 +41,10 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{path}:{number}: event {record.event_id} is already stored; nothing imported."
                 )
+            try:
+                check_importable(store, record)
+            except EventStoreError as exc:
+                raise CommandError(f"{path}:{number}: {exc}; nothing imported.") from exc
             seen.add(record.event_id)
             total += 1
         done = 0

@@ -1,28 +1,30 @@
-"""``manage.py rebuild_projections``: rebuild the payments read model from the event store."""
+"""``manage.py rebuild_projections``: the same as ``eventstore_projections rebuild
+payments.summary`` (kept for existing scripts)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
-
-from payments.projections import rebuild
 
 
 class Command(BaseCommand):
-    help = "Empty and rebuild the payments read model (PaymentSummary) from every event."
+    help = (
+        "Rebuild the payments read model "
+        "(same as: eventstore_projections rebuild payments.summary)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--batch-size", type=int, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        def progress(position: int, last: int) -> None:
-            if options["verbosity"] >= 1 and last:
-                self.stderr.write(
-                    f"\rposition {position}/{last} ({100 * position // last} %)", ending=""
-                )
-
-        position = rebuild(batch_size=options["batch_size"], progress=progress)
-        if options["verbosity"] >= 1:
-            self.stderr.write("")
-        self.stdout.write(self.style.SUCCESS(f"Read model rebuilt up to position {position}."))
+        call_command(
+            "eventstore_projections",
+            "rebuild",
+            "payments.summary",
+            batch_size=options["batch_size"],
+            verbosity=options["verbosity"],
+            stdout=self.stdout._out,
+            stderr=self.stderr._out,
+        )

@@ -1,0 +1,141 @@
+"""Timelines: one aggregate's events with its state after each, and one correlation's events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, QueryDict
+from django.template.response import TemplateResponse
+from django.utils import timezone
+
+from ..aggregates import aggregate_types
+from ..context import is_valid_correlation_id
+from ..handler import eventstore
+from ..queries.params import parse_int
+from ..queries.timelines import timeline_entries
+from .common import (
+    admin_url,
+    aggregate_api_link,
+    api_link,
+    event_row,
+    query_string,
+)
+
+__all__ = ["aggregate_timeline", "correlation_timeline"]
+
+#: Most events a correlation timeline shows (the event browser pages through the rest).
+MAX_CORRELATION_EVENTS = 500
+
+
+def aggregate_timeline(
+    request: HttpRequest, context: dict[str, Any], aggregate_id: str
+) -> TemplateResponse:
+    """Show each event of one aggregate: who, the change it made and the state after it.
+
+    The state is rebuilt step by step with the aggregate class's ``replay``
+    (from the ``aggregate_types`` registry). ``?version=N`` shows the state at
+    version N; an invalid version is a 400 with a message.
+    """
+    events = eventstore.read_aggregate(aggregate_id)
+    if not events:
+        raise Http404("This aggregate has no events.")
+    aggregate_type = events[0].aggregate_type
+    aggregate_class = aggregate_types.get(aggregate_type)
+    aggregate = aggregate_class(aggregate_id) if aggregate_class else None
+    before: dict[str, Any] = {}
+    rows = []
+    for event in events:
+        row = event_row(request, event)
+        if aggregate is not None:
+            aggregate.replay(event)
+            state = aggregate.state()
+            row["state"] = state
+            row["changes"] = [
+                (key, before.get(key), value)
+                for key, value in state.items()
+                if key != "version" and before.get(key) != value
+            ]
+            before = state
+        rows.append(row)
+    current = events[-1].version
+    error = None
+    version = None
+    raw = request.GET.get("version")
+    if raw is not None:
+        version = parse_int(raw, minimum=1, maximum=current)
+        if version is None:
+            error = f"Version: enter a whole number from 1 to {current}."
+    at_version = rows[version - 1] if version else None
+    context.update(
+        aggregate_id=aggregate_id,
+        aggregate_type=aggregate_type,
+        rows=rows,
+        version=version,
+        current_version=current,
+        at_version=at_version,
+        version_error=error,
+        replayable=aggregate is not None,
+        api_url=aggregate_api_link(aggregate_type, aggregate_id)
+        or api_link("event-list", query={"aggregate_id": aggregate_id}),
+        replay_api_url=aggregate_api_link(aggregate_type, aggregate_id, "replay", version)
+        if version
+        else None,
+        browser_url=admin_url(request, "eventstore_audittrail_changelist")
+        + query_string(QueryDict(), {"aggregate_id": aggregate_id}),
+        time_zone=timezone.get_current_timezone_name(),
+    )
+    return TemplateResponse(
+        request, "eventstore/aggregate_timeline.html", context, status=400 if error else 200
+    )
+
+
+def correlation_timeline(
+    request: HttpRequest, context: dict[str, Any], correlation_id: str
+) -> TemplateResponse:
+    """Show every event sharing one correlation id, in order, indented by causation.
+
+    Each event is indented under the event that caused it (depths from
+    :func:`timeline_entries`, as in the API), and the causation tree is drawn
+    as nested lists.
+    """
+    if not is_valid_correlation_id(correlation_id):
+        raise Http404("Invalid correlation id.")
+    total = eventstore.count(correlation_id=correlation_id)
+    if not total:
+        raise Http404("No events with this correlation id.")
+    events = eventstore.search(correlation_id=correlation_id, limit=MAX_CORRELATION_EVENTS)
+    entries = timeline_entries(events)
+    rows = [
+        {**event_row(request, event), "depth": entry["depth"], "indent": entry["depth"] * 1.5}
+        for event, entry in zip(events, entries, strict=True)
+    ]
+    context.update(
+        correlation_id=correlation_id,
+        rows=rows,
+        tree=_causation_tree(rows) if any(row["depth"] for row in rows) else None,
+        total=total,
+        truncated=total > len(rows),
+        aggregates=len({event.aggregate_id for event in events}),
+        api_url=api_link("correlation-timeline", args=[correlation_id]),
+        browser_url=admin_url(request, "eventstore_audittrail_changelist")
+        + query_string(QueryDict(), {"correlation_id": correlation_id}),
+        time_zone=timezone.get_current_timezone_name(),
+    )
+    return TemplateResponse(request, "eventstore/correlation_timeline.html", context)
+
+
+def _causation_tree(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the rows as a forest: each node ``{"row", "children"}``, in position order.
+
+    An event's parent is the event named by its causation id when that event
+    is in the timeline; otherwise it is a root.
+    """
+    nodes: dict[str, dict[str, Any]] = {
+        str(row["event"].event_id): {"row": row, "children": []} for row in rows
+    }
+    roots: list[dict[str, Any]] = []
+    for row in rows:
+        node = nodes[str(row["event"].event_id)]
+        parent = nodes.get(row["event"].causation_id or "")
+        (parent["children"] if parent is not None and parent is not node else roots).append(node)
+    return roots

@@ -1,0 +1,48 @@
+"""The inline runner: after each durable append, in the appending process.
+
+Called by :func:`eventstore.bus.publish` after the bus receivers. For each
+declared projection following the store that handles one of the batch's
+event types, it runs :func:`~eventstore.projections.runner.catch_up` from the
+checkpoint (not only the new batch), so a failed or missed batch is never a
+permanent hole: the next append retries from the last good position.
+
+``settings.EVENTSTORE_PROJECTIONS_INLINE``: None (default) runs inline for
+process-memory stores only (the database backend is followed by the daemon,
+``manage.py eventstore_projections run``); True for every backend; False never.
+A failure is logged and recorded (status ``stalled``), or raised when
+``EVENTSTORE_PROJECTIONS_RAISE`` is True (tests); the append itself stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+
+from ..records import RecordedEvent
+from .registry import projections_for
+from .runner import catch_up, is_applying
+
+__all__ = ["inline_enabled", "run_inline"]
+
+
+def inline_enabled(store: Any) -> bool:
+    """Whether appends to ``store`` run its projections inline."""
+    mode = getattr(settings, "EVENTSTORE_PROJECTIONS_INLINE", None)
+    if mode is None:
+        from ..backends.memory import InMemoryEventStore
+
+        return isinstance(store, InMemoryEventStore)
+    return bool(mode)
+
+
+def run_inline(store: Any, events: Sequence[RecordedEvent]) -> None:
+    """Catch up the store's projections that handle one of ``events`` (see the module)."""
+    declared = projections_for(store.alias)
+    if not declared or not inline_enabled(store):
+        return
+    for projection in declared:
+        if is_applying(projection.name) or not any(projection.handles(e) for e in events):
+            continue  # being applied by this thread: that call's loop picks the events up
+        catch_up(projection, store=store, lock="wait")
