@@ -5,8 +5,9 @@
 # (from the package index) in a fresh venv in a temporary directory, and, in a tiny
 # project (tests/outside/project: Django's contrib apps, DRF, django-filter and
 # eventstore only), runs: the import check (no `payments`, no `gyroscops`), `check`,
-# `migrate`, events appended and read back by the management commands, and a pytest suite
-# over the audit-trail pages, the event API and the app's fixtures.
+# `migrate`, events appended and read back by the management commands (stats, export,
+# projections), and a pytest suite over the audit-trail pages, the event API and the app's
+# fixtures.
 #
 # PYTHON picks the interpreter (default python3); OUTSIDE_TMPDIR the parent directory
 # (default: /dev/shm when it has 1 GiB free, else $TMPDIR or /tmp: a venv is some 11,000
@@ -83,6 +84,9 @@ step "check, migrate, append and read back with the management commands"
 "$PY" manage.py eventstore_export events.jsonl
 lines="$(wc -l < events.jsonl)"
 [ "$lines" -eq 4 ] || { echo "outside: exported $lines events, expected 4" >&2; exit 1; }
+"$PY" manage.py eventstore_projections run --once
+"$PY" manage.py eventstore_projections status --json \
+    | "$PY" -c 'import json, sys; [p] = json.load(sys.stdin); print(p); assert p["status"] == "caught_up", p'
 
 step "pytest in the project"
 "$PY" -m pytest -q -p no:cacheprovider

@@ -68,6 +68,7 @@ EVENTSTORES = {
     "default": {"BACKEND": "eventstore.backends.database.DatabaseEventStore"},
 }
 EVENTSTORE_USER_ORGANIZATIONS = "shop.organizations_for_user"
+EVENTSTORE_PROJECTIONS = ["shop.ShippedOrders"]
 
 # The project's choice: an authenticator with a challenge first, so that anonymous
 # API requests get 401 with WWW-Authenticate (DRF's defaults, session first, give 403).

@@ -12,6 +12,7 @@ from typing import Any
 
 from eventstore import NO_STREAM, DomainEvent, event, eventstore
 from eventstore.aggregates import Aggregate, applies
+from eventstore.projections import Projection
 
 
 @event
@@ -58,6 +59,23 @@ class Order(Aggregate):
             "total": None if self.total is None else str(self.total),
             "carrier": self.carrier,
         }
+
+
+#: The view of :class:`ShippedOrders`: ids of shipped orders (a real one writes models).
+SHIPPED: set[str] = set()
+
+
+class ShippedOrders(Projection):
+    """A projection (``EVENTSTORE_PROJECTIONS``): which orders have shipped."""
+
+    name = "shop.shipped"
+    event_types = ["OrderShipped"]
+
+    def apply(self, events: list[Any], store: Any) -> None:
+        SHIPPED.update(event.aggregate_id for event in events)
+
+    def reset(self) -> None:
+        SHIPPED.clear()
 
 
 def organizations_for_user(user: Any) -> list[str]:

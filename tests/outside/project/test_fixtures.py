@@ -32,6 +32,12 @@ def test_an_aggregate_given_when_then():
     ).when(lambda order: order.ship("DHL")).then(shop.OrderShipped(carrier="DHL"))
 
 
+def test_run_projection_catches_a_projection_up(orders, run_projection):
+    result = run_projection("shop.shipped")
+    assert (result.status, result.applied) == ("caught_up", 2)
+    assert {"order-1", "order-2"} <= shop.SHIPPED
+
+
 def test_the_database_store_publishes_on_commit(
     db, recorded_events, django_capture_on_commit_callbacks
 ):

@@ -54,6 +54,14 @@ def test_analytics(auditor, orders):
     assert "OrderPlaced" in text and "<svg" in text
 
 
+def test_projections(auditor, orders, run_projection):
+    assert run_projection("shop.shipped").position == orders[-1].position
+    page = auditor.get(f"{INDEX}projections/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "shop.shipped" in text and "caught_up" in text
+
+
 def test_the_pages_need_the_permission(client, django_user_model, orders):
     assert client.get(INDEX).status_code == 302  # to the admin login
     staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
