@@ -14,11 +14,22 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from .events import DomainEvent
-from .exceptions import AggregateNotFoundError
+from .exceptions import (
+    AggregateNotFoundError,
+    InvalidEventError,
+    UndecodableEventError,
+    UnknownEventTypeError,
+)
 from .records import RecordedEvent
 from .snapshots import Snapshot
 
-__all__ = ["Aggregate", "AggregateRepository", "aggregate_types", "applies"]
+__all__ = [
+    "Aggregate",
+    "AggregateRepository",
+    "aggregate_types",
+    "applies",
+    "decode_for_replay",
+]
 
 A = TypeVar("A", bound="Aggregate")
 F = TypeVar("F", bound=Callable[..., None])
@@ -36,6 +47,23 @@ def applies(event_class: type[DomainEvent]) -> Callable[[F], F]:
 
 aggregate_types: dict[str, type[Aggregate]] = {}
 """Aggregate classes by ``aggregate_type``, filled by defining subclasses (for replay pages)."""
+
+
+def decode_for_replay(record: RecordedEvent) -> DomainEvent:
+    """Return ``record`` decoded into its registered class, for building state.
+
+    Raises:
+        UndecodableEventError: naming the type, version and position, when the
+            type is not registered (say, renamed without an alias) or the payload
+            does not fit the class.
+    """
+    try:
+        return record.to_event()
+    except UnknownEventTypeError:
+        reason = "the type is not registered (renamed or removed without an alias?)"
+    except InvalidEventError as exc:
+        reason = str(exc)
+    raise UndecodableEventError(record.event_type, record.version, record.position, reason)
 
 
 class Aggregate:
@@ -84,8 +112,13 @@ class Aggregate:
         """Apply one stored event (upcast and decoded) and move to its version.
 
         Subclasses that need the envelope (event id, timestamp) extend this.
+
+        Raises:
+            UndecodableEventError: the event's type is not registered, or its
+                payload does not decode into the class; the aggregate stays at
+                the version before it.
         """
-        self.apply(record.to_event())
+        self.apply(decode_for_replay(record))
         self.version = record.version
 
     def apply(self, event: DomainEvent) -> None:

@@ -63,6 +63,28 @@ class UnknownEventTypeError(EventStoreError, LookupError):
         super().__init__(f"Event type {event_type!r} is not registered.")
 
 
+class UndecodableEventError(EventStoreError, ValueError):
+    """A stored event cannot be decoded into its registered class (or its type is unknown).
+
+    Raised when state is built from history: the event stays readable as a raw
+    record; only what needs its class (replay, state) cannot go past it.
+
+    Attributes:
+        event_type: the stored type name.
+        version: the event's version in its stream.
+        position: its position in the store.
+    """
+
+    def __init__(self, event_type: str, version: int, position: int, reason: str):
+        self.event_type = event_type
+        self.version = version
+        self.position = position
+        super().__init__(
+            f"Event {event_type!r} at version {version} (position {position}) cannot be "
+            f"decoded: {reason}"
+        )
+
+
 class AggregateNotFoundError(EventStoreError, LookupError):
     """An aggregate has no events in the store."""
 

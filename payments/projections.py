@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from eventstore import eventstore as default_store
+from eventstore.exceptions import UndecodableEventError
 from eventstore.projections import Projection
 from eventstore.projections import rebuild as rebuild_projection
 from eventstore.records import RecordedEvent
@@ -39,16 +40,29 @@ _UPDATED_FIELDS = [
 ]
 
 
-def project(events: Iterable[RecordedEvent], store: Any = None) -> int:
-    """Update the summaries of the payments ``events`` touch; return how many rows changed."""
+def project(events: Iterable[RecordedEvent], store: Any = None) -> list[str]:
+    """Update the summaries of the payments ``events`` touch.
+
+    A payment whose history no longer decodes (an event type renamed without
+    an alias, a payload that no longer fits its class) keeps the row it had
+    and is left out of this update, so the others go on.
+
+    Returns:
+        One note per payment left out, naming it and the event that does not decode.
+    """
     store = store or default_store
     payment_ids = {e.aggregate_id for e in events if e.aggregate_type == Payment.aggregate_type}
     rows = []
+    left_out = []
     for payment_id in sorted(payment_ids):
         history = store.read_aggregate(payment_id)
         if not history:
             continue
-        payment = Payment.from_events(payment_id, history)
+        try:
+            payment = Payment.from_events(payment_id, history)
+        except UndecodableEventError as exc:
+            left_out.append(f"payment {payment_id!r}: {exc}")
+            continue
         processed = next((e for e in history if e.event_type == "PaymentProcessed"), None)
         rows.append(
             PaymentSummary(
@@ -72,7 +86,7 @@ def project(events: Iterable[RecordedEvent], store: Any = None) -> int:
         unique_fields=["payment_id"],
         update_fields=_UPDATED_FIELDS,
     )
-    return len(rows)
+    return left_out
 
 
 class PaymentSummaryProjection(Projection):
@@ -81,8 +95,8 @@ class PaymentSummaryProjection(Projection):
     name = "payments.summary"
     event_types = [e.event_type for e in (PaymentProcessed, PaymentRefunded, PaymentFailed)]
 
-    def apply(self, events: list[RecordedEvent], store: Any) -> None:
-        project(events, store)
+    def apply(self, events: list[RecordedEvent], store: Any) -> list[str]:
+        return project(events, store)
 
     def reset(self) -> None:
         PaymentSummary.objects.all().delete()

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ..aggregates import aggregate_types
 from ..context import is_valid_correlation_id
+from ..exceptions import UndecodableEventError
 from ..handler import eventstore
 from ..queries.params import parse_int
 from ..queries.timelines import timeline_entries
@@ -34,7 +35,10 @@ def aggregate_timeline(
 
     The state is rebuilt step by step with the aggregate class's ``replay``
     (from the ``aggregate_types`` registry). ``?version=N`` shows the state at
-    version N; an invalid version is a 400 with a message.
+    version N; an invalid version is a 400 with a message. An event that cannot
+    be decoded (its type unregistered, or its payload no longer fitting the
+    class) is shown with its stored name and raw data under a warning; states
+    are shown up to the version before it, and asking for a later one is a 400.
     """
     events = eventstore.read_aggregate(aggregate_id)
     if not events:
@@ -44,10 +48,15 @@ def aggregate_timeline(
     aggregate = aggregate_class(aggregate_id) if aggregate_class else None
     before: dict[str, Any] = {}
     rows = []
+    undecodable: UndecodableEventError | None = None
     for event in events:
         row = event_row(request, event)
-        if aggregate is not None:
-            aggregate.replay(event)
+        if aggregate is not None and undecodable is None:
+            try:
+                aggregate.replay(event)
+            except UndecodableEventError as exc:
+                undecodable = exc  # listed from here on, without state
+        if aggregate is not None and undecodable is None:
             state = aggregate.state()
             row["state"] = state
             row["changes"] = [
@@ -66,6 +75,12 @@ def aggregate_timeline(
         if version is None:
             error = f"Version: enter a whole number from 1 to {current}."
     at_version = rows[version - 1] if version else None
+    if version is not None and undecodable is not None and version >= undecodable.version:
+        error = (
+            f"Version {version}: no state can be built from version {undecodable.version} on "
+            f"({undecodable.event_type} is not decodable)."
+        )
+        at_version = None
     context.update(
         aggregate_id=aggregate_id,
         aggregate_type=aggregate_type,
@@ -74,6 +89,7 @@ def aggregate_timeline(
         current_version=current,
         at_version=at_version,
         version_error=error,
+        undecodable=undecodable,
         replayable=aggregate is not None,
         api_url=aggregate_api_link(aggregate_type, aggregate_id)
         or api_link("event-list", query={"aggregate_id": aggregate_id}),

@@ -1,4 +1,8 @@
-"""Turn event store errors into DRF responses (400/404/409/507), never a 500.
+"""Turn event store errors into DRF responses (400/404/409/422/507), never a 500.
+
+A stored event the code can no longer decode (its type unregistered, its
+payload not fitting its class) is a 422 naming it (``undecodable_event`` or
+``unknown_event_type``): retrying cannot fix it, so it is never a 503.
 
 The app's API views do it themselves (:class:`StoreErrorsMixin`), whatever the
 project's ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``. A project's own views can
@@ -24,6 +28,8 @@ from ..exceptions import (
     EventStoreFull,
     InvalidEventError,
     InvalidQueryError,
+    UndecodableEventError,
+    UnknownEventTypeError,
 )
 
 __all__ = ["StoreErrorsMixin", "exception_handler", "store_error_response"]
@@ -41,6 +47,22 @@ def store_error_response(exc: Exception) -> Response | None:
                 "actual_version": exc.actual_version,
             },
             status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, UndecodableEventError):  # history the code no longer reads
+        return Response(
+            {
+                "detail": str(exc),
+                "code": "undecodable_event",
+                "event_type": exc.event_type,
+                "version": exc.version,
+                "position": exc.position,
+            },
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    if isinstance(exc, UnknownEventTypeError):
+        return Response(
+            {"detail": str(exc), "code": "unknown_event_type", "event_type": exc.event_type},
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
         )
     if isinstance(exc, AggregateNotFoundError):
         return Response({"detail": str(exc), "code": "not_found"}, status=404)

@@ -352,6 +352,10 @@ class BaseEventStore:
     def _count(self, criteria: Criteria) -> int:
         raise NotImplementedError("subclasses of BaseEventStore must provide _count()")
 
+    def event_type_counts(self) -> dict[str, int]:
+        """Return how many events are stored under each event type name (as stored)."""
+        raise NotImplementedError("subclasses of BaseEventStore must provide event_type_counts()")
+
     def stats(self) -> dict[str, Any]:
         """Return figures about the store: ``events``, ``aggregates`` and backend extras."""
         raise NotImplementedError("subclasses of BaseEventStore must provide stats()")

@@ -465,6 +465,10 @@ class InMemoryEventStore(BaseEventStore):
         with self._data.lock:
             return self._data.events[start : None if limit is None else start + limit]
 
+    def event_type_counts(self) -> dict[str, int]:
+        with self._data.lock:
+            return {name: len(index.records) for name, index in self._data.by_type.items()}
+
     def aggregate_version(self, aggregate_id: str) -> int:
         with self._data.lock:
             stream = self._data.streams.get(aggregate_id)

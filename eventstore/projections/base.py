@@ -44,10 +44,14 @@ class Projection:
         """Whether :meth:`apply` wants ``event``."""
         return self._types is None or event.event_type in self._types
 
-    def apply(self, events: list[RecordedEvent], store: Any) -> None:
+    def apply(self, events: list[RecordedEvent], store: Any) -> Iterable[str] | None:
         """Apply one batch: the events this projection handles, in position order.
 
-        Runs inside a transaction on :attr:`database`; raise to refuse the batch.
+        Runs inside a transaction on :attr:`database`; raise to refuse the batch
+        (the projection then stops there, stalled, naming the event). Return
+        notes (strings) about items it deliberately left out of the view while
+        going on — say, an aggregate whose history no longer decodes — or None:
+        runners log them as warnings and the rebuild command lists them.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement apply()")
 

@@ -27,7 +27,7 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -80,6 +80,8 @@ class CatchUpResult:
     rebuilt: bool = False
     error: str = ""
     error_position: int | None = None
+    #: Notes the projection returned about items it left out (see Projection.apply).
+    notes: list[str] = field(default_factory=list)
 
 
 class _Skipped(Exception):
@@ -203,8 +205,17 @@ def _check_history(projection: Projection, store: Any, checkpoint: Any, identity
     return not fresh
 
 
+def _apply(
+    projection: Projection, events: list[RecordedEvent], store: Any, notes: list[str]
+) -> None:
+    """Call ``projection.apply``; log and keep the notes it returns about items left out."""
+    for note in projection.apply(events, store) or ():
+        logger.warning("Projection %r left an item out: %s", projection.name, note)
+        notes.append(note)
+
+
 def _apply_one_by_one(
-    projection: Projection, store: Any, page: list[RecordedEvent], start: int
+    projection: Projection, store: Any, page: list[RecordedEvent], start: int, notes: list[str]
 ) -> tuple[int, RecordedEvent | None, BaseException | None]:
     """Apply ``page`` event by event; return (last good position, failing event, error)."""
     position = start
@@ -212,7 +223,7 @@ def _apply_one_by_one(
         if projection.handles(event):
             try:
                 with transaction.atomic(using=projection.database):
-                    projection.apply([event], store)
+                    _apply(projection, [event], store, notes)
             except Exception as exc:  # noqa: BLE001 - recorded on the checkpoint
                 return position, event, exc
         position = event.position
@@ -301,10 +312,12 @@ def _catch_up(
                 try:
                     with transaction.atomic(using=projection.database):
                         if relevant:
-                            projection.apply(relevant, store)
+                            _apply(projection, relevant, store, result.notes)
                     position, failed, failure = page[-1].position, None, None
                 except Exception:  # noqa: BLE001 - find the event, record it
-                    position, failed, failure = _apply_one_by_one(projection, store, page, start)
+                    position, failed, failure = _apply_one_by_one(
+                        projection, store, page, start, result.notes
+                    )
                 result.applied += sum(
                     1 for event in relevant if event.position <= position and event is not failed
                 )
@@ -415,6 +428,7 @@ def rebuild(
     size = batch_size or projection.batch_size
     identity = store.identity()
     applied = 0
+    notes: list[str] = []
     with applying(projection.name), transaction.atomic(using=projection.database):
         checkpoint = _lock_checkpoint(projection, "wait")
         target = store.last_position()
@@ -427,7 +441,7 @@ def rebuild(
             relevant = [event for event in page if projection.handles(event)]
             if relevant:
                 try:
-                    projection.apply(relevant, store)
+                    _apply(projection, relevant, store, notes)
                 except Exception as exc:
                     raise ProjectionError(
                         f"Rebuild of {projection.name!r} failed in the batch of positions "
@@ -452,5 +466,6 @@ def rebuild(
         )
     result = catch_up(projection, store=store, batch_size=size)
     result.applied += applied
+    result.notes[:0] = notes
     result.rebuilt = True
     return result

@@ -640,6 +640,14 @@ class EventStoreContract(unittest.TestCase):
         finally:
             registry.unregister("contract.After")
 
+    def test_event_type_counts_name_every_stored_type(self) -> None:
+        self.assertEqual(self.store.event_type_counts(), {})
+        self.store.append("a-1", "Thing", [happened(), happened()], NO_STREAM)
+        self.store.append("b-1", "Thing", [NewEvent("contract.Counted", {"count": 1})], NO_STREAM)
+        self.assertEqual(
+            self.store.event_type_counts(), {"contract.Happened": 2, "contract.Counted": 1}
+        )
+
     def test_nothing_is_imported_from_stored_names_or_data(self) -> None:
         module = "eventstore_contract_never_imported"
         custom = EventRegistry()

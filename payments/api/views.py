@@ -70,6 +70,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
 )
 
 
+#: Answers of endpoints that build a payment's state: 422 when its history no longer decodes.
+STATE_RESPONSES = {200: PaymentStateSerializer, 422: ErrorSchema, **ERRORS}
+
 #: Answers of every command endpoint, for the schema.
 COMMAND_RESPONSES = {
     201: PaymentStateSerializer,
@@ -186,7 +189,7 @@ class PaymentDetailView(KnownQueryParametersMixin, APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: PaymentStateSerializer, **ERRORS})
+    @extend_schema(responses=STATE_RESPONSES)
     def get(self, request: Request, payment_id: str) -> Response:
         return Response(queries_for(request).state(payment_id).state())
 
@@ -235,7 +238,7 @@ class PaymentReplayView(KnownQueryParametersMixin, APIView):
                 description="State at this instant: ISO 8601 with offset, or a date.",
             ),
         ],
-        responses={200: PaymentStateSerializer, **ERRORS},
+        responses=STATE_RESPONSES,
     )
     def get(self, request: Request, payment_id: str) -> Response:
         raw_version = request.query_params.get("version")

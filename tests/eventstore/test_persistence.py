@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
 from eventstore.backends.memory import InMemoryEventStore, forget
@@ -184,7 +183,9 @@ from eventstore.records import ANY
 
 def run_python(code, **kwargs):
     # The child process runs under the settings of this test run, whichever site they are.
-    setup = SCRIPT_SETUP.format(root=str(ROOT), settings_module=django_settings.SETTINGS_MODULE)
+    setup = SCRIPT_SETUP.format(
+        root=str(ROOT), settings_module=os.environ["DJANGO_SETTINGS_MODULE"]
+    )
     script = textwrap.dedent(setup) + textwrap.dedent(code)
     return subprocess.Popen(
         [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs

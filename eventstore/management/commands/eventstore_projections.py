@@ -134,3 +134,9 @@ class Command(BaseCommand):
                 f"position {result.position}."
             )
         )
+        if result.notes:
+            self.stdout.write(
+                self.style.WARNING(f"{len(result.notes)} item(s) left out of the view:")
+            )
+            for note in result.notes:
+                self.stdout.write(f"- {note}")
