@@ -11,12 +11,12 @@ PYTHON312 ?= $(lastword $(sort $(wildcard $(PYENV_ROOT_DIR)/versions/3.12*/bin/p
 VENV_DJANGO6 := .venv-django6
 BIN_DJANGO6 := $(VENV_DJANGO6)/bin
 
-.PHONY: install run test test-django6 lint typecheck bench clean
+.PHONY: install run test test-outside test-django6 lint typecheck bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[site,test]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -32,8 +32,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck test-outside
 	$(BIN)/pytest
+
+# The app as another project gets it: the built wheel in a fresh venv, without the demo site.
+test-outside:
+	PYTHON=$(PYTHON) bash tests/outside/run.sh
 
 $(BIN_DJANGO6)/.installed: pyproject.toml
 	@if [ -z "$(PYTHON312)" ] || [ ! -x "$(PYTHON312)" ]; then \
@@ -44,12 +48,13 @@ $(BIN_DJANGO6)/.installed: pyproject.toml
 	fi
 	$(PYTHON312) -m venv $(VENV_DJANGO6)
 	$(BIN_DJANGO6)/python -m pip install --quiet --upgrade pip
-	$(BIN_DJANGO6)/python -m pip install --quiet -e '.[test]' 'django>=6.0,<7'
+	$(BIN_DJANGO6)/python -m pip install --quiet -e '.[site,test]' 'django>=6.0,<7'
 	touch $@
 
 test-django6: $(BIN_DJANGO6)/.installed
 	$(BIN_DJANGO6)/python -m django --version
 	$(BIN_DJANGO6)/pytest
+	PYTHON=$(PYTHON312) bash tests/outside/run.sh  # the wheel's newest requirements: Django 6
 
 clean:
 	rm -rf $(VENV) $(VENV_DJANGO6) db.sqlite3 .pytest_cache .mypy_cache test-output

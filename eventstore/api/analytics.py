@@ -28,6 +28,7 @@ from ..handler import eventstore
 from ..queries import analytics
 from ..queries.forms import AnalyticsQueryForm
 from ..queries.scope import visible_organizations
+from .errors import StoreErrorsMixin
 from .schema import ERRORS
 from .strict import KnownQueryParametersMixin
 
@@ -97,7 +98,7 @@ class TrendsSchema(serializers.Serializer[dict[str, Any]]):
     buckets = BucketSchema(many=True)
 
 
-class _AnalyticsView(KnownQueryParametersMixin, APIView):
+class _AnalyticsView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     """Parse the query with :class:`AnalyticsQueryForm`, scope it, answer ``compute``'s result."""
 
     permission_classes = [IsAuthenticated]

@@ -4,13 +4,16 @@ A stored event the code can no longer decode (its type unregistered, its
 payload not fitting its class) is a 422 naming it (``undecodable_event`` or
 ``unknown_event_type``): retrying cannot fix it, so it is never a 503.
 
-Use :func:`exception_handler` as ``REST_FRAMEWORK["EXCEPTION_HANDLER"]`` (or
-call it from a project's own handler). Bodies keep DRF's shape: ``{"detail":
-"...", "code": "..."}``, plus the versions for a concurrency conflict.
+The app's API views do it themselves (:class:`StoreErrorsMixin`), whatever the
+project's ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``. A project's own views can
+get the same by using :func:`exception_handler` as that setting (or by calling
+it from their own handler). Bodies keep DRF's shape: ``{"detail": "...",
+"code": "..."}``, plus the versions for a concurrency conflict.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -29,7 +32,7 @@ from ..exceptions import (
     UnknownEventTypeError,
 )
 
-__all__ = ["exception_handler", "store_error_response"]
+__all__ = ["StoreErrorsMixin", "exception_handler", "store_error_response"]
 
 
 def store_error_response(exc: Exception) -> Response | None:
@@ -93,3 +96,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(response.data, dict) and "detail" in response.data and hasattr(detail, "code"):
         response.data["code"] = detail.code
     return response
+
+
+class StoreErrorsMixin:
+    """For DRF views: event store errors get their 4xx/5xx answer without project settings.
+
+    With DRF's default ``EXCEPTION_HANDLER`` the view uses :func:`exception_handler`
+    (so bodies carry ``code`` too); with a project's own handler, that handler
+    answers first and the store's mapping covers what it leaves unhandled.
+    """
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
+        configured = super().get_exception_handler()  # type: ignore[misc]
+        if configured is drf_exception_handler:
+            return exception_handler
+
+        def handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+            response = configured(exc, context)
+            return store_error_response(exc) if response is None else response
+
+        return handler

@@ -26,6 +26,7 @@ from ..events import registry
 from ..handler import eventstore
 from ..queries.filters import EventFilterSet
 from ..queries.scope import scoped_criteria
+from .errors import StoreErrorsMixin
 from .pagination import PositionPagination
 from .schema import (
     ERRORS,
@@ -41,7 +42,7 @@ from .views import correlation_events
 __all__ = ["ReplayByTypeView", "ReplayByCorrelationView", "CountsView"]
 
 
-class ReplayByTypeView(KnownQueryParametersMixin, APIView):
+class ReplayByTypeView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     """``GET /api/replay/by-type/``: ``event_type`` is required; ``from``/``to`` optional."""
 
     permission_classes = [IsAuthenticated]
@@ -79,7 +80,7 @@ class ReplayByTypeView(KnownQueryParametersMixin, APIView):
         return Response(page.page_data(events))
 
 
-class ReplayByCorrelationView(KnownQueryParametersMixin, APIView):
+class ReplayByCorrelationView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     """``GET /api/replay/by-correlation/{id}/``: the correlation's events, in position order."""
 
     permission_classes = [IsAuthenticated]
@@ -97,7 +98,7 @@ class ReplayByCorrelationView(KnownQueryParametersMixin, APIView):
         )
 
 
-class CountsView(KnownQueryParametersMixin, APIView):
+class CountsView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     """``GET /api/counts/`` (``?aggregate_id=`` for one aggregate): event counts, from indexes."""
 
     permission_classes = [IsAuthenticated]

@@ -16,6 +16,7 @@ from ..handler import eventstore
 from ..queries.filters import EventFilterSet
 from ..queries.scope import may_see, scoped_criteria
 from ..queries.timelines import timeline_entries
+from .errors import StoreErrorsMixin
 from .pagination import PositionPagination
 from .schema import (
     ERRORS,
@@ -30,7 +31,7 @@ from .strict import KnownQueryParametersMixin
 __all__ = ["CorrelationTimelineView", "EventDetailView", "EventListView"]
 
 
-class EventListView(KnownQueryParametersMixin, APIView):
+class EventListView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     """``GET /api/events/``: search recorded events, newest position last, cursor-paginated.
 
     Query parameters: see :class:`~eventstore.queries.filters.EventFilterSet`, plus
@@ -60,7 +61,7 @@ class EventListView(KnownQueryParametersMixin, APIView):
         return Response(page.page_data(events))
 
 
-class EventDetailView(KnownQueryParametersMixin, APIView):
+class EventDetailView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     """``GET /api/events/{event_id}/``: one recorded event; 404 if unknown or not visible."""
 
     permission_classes = [IsAuthenticated]
@@ -75,7 +76,7 @@ class EventDetailView(KnownQueryParametersMixin, APIView):
         return Response(event.as_dict())
 
 
-class CorrelationTimelineView(KnownQueryParametersMixin, APIView):
+class CorrelationTimelineView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     """``GET /api/correlations/{id}/timeline/``: every event of one correlation id, in order.
 
     Each event carries ``depth``: 0 for an event whose cause is outside the
