@@ -32,10 +32,11 @@ def check_stored_event_types(
 
     Such events (a class renamed or removed in a deploy) still list and export,
     but nothing can replay them: declare the former name as an alias
-    (``aliases=("Old",)``) or restore the class. Memory stores are read at
-    every check (their type index); a database store only when its database
-    is checked (``manage.py check --database default``, ``migrate``, the test
-    runner), with one GROUP BY on the type index.
+    (``aliases=("Old",)``) or restore the class. A ``database``-tagged check:
+    Django runs it when databases are checked (``manage.py check --database
+    default``, ``migrate``, the test runner); a memory store is read from its
+    type index, a database store (only when its database is among those
+    checked) with one GROUP BY on the type index.
     """
     messages: list[checks.CheckMessage] = []
     for alias in eventstores:

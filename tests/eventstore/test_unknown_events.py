@@ -102,7 +102,7 @@ def test_the_event_api_lists_the_unknown_event_raw(orphaned, admin_client):
 
 
 def test_a_system_check_lists_stored_types_no_class_handles(orphaned):
-    warnings = [m for m in checks.run_checks() if m.id == "eventstore.W003"]
+    warnings = [m for m in checks.run_checks(databases=["default"]) if m.id == "eventstore.W003"]
     assert len(warnings) == 1
     assert "ledger.MoneyFrozen (1 events)" in warnings[0].msg
     assert "ledger.AccountOpened" not in warnings[0].msg
@@ -114,7 +114,9 @@ def test_no_warning_once_the_former_name_is_an_alias(orphaned):
         reason: str
 
     try:
-        assert not [m for m in checks.run_checks() if m.id == "eventstore.W003"]
+        assert not [
+            m for m in checks.run_checks(databases=["default"]) if m.id == "eventstore.W003"
+        ]
         assert orphaned.read_aggregate("acc-1")[2].to_event() == MoneyLocked(reason="audit")
     finally:
         registry.unregister("ledger.MoneyLocked")
