@@ -11,7 +11,7 @@ PYTHON312 ?= $(lastword $(sort $(wildcard $(PYENV_ROOT_DIR)/versions/3.12*/bin/p
 VENV_DJANGO6 := .venv-django6
 BIN_DJANGO6 := $(VENV_DJANGO6)/bin
 
-.PHONY: install run test test-outside test-django6 lint typecheck bench clean
+.PHONY: install run test test-outside test-django6 lint typecheck clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -6,7 +6,12 @@ Public API::
     from eventstore import DomainEvent, NewEvent, RecordedEvent, event
     from eventstore.exceptions import ConcurrencyError
 
-See ``DESIGN.md`` for the vocabulary (aggregate, stream, version, position, ...).
+Vocabulary: an *aggregate* (``aggregate_id``, ``aggregate_type``) has one
+*stream* of events; *version* is an event's 1-based place in its stream,
+*expected_version* the version a writer last saw (0: the stream must not
+exist); *position* is its 1-based place in the whole store; *correlation_id*
+is shared by everything one request caused, *causation_id* names the direct
+cause; a *projection* derives a read model and keeps a *checkpoint*.
 """
 
 from .events import DomainEvent, event, registry
