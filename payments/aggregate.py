@@ -23,7 +23,7 @@ from .exceptions import (
     PaymentNotRefundable,
     RefundExceedsRemaining,
 )
-from .money import normalize_currency, validate_amount
+from .money import format_amount, normalize_currency, validate_amount
 
 MAX_REASON_LENGTH = 500
 SUCCEEDED = ("processed", "partially_refunded", "refunded")
@@ -174,8 +174,10 @@ class Payment(Aggregate):
             "status": self.status,
             "amount": None if self.amount is None else str(self.amount),
             "currency": self.currency,
-            "refunded_amount": str(
-                self.refunded_amount.quantize(self.amount) if self.amount else self.refunded_amount
+            "refunded_amount": (
+                format_amount(self.refunded_amount, self.currency)
+                if self.currency
+                else str(self.refunded_amount)
             ),
             "organization_id": self.organization_id,
             "failure_reason": self.failure_reason,

@@ -1,0 +1,99 @@
+"""Issue 13 (domain part): amounts' messages and limits, the read model's columns,
+refund ids, integer versions in 409 bodies. Expected values worked out by hand."""
+
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from eventstore.records import NewEvent
+from payments.models import Organization, PaymentSummary
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api(django_user_model, event_store):
+    user = django_user_model.objects.create_user("alice", password="pw-alice")
+    Organization.objects.create(slug="acme", name="Acme").members.add(user)
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def create(api, **body):
+    payload = {"amount": "100.00", "currency": "EUR", "organization_id": "acme", **body}
+    return api.post("/api/payments/", payload, format="json")
+
+
+# -- amounts: messages that say what is wrong --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"amount": "-10.00"}, "The amount must be positive, not negative."),
+        (
+            {"amount": "12345678901234567890123456789012"},
+            "The amount has too many digits (32): at most 12 before the decimal point "
+            "and 2 after for EUR.",
+        ),
+        ({"amount": "9999999999999.99"}, "The amount must not exceed 999999999999.99 EUR."),
+        (
+            {"amount": "1000000000000", "currency": "JPY"},
+            "The amount must not exceed 999999999999 JPY.",
+        ),
+        (
+            {"amount": "1" * 101},
+            "The amount has too many digits: at most 12 before the decimal point and "
+            "the currency's decimals after.",
+        ),
+    ],
+)
+def test_bad_amounts_are_told_what_is_wrong(api, event_store, body, message):
+    response = create(api, **body)
+    assert response.status_code == 400
+    assert response.json() == {"amount": [message]}
+    assert event_store.count() == 0
+
+
+# -- the read model holds every amount the domain accepts ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [("999999999999.99", "EUR"), ("999999999999", "JPY"), ("999999999999.999", "KWD")],
+)
+def test_the_largest_amounts_are_stored_and_listed_exactly(api, amount, currency):
+    response = create(api, payment_id="big", amount=amount, currency=currency)
+    assert response.status_code == 201
+    assert response.json()["amount"] == amount
+    assert PaymentSummary.objects.get(payment_id="big").amount == Decimal(amount)
+    listed = api.get("/api/payments/").json()["results"]
+    assert [(row["amount"], row["refunded_amount"]) for row in listed] == [
+        (amount, str(Decimal(0).quantize(Decimal(amount))))
+    ]
+
+
+def test_a_row_beyond_the_columns_does_not_break_the_list(api, event_store):
+    """An amount no command accepts (appended straight to the store, or imported)."""
+    event_store.append(
+        "imported",
+        "Payment",
+        [
+            NewEvent(
+                "PaymentProcessed",
+                {"amount": "12345678901234567", "currency": "EUR", "organization_id": "acme"},
+            )
+        ],
+        0,
+        metadata={"organization_id": "acme"},
+    )
+    create(api, payment_id="normal", amount="10.00")
+    response = api.get("/api/payments/")
+    assert response.status_code == 200
+    rows = {row["payment_id"]: row["amount"] for row in response.json()["results"]}
+    # 17 digits: beyond numeric(18, 3)'s 15 before the point. SQLite keeps 15 significant
+    # digits (12345678901234600 as a REAL), shown whole with EUR's 2 decimals.
+    assert rows == {"normal": "10.00", "imported": "12345678901234600.00"}
+    assert api.get("/api/payments/imported/").json()["refunded_amount"] == "0.00"
