@@ -6,7 +6,9 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
-from eventstore.records import NewEvent
+from eventstore.api.errors import store_error_response
+from eventstore.exceptions import ConcurrencyError
+from eventstore.records import ANY, STREAM_EXISTS, NewEvent
 from payments.models import Organization, PaymentSummary
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +99,23 @@ def test_a_row_beyond_the_columns_does_not_break_the_list(api, event_store):
     # digits (12345678901234600 as a REAL), shown whole with EUR's 2 decimals.
     assert rows == {"normal": "10.00", "imported": "12345678901234600.00"}
     assert api.get("/api/payments/imported/").json()["refunded_amount"] == "0.00"
+
+
+# -- 409 bodies carry versions as integers ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "shown"),
+    [(1, 2, 1), (0, 3, 0), (STREAM_EXISTS, 0, "STREAM_EXISTS"), (ANY, 4, "ANY")],
+)
+def test_a_concurrency_conflict_body_has_integer_versions(expected, actual, shown):
+    response = store_error_response(ConcurrencyError("p-1", expected, actual))
+    assert response.status_code == 409
+    body = response.data
+    assert (body["code"], body["expected_version"], body["actual_version"]) == (
+        "concurrency_conflict",
+        shown,
+        actual,
+    )
+    assert type(body["actual_version"]) is int
+    assert type(body["expected_version"]) is type(shown)
