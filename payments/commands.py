@@ -130,7 +130,11 @@ class PaymentCommandHandler:
     def refund(
         self, command: RefundPayment, context: CommandContext
     ) -> tuple[Payment, list[RecordedEvent]]:
-        """Refund all or part of what remains of a processed payment."""
+        """Refund all or part of what remains of a processed payment.
+
+        A ``refund_id`` already used on this payment with the same amount is a
+        replay: no event is appended and the recorded events returned are empty.
+        """
         payment = self._load(command.payment_id, context)
         payment.refund(command.amount, command.refund_id, command.currency)
         # A refund is caused by the payment it gives back: link it to that event.

@@ -259,20 +259,27 @@ class PaymentReplayView(KnownQueryParametersMixin, APIView):
 
 
 class PaymentRefundView(APIView):
-    """``POST /api/payments/{id}/refunds/``: refund part or all of what remains → 201."""
+    """``POST /api/payments/{id}/refunds/``: refund part or all of what remains → 201.
+
+    A ``refund_id`` names one refund of the payment. Sent again with the same
+    amount, the refund is not made twice: 200 (RFC 9110: 201 says the request
+    created something, and this one created nothing) with the payment's current
+    state, which includes that refund. With another amount: 409
+    ``refund_id_conflict``.
+    """
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
         request=RefundSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses=COMMAND_RESPONSES,
+        responses={200: PaymentStateSerializer, **COMMAND_RESPONSES},
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
         serializer = RefundSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payment, _events = PaymentCommandHandler().refund(
+        payment, events = PaymentCommandHandler().refund(
             RefundPayment(
                 payment_id=payment_id,
                 amount=serializer.validated_data["amount"],
@@ -281,6 +288,8 @@ class PaymentRefundView(APIView):
             ),
             command_context(request),
         )
+        if not events:  # the refund id names a refund already made, of this amount
+            return Response(payment.state(), status=status.HTTP_200_OK)
         return created(payment)
 
 

@@ -119,3 +119,77 @@ def test_a_concurrency_conflict_body_has_integer_versions(expected, actual, show
     )
     assert type(body["actual_version"]) is int
     assert type(body["expected_version"]) is type(shown)
+
+
+# -- refund ids are unique per payment ----------------------------------------------------
+
+
+def refund(api, payment_id, **body):
+    return api.post(f"/api/payments/{payment_id}/refunds/", body, format="json")
+
+
+def test_a_refund_id_sent_again_with_the_same_amount_is_a_replay(api, event_store):
+    assert create(api, payment_id="p-1").status_code == 201  # 100.00 EUR, version 1
+    first = refund(api, "p-1", amount="30.00", refund_id="r-1")
+    assert first.status_code == 201
+    assert (first.json()["refunded_amount"], first.json()["version"]) == ("30.00", 2)
+    # "30" EUR is 30.00: the same refund. Nothing appended, 200 with the current state.
+    again = refund(api, "p-1", amount="30", refund_id="r-1", currency="eur")
+    assert again.status_code == 200
+    assert again.json() == {**first.json()}
+    assert "Location" not in again
+    assert event_store.aggregate_version("p-1") == 2
+    assert api.get("/api/payments/p-1/").json()["refunded_amount"] == "30.00"
+
+
+def test_a_replay_of_the_refund_that_emptied_the_payment_is_not_refused(api, event_store):
+    create(api, payment_id="p-1")
+    assert refund(api, "p-1", amount="100.00", refund_id="all").status_code == 201
+    # Nothing remains, but this is the refund already made, not a new one.
+    again = refund(api, "p-1", amount="100.00", refund_id="all")
+    assert again.status_code == 200
+    assert (again.json()["status"], again.json()["refunded_amount"]) == ("refunded", "100.00")
+    assert event_store.aggregate_version("p-1") == 2
+
+
+def test_a_refund_id_sent_again_with_another_amount_is_409(api, event_store):
+    create(api, payment_id="p-1")
+    refund(api, "p-1", amount="30.00", refund_id="r-1")
+    response = refund(api, "p-1", amount="40.00", refund_id="r-1")
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "Refund 'r-1' of this payment was for 30.00 EUR, not 40.00 EUR; "
+        "give another refund_id for another refund.",
+        "code": "refund_id_conflict",
+    }
+    assert event_store.aggregate_version("p-1") == 2
+    # Another id is another refund; the same id on another payment too.
+    assert refund(api, "p-1", amount="40.00", refund_id="r-2").status_code == 201
+    create(api, payment_id="p-2")
+    assert refund(api, "p-2", amount="40.00", refund_id="r-1").status_code == 201
+
+
+def test_a_history_with_a_refund_id_stored_twice_still_replays(event_store):
+    """Stored before ids were unique: the state counts both, a repeat matches the first."""
+    from payments.aggregate import Payment
+    from payments.exceptions import RefundIdConflict
+
+    event_store.append(
+        "old",
+        "Payment",
+        [
+            NewEvent(
+                "PaymentProcessed",
+                {"amount": "100.00", "currency": "EUR", "organization_id": "acme"},
+            ),
+            NewEvent("PaymentRefunded", {"amount": "10.00", "currency": "EUR", "refund_id": "r"}),
+            NewEvent("PaymentRefunded", {"amount": "20.00", "currency": "EUR", "refund_id": "r"}),
+        ],
+        0,
+    )
+    payment = Payment.from_events("old", event_store.read_aggregate("old"))
+    assert (payment.refunded_amount, payment.status) == (Decimal("30.00"), "partially_refunded")
+    payment.refund("10.00", "r")
+    assert payment.pending_events == []
+    with pytest.raises(RefundIdConflict):
+        payment.refund("20.00", "r")
