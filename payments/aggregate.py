@@ -50,11 +50,16 @@ class Payment(Aggregate):
         #: The amount of each refund, by refund id (the first one for an id stored twice
         #: before ids were unique).
         self.refunds: dict[str, Decimal] = {}
+        #: The last version each command (by its ``command_id`` metadata) recorded.
+        self.commands: dict[str, int] = {}
 
     def replay(self, record: RecordedEvent) -> None:
         super().replay(record)
         if record.event_type == "PaymentProcessed":
             self.processed_event_id = str(record.event_id)
+        command_id = record.metadata.get("command_id")
+        if isinstance(command_id, str):
+            self.commands[command_id] = record.version
 
     @property
     def payment_id(self) -> str:

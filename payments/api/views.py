@@ -42,7 +42,7 @@ from ..commands import (
 from ..models import PaymentSummary
 from ..queries import PaymentQueries
 from .filters import PaymentSummaryFilterSet
-from .idempotency import IDEMPOTENCY_HEADER, idempotent
+from .idempotency import IDEMPOTENCY_HEADER, command_id, idempotent
 from .serializers import (
     FailedAttemptSerializer,
     PaymentHistorySchema,
@@ -83,14 +83,27 @@ COMMAND_RESPONSES = {
 def command_context(request: Request) -> CommandContext:
     """Return the context of a command run by the authenticated user of ``request``.
 
-    The correlation id is the request's (set by ``CorrelationIdMiddleware``).
+    The correlation id is the request's (set by ``CorrelationIdMiddleware``). The
+    command id is new, or, for a request with an ``Idempotency-Key``, the same
+    for each of its retries (so that a retry finds what an earlier attempt stored).
     """
     user = request.user
+    pinned = command_id(request)
     return CommandContext(
         user_id=str(user.pk),
         username=user.get_username(),
         organizations=visible_organizations(user),
+        **({"command_id": pinned, "once": True} if pinned else {}),
     )
+
+
+def new_payment_id(request: Request) -> str:
+    """A payment id for a ``POST /api/payments/`` without one: random, or derived from the
+    request's ``Idempotency-Key`` (a retry must process the same payment, not another)."""
+    pinned = command_id(request)
+    if pinned is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(uuid.UUID(pinned), "payment_id"))
 
 
 def queries_for(request: Request) -> PaymentQueries:
@@ -171,7 +184,7 @@ class PaymentListCreateView(KnownQueryParametersMixin, ListAPIView):
         data = serializer.validated_data
         payment, _events = PaymentCommandHandler().process(
             ProcessPayment(
-                payment_id=data.get("payment_id") or str(uuid.uuid4()),
+                payment_id=data.get("payment_id") or new_payment_id(request),
                 amount=data["amount"],
                 currency=data["currency"],
                 organization_id=data["organization_id"],
