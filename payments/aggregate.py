@@ -22,8 +22,9 @@ from .exceptions import (
     PaymentNotFound,
     PaymentNotRefundable,
     RefundExceedsRemaining,
+    RefundIdConflict,
 )
-from .money import normalize_currency, validate_amount
+from .money import format_amount, normalize_currency, validate_amount
 
 MAX_REASON_LENGTH = 500
 SUCCEEDED = ("processed", "partially_refunded", "refunded")
@@ -46,11 +47,19 @@ class Payment(Aggregate):
         self.failed_attempts = 0
         #: Id of the stored PaymentProcessed event (the cause of later refunds).
         self.processed_event_id: str | None = None
+        #: The amount of each refund, by refund id (the first one for an id stored twice
+        #: before ids were unique).
+        self.refunds: dict[str, Decimal] = {}
+        #: The last version each command (by its ``command_id`` metadata) recorded.
+        self.commands: dict[str, int] = {}
 
     def replay(self, record: RecordedEvent) -> None:
         super().replay(record)
         if record.event_type == "PaymentProcessed":
             self.processed_event_id = str(record.event_id)
+        command_id = record.metadata.get("command_id")
+        if isinstance(command_id, str):
+            self.commands[command_id] = record.version
 
     @property
     def payment_id(self) -> str:
@@ -89,12 +98,17 @@ class Payment(Aggregate):
         """Give back ``amount`` (in the payment's currency), at most what remains.
 
         ``currency``, when given, must be the payment's (a refund cannot change it).
+        A ``refund_id`` names one refund of this payment: given again with the same
+        amount ("30" and "30.00" EUR are the same), the refund is already done and
+        nothing is recorded (an idempotent replay: no pending event); with another
+        amount it is refused. Without one, the refund gets a new id.
 
         Raises:
             PaymentNotFound: if the payment has no events.
             PaymentNotRefundable: if it never went through (only failed attempts).
             UnknownCurrency / InvalidAmount: for a bad currency or amount, or a
                 currency other than the payment's.
+            RefundIdConflict: if ``refund_id`` names a refund of another amount.
             RefundExceedsRemaining: if ``amount`` is more than what remains.
         """
         if self.status is None:
@@ -106,6 +120,15 @@ class Payment(Aggregate):
                 f"Refunds of this payment are in {self.currency}, not {currency}.", "currency"
             )
         value = validate_amount(amount, self.currency)
+        if refund_id is not None and refund_id in self.refunds:
+            first = self.refunds[refund_id]
+            if first == value:
+                return  # already refunded: a replay records nothing
+            raise RefundIdConflict(
+                f"Refund {refund_id!r} of this payment was for {first} {self.currency}, "
+                f"not {value} {self.currency}; give another refund_id for another refund.",
+                "refund_id",
+            )
         if value > self.remaining_amount:
             raise RefundExceedsRemaining(
                 f"Refund of {value} {self.currency} exceeds the {self.remaining_amount} "
@@ -156,6 +179,7 @@ class Payment(Aggregate):
     @applies(PaymentRefunded)
     def _refunded(self, event: PaymentRefunded) -> None:
         self.refunded_amount += event.amount
+        self.refunds.setdefault(event.refund_id, event.amount)
         self.status = "refunded" if self.refunded_amount >= self.amount else "partially_refunded"
 
     @applies(PaymentFailed)
@@ -174,8 +198,10 @@ class Payment(Aggregate):
             "status": self.status,
             "amount": None if self.amount is None else str(self.amount),
             "currency": self.currency,
-            "refunded_amount": str(
-                self.refunded_amount.quantize(self.amount) if self.amount else self.refunded_amount
+            "refunded_amount": (
+                format_amount(self.refunded_amount, self.currency)
+                if self.currency
+                else str(self.refunded_amount)
             ),
             "organization_id": self.organization_id,
             "failure_reason": self.failure_reason,

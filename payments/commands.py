@@ -59,6 +59,11 @@ class CommandContext:
         organizations: the organization ids the user may act for; None means any
             (staff, system processes). A payment of another organization is
             reported as not found.
+        once: run the command at most once per ``command_id``: if events recorded
+            with this command id are in the payment's stream, the command already
+            ran (an earlier attempt of a retried request) and its answer is given
+            again, nothing appended. The API sets it for a request with an
+            ``Idempotency-Key``, whose command id is the same for every retry.
     """
 
     user_id: str | None = None
@@ -68,6 +73,7 @@ class CommandContext:
         default_factory=lambda: get_correlation_id() or new_correlation_id()
     )
     command_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    once: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,9 @@ class PaymentCommandHandler:
     """Run payment commands against a store (the default store unless given).
 
     Every method returns ``(payment, recorded_events)``: the payment's new state
-    and the events the command appended.
+    and the events the command appended. With ``context.once``, a command whose
+    ``command_id`` is already in the payment's stream is not run again: the
+    answer is the payment as that command left it, with the events it recorded.
 
     Raises (every method):
         PaymentError (and subclasses): a rule refused the command; nothing appended.
@@ -122,6 +130,8 @@ class PaymentCommandHandler:
     ) -> tuple[Payment, list[RecordedEvent]]:
         """Process a payment; a payment id can go through only once."""
         payment = self._load(command.payment_id, context)
+        if context.once and context.command_id in payment.commands:
+            return self._done(payment, context)
         payment.process(
             command.amount, command.currency, _organization(command.organization_id, context)
         )
@@ -130,8 +140,14 @@ class PaymentCommandHandler:
     def refund(
         self, command: RefundPayment, context: CommandContext
     ) -> tuple[Payment, list[RecordedEvent]]:
-        """Refund all or part of what remains of a processed payment."""
+        """Refund all or part of what remains of a processed payment.
+
+        A ``refund_id`` already used on this payment with the same amount is a
+        replay: no event is appended and the recorded events returned are empty.
+        """
         payment = self._load(command.payment_id, context)
+        if context.once and context.command_id in payment.commands:
+            return self._done(payment, context)
         payment.refund(command.amount, command.refund_id, command.currency)
         # A refund is caused by the payment it gives back: link it to that event.
         return payment, self._save(
@@ -143,6 +159,8 @@ class PaymentCommandHandler:
     ) -> tuple[Payment, list[RecordedEvent]]:
         """Record a failed payment attempt (the payment may be retried later)."""
         payment = self._load(command.payment_id, context)
+        if context.once and context.command_id in payment.commands:
+            return self._done(payment, context)
         payment.fail(
             command.amount,
             command.currency,
@@ -150,6 +168,20 @@ class PaymentCommandHandler:
             command.reason,
         )
         return payment, self._save(payment, context, "FailPayment")
+
+    def _done(
+        self, payment: Payment, context: CommandContext
+    ) -> tuple[Payment, list[RecordedEvent]]:
+        """The answer of a command already run (its ``command_id`` is in the stream).
+
+        A retry of the same command (the API pins the command id of a request with
+        an ``Idempotency-Key``) gets the first run's result again, appending nothing:
+        the payment as the command left it and the events it recorded.
+        """
+        version = payment.commands[context.command_id]
+        history = self.repository.store.read_aggregate(payment.payment_id, 1, version)
+        done = [e for e in history if e.metadata.get("command_id") == context.command_id]
+        return Payment.from_events(payment.payment_id, history), done
 
     def _load(self, payment_id: str, context: CommandContext) -> Payment:
         payment = self.repository.load(validate_payment_id(payment_id))

@@ -18,6 +18,7 @@ __all__ = [
     "PaymentIdTaken",
     "PaymentNotRefundable",
     "RefundExceedsRemaining",
+    "RefundIdConflict",
 ]
 
 
@@ -83,3 +84,9 @@ class PaymentNotRefundable(PaymentError):
 
 class RefundExceedsRemaining(PaymentError):
     code = "refund_exceeds_remaining"
+
+
+class RefundIdConflict(PaymentError):
+    """A refund id of this payment is given again with another amount."""
+
+    code = "refund_id_conflict"

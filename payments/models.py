@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
+from django.utils.functional import cached_property
 
 
 class Organization(models.Model):
@@ -31,20 +33,38 @@ def organizations_for_user(user: object) -> Iterable[str]:
     return Organization.objects.filter(members=user).values_list("slug", flat=True)
 
 
+class MoneyField(models.DecimalField):
+    """A ``DecimalField`` that reads back any number its column holds, never raising.
+
+    Django's SQLite backend rounds what it reads to ``max_digits`` with this
+    field's ``context``, raising ``InvalidOperation`` for a row holding more
+    digits (written by an older version or imported: the domain never gives it
+    one). The context here has precision enough for any stored number, so such
+    a row is listed as it is instead of making the whole list a 500. The column
+    is the same (``max_digits``/``decimal_places`` unchanged).
+    """
+
+    @cached_property
+    def context(self) -> decimal.Context:
+        return decimal.Context(prec=decimal.MAX_PREC)
+
+
 class PaymentSummary(models.Model):
     """Read model: one row per payment, kept up to date from its events (a projection).
 
     Rebuildable at any time from the event store (``manage.py rebuild_projections``);
     never written by commands. Amounts are stored with 3 decimal places (the most
-    any ISO 4217 currency uses) and shown in the currency's own minor units.
+    any ISO 4217 currency uses) and shown in the currency's own minor units; the
+    15 digits before the point hold every amount the domain accepts (at most 12,
+    :data:`payments.money.MAX_INTEGER_DIGITS`).
     """
 
     payment_id = models.CharField(max_length=64, primary_key=True)
     organization_id = models.CharField(max_length=64, db_index=True)
     status = models.CharField(max_length=32, db_index=True)
-    amount = models.DecimalField(max_digits=18, decimal_places=3)
+    amount = MoneyField(max_digits=18, decimal_places=3)
     currency = models.CharField(max_length=3, db_index=True)
-    refunded_amount = models.DecimalField(max_digits=18, decimal_places=3, default=0)
+    refunded_amount = MoneyField(max_digits=18, decimal_places=3, default=0)
     failure_reason = models.CharField(max_length=500, blank=True, default="")
     processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     updated_at = models.DateTimeField()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import functools
 from decimal import Decimal, InvalidOperation
 
@@ -10,10 +11,29 @@ from babel.numbers import get_currency_precision
 
 from .exceptions import InvalidAmount, UnknownCurrency
 
-__all__ = ["active_currencies", "minor_units", "normalize_currency", "validate_amount"]
+__all__ = [
+    "MAX_DIGITS",
+    "MAX_INTEGER_DIGITS",
+    "active_currencies",
+    "format_amount",
+    "max_amount",
+    "minor_units",
+    "normalize_currency",
+    "validate_amount",
+]
 
-#: Largest accepted amount, in major units (a guard against absurd input).
-MAX_AMOUNT = Decimal("999999999999.999")
+#: Most digits an accepted amount has before the decimal point (a guard against absurd input).
+MAX_INTEGER_DIGITS = 12
+#: Most decimal places of any active currency (ISO 4217: BHD, JOD, KWD, LYD, OMR, TND have 3).
+MAX_DECIMAL_PLACES = 3
+#: Most significant digits of an accepted amount: 12 + 3 = 15. The read model's columns
+#: (``max_digits=18, decimal_places=3``) hold every such amount, and SQLite keeps exactly
+#: 15 significant digits of a number, so every accepted amount is stored and listed exactly.
+MAX_DIGITS = MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES
+
+# Enough precision to quantize any finite Decimal without raising (a row or an event
+# written outside the domain's rules may hold more digits than it accepts).
+_WIDE = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 
 
 @functools.cache
@@ -51,6 +71,42 @@ def minor_units(currency: str) -> int:
     return get_currency_precision(currency)
 
 
+def max_amount(currency: str) -> Decimal:
+    """Return the largest accepted amount of ``currency``, in its own minor units.
+
+    Twelve nines before the decimal point, then the currency's decimals:
+    ``999999999999.99`` EUR, ``999999999999`` JPY, ``999999999999.999`` KWD.
+    """
+    return Decimal(10) ** MAX_INTEGER_DIGITS - Decimal(1).scaleb(-minor_units(currency))
+
+
+def format_amount(value: Decimal, currency: str) -> str:
+    """Return ``value`` as a decimal string in ``currency``'s minor units ("100.00" EUR).
+
+    Never raises for a Decimal: a value with more digits than the domain accepts
+    (written to a row or an event outside its rules) is shown whole, and a value
+    that cannot be quantized (NaN, infinity) is shown as it is.
+    """
+    try:
+        return str(value.quantize(Decimal(1).scaleb(-minor_units(currency)), context=_WIDE))
+    except (InvalidOperation, ValueError, TypeError):
+        return str(value)
+
+
+def _digits(value: Decimal) -> int:
+    """Count the digits of finite ``value`` as written, without fraction's trailing zeros.
+
+    "100.00" has 3, "0.05" has 1, "1E+20" has 21.
+    """
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    count = len(digits)
+    while exponent < 0 and count > 1 and digits[count - 1] == 0:
+        count -= 1
+        exponent += 1
+    return count + max(exponent, 0)
+
+
 def validate_amount(amount: object, currency: str, *, field: str = "amount") -> Decimal:
     """Return ``amount`` as a positive ``Decimal`` quantized to ``currency``'s minor units.
 
@@ -59,8 +115,9 @@ def validate_amount(amount: object, currency: str, *, field: str = "amount") -> 
     beyond the minor units are accepted ("100.00" JPY is 100), other digits are not.
 
     Raises:
-        InvalidAmount: if ``amount`` is not a finite number above zero, has more
-            decimal places than the currency allows, or exceeds :data:`MAX_AMOUNT`.
+        InvalidAmount: saying what is wrong: not a decimal number; negative or zero;
+            more than :data:`MAX_DIGITS` digits; above :func:`max_amount` (written
+            with the currency's decimals); more decimal places than the currency has.
     """
     if isinstance(amount, bool) or isinstance(amount, float):
         raise InvalidAmount('Give the amount as a decimal string, such as "100.00".', field)
@@ -70,11 +127,21 @@ def validate_amount(amount: object, currency: str, *, field: str = "amount") -> 
         raise InvalidAmount(f"{amount!r} is not a decimal number.", field) from None
     if not isinstance(value, Decimal) or not value.is_finite():
         raise InvalidAmount(f"{amount!r} is not a decimal number.", field)
-    if value <= 0:
+    if value < 0:
+        raise InvalidAmount("The amount must be positive, not negative.", field)
+    if value == 0:
         raise InvalidAmount("The amount must be greater than zero.", field)
-    if value > MAX_AMOUNT:
-        raise InvalidAmount(f"The amount must not exceed {MAX_AMOUNT}.", field)
     places = minor_units(currency)
+    digits = _digits(value)
+    if digits > MAX_DIGITS:
+        raise InvalidAmount(
+            f"The amount has too many digits ({digits}): at most {MAX_INTEGER_DIGITS} before "
+            f"the decimal point and {places} after for {currency}.",
+            field,
+        )
+    limit = max_amount(currency)
+    if value > limit:
+        raise InvalidAmount(f"The amount must not exceed {limit} {currency}.", field)
     quantum = Decimal(1).scaleb(-places)
     quantized = value.quantize(quantum)
     if quantized != value:

@@ -8,7 +8,10 @@ The app's API views do it themselves (:class:`StoreErrorsMixin`), whatever the
 project's ``REST_FRAMEWORK["EXCEPTION_HANDLER"]``. A project's own views can
 get the same by using :func:`exception_handler` as that setting (or by calling
 it from their own handler). Bodies keep DRF's shape: ``{"detail": "...",
-"code": "..."}``, plus the versions for a concurrency conflict.
+"code": "..."}``, plus the versions for a concurrency conflict:
+``expected_version`` and ``actual_version`` are JSON integers, but for an
+expected version that is a sentinel, given by its name (``"ANY"`` or
+``"STREAM_EXISTS"``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,13 @@ from ..exceptions import (
 __all__ = ["StoreErrorsMixin", "exception_handler", "store_error_response"]
 
 
+def _version(version: object) -> int | str:
+    """A version as a JSON integer; a sentinel (``ANY``, ``STREAM_EXISTS``) by its name."""
+    if isinstance(version, int) and not isinstance(version, bool):
+        return version
+    return str(version)
+
+
 def store_error_response(exc: Exception) -> Response | None:
     """Return the response for an event store error (or an oversized body), else None."""
     if isinstance(exc, ConcurrencyError):
@@ -43,8 +53,8 @@ def store_error_response(exc: Exception) -> Response | None:
                 "detail": str(exc),
                 "code": "concurrency_conflict",
                 "aggregate_id": exc.aggregate_id,
-                "expected_version": str(exc.expected_version),
-                "actual_version": exc.actual_version,
+                "expected_version": _version(exc.expected_version),
+                "actual_version": _version(exc.actual_version),
             },
             status=status.HTTP_409_CONFLICT,
         )

@@ -2,7 +2,8 @@
 
 A rule error on one field is ``{"field": ["message"]}`` (400), a whole-request
 one ``{"detail": "...", "code": "..."}`` with the error's status (404 for an
-unknown payment, 409 for a payment already processed or not refundable).
+unknown payment, 409 for a payment already processed or not refundable, or a
+refund id given again with another amount).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from payments.exceptions import (
     PaymentIdTaken,
     PaymentNotFound,
     PaymentNotRefundable,
+    RefundIdConflict,
 )
 
 __all__ = ["STATUS_BY_ERROR", "exception_handler", "status_for"]
@@ -30,6 +32,7 @@ STATUS_BY_ERROR: dict[type[PaymentError], int] = {
     PaymentAlreadyProcessed: 409,
     PaymentIdTaken: 409,
     PaymentNotRefundable: 409,
+    RefundIdConflict: 409,
 }
 
 

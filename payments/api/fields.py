@@ -9,9 +9,15 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from ..money import MAX_INTEGER_DIGITS
+
 __all__ = ["AmountField"]
 
-_AMOUNT = re.compile(r"[0-9]{1,30}(\.[0-9]{1,30})?", re.ASCII)
+# The syntax only (a sign is read so that a negative amount is told it is negative); the
+# domain (payments.money.validate_amount) says what is wrong with the value.
+_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+#: Longer strings are refused before they are parsed (the domain accepts 15 digits).
+MAX_AMOUNT_LENGTH = 100
 
 
 @extend_schema_field({"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$", "example": "100.00"})
@@ -26,6 +32,8 @@ class AmountField(serializers.Field):
     default_error_messages = {
         "float": 'Give the amount as a decimal string, such as "100.00", not a JSON number.',
         "invalid": 'Give the amount as a decimal string, such as "100.00".',
+        "too_long": "The amount has too many digits: at most {integer} before the decimal "
+        "point and the currency's decimals after.",
     }
 
     def to_internal_value(self, data: Any) -> Decimal:
@@ -35,7 +43,11 @@ class AmountField(serializers.Field):
             self.fail("float")
         if isinstance(data, int):
             return Decimal(data)
-        if not isinstance(data, str) or not _AMOUNT.fullmatch(data.strip()):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if len(data.strip()) > MAX_AMOUNT_LENGTH and _AMOUNT.fullmatch(data.strip()):
+            self.fail("too_long", integer=MAX_INTEGER_DIGITS)
+        if not _AMOUNT.fullmatch(data.strip()):
             self.fail("invalid")
         try:
             return Decimal(data.strip())

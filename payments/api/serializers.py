@@ -10,7 +10,7 @@ from eventstore.api.schema import EventSchema
 
 from ..commands import PAYMENT_ID_PATTERN
 from ..models import Organization, PaymentSummary
-from ..money import minor_units
+from ..money import format_amount
 from .fields import AmountField
 
 
@@ -96,7 +96,7 @@ class PaymentSummarySerializer(serializers.ModelSerializer):
         ]
 
     def _money(self, value: Decimal, currency: str) -> str:
-        return str(value.quantize(Decimal(1).scaleb(-minor_units(currency))))
+        return format_amount(value, currency)
 
     def get_amount(self, row: PaymentSummary) -> str:
         return self._money(row.amount, row.currency)

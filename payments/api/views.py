@@ -42,7 +42,7 @@ from ..commands import (
 from ..models import PaymentSummary
 from ..queries import PaymentQueries
 from .filters import PaymentSummaryFilterSet
-from .idempotency import IDEMPOTENCY_HEADER, idempotent
+from .idempotency import IDEMPOTENCY_HEADER, command_id, idempotent
 from .serializers import (
     FailedAttemptSerializer,
     PaymentHistorySchema,
@@ -86,14 +86,27 @@ COMMAND_RESPONSES = {
 def command_context(request: Request) -> CommandContext:
     """Return the context of a command run by the authenticated user of ``request``.
 
-    The correlation id is the request's (set by ``CorrelationIdMiddleware``).
+    The correlation id is the request's (set by ``CorrelationIdMiddleware``). The
+    command id is new, or, for a request with an ``Idempotency-Key``, the same
+    for each of its retries (so that a retry finds what an earlier attempt stored).
     """
     user = request.user
+    pinned = command_id(request)
     return CommandContext(
         user_id=str(user.pk),
         username=user.get_username(),
         organizations=visible_organizations(user),
+        **({"command_id": pinned, "once": True} if pinned else {}),
     )
+
+
+def new_payment_id(request: Request) -> str:
+    """A payment id for a ``POST /api/payments/`` without one: random, or derived from the
+    request's ``Idempotency-Key`` (a retry must process the same payment, not another)."""
+    pinned = command_id(request)
+    if pinned is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(uuid.UUID(pinned), "payment_id"))
 
 
 def queries_for(request: Request) -> PaymentQueries:
@@ -174,7 +187,7 @@ class PaymentListCreateView(KnownQueryParametersMixin, ListAPIView):
         data = serializer.validated_data
         payment, _events = PaymentCommandHandler().process(
             ProcessPayment(
-                payment_id=data.get("payment_id") or str(uuid.uuid4()),
+                payment_id=data.get("payment_id") or new_payment_id(request),
                 amount=data["amount"],
                 currency=data["currency"],
                 organization_id=data["organization_id"],
@@ -262,20 +275,27 @@ class PaymentReplayView(KnownQueryParametersMixin, APIView):
 
 
 class PaymentRefundView(APIView):
-    """``POST /api/payments/{id}/refunds/``: refund part or all of what remains → 201."""
+    """``POST /api/payments/{id}/refunds/``: refund part or all of what remains → 201.
+
+    A ``refund_id`` names one refund of the payment. Sent again with the same
+    amount, the refund is not made twice: 200 (RFC 9110: 201 says the request
+    created something, and this one created nothing) with the payment's current
+    state, which includes that refund. With another amount: 409
+    ``refund_id_conflict``.
+    """
 
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
         request=RefundSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses=COMMAND_RESPONSES,
+        responses={200: PaymentStateSerializer, **COMMAND_RESPONSES},
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
         serializer = RefundSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payment, _events = PaymentCommandHandler().refund(
+        payment, events = PaymentCommandHandler().refund(
             RefundPayment(
                 payment_id=payment_id,
                 amount=serializer.validated_data["amount"],
@@ -284,6 +304,8 @@ class PaymentRefundView(APIView):
             ),
             command_context(request),
         )
+        if not events:  # the refund id names a refund already made, of this amount
+            return Response(payment.state(), status=status.HTTP_200_OK)
         return created(payment)
 
 

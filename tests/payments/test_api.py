@@ -228,7 +228,7 @@ def test_concurrency_conflict_is_409(api, event_store, monkeypatch):
     body = response.json()
     assert (body["aggregate_id"], body["expected_version"], body["actual_version"]) == (
         "p-1",
-        "1",
+        1,
         2,
     )
     assert event_store.aggregate_version("p-1") == 2

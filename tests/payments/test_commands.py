@@ -170,3 +170,20 @@ def test_state_at_an_instant_replays_the_longest_prefix_of_a_stored_history(sett
     # At t1 + 2h version 3 is stamped, version 2 is not: only the prefix [1] applies.
     assert queries.state_at("pay-1", t1 + timedelta(hours=2)).refunded_amount == Decimal("0.00")
     assert queries.state_at("pay-1", t1 + timedelta(hours=3)).refunded_amount == Decimal("30.00")
+
+
+def test_a_command_run_once_per_command_id_gives_its_first_answer_again(event_store):
+    """``once``: a retry of a command that already ran (its id is in the stream)."""
+    handler = PaymentCommandHandler()
+    once = CommandContext(user_id="7", command_id="cmd-refund", once=True)
+    handler.process(ProcessPayment("p-1", "100.00", "EUR", "acme"), CONTEXT)
+    first, recorded = handler.refund(RefundPayment("p-1", "30.00"), once)
+    handler.refund(RefundPayment("p-1", "5.00"), CommandContext(user_id="7"))
+    # The same command again: the payment as it left it (version 2), its events, no append.
+    again, events = handler.refund(RefundPayment("p-1", "30.00"), once)
+    assert (again.version, again.refunded_amount) == (2, Decimal("30.00"))
+    assert [e.event_id for e in events] == [e.event_id for e in recorded]
+    assert event_store.aggregate_version("p-1") == 3
+    # Without ``once`` a command id is not looked up (a reused context runs again).
+    _payment, events = handler.refund(RefundPayment("p-1", "1.00"), CONTEXT)
+    assert len(events) == 1
