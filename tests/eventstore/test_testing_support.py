@@ -82,3 +82,46 @@ def test_emptying_between_tests_leaves_journaled_stores_usable(tmp_path):
         assert InMemoryEventStore(alias, options).append("b", "Thing", [happened()], 0)
     finally:
         forget(alias)
+
+
+def test_a_memory_snapshot_restores_in_place_and_stays_reusable():
+    alias = "snapshot-and-restore"
+    store = InMemoryEventStore(alias)
+    try:
+        store.append("a", "Thing", [happened("1")], 0)
+        snapshot = store.snapshot()
+        expected = (
+            store.read_all(),
+            store.stats(),
+            store.search(aggregate_id="a", event_type="Thing"),
+        )
+        for _ in range(2):
+            store.append("a", "Thing", [happened("2")], 1)
+            store.append("b", "Other", [happened("3")], 0)
+            store.restore(snapshot)
+            assert (
+                store.read_all(),
+                store.stats(),
+                store.search(aggregate_id="a", event_type="Thing"),
+            ) == expected
+            assert store.aggregate_version("b") == 0
+            assert InMemoryEventStore(alias).last_position() == 1
+    finally:
+        forget(alias)
+
+
+def test_a_journaled_store_refuses_a_restore(tmp_path):
+    import pytest
+
+    from eventstore.exceptions import InvalidBackendError
+
+    alias = "journaled-restore"
+    store = InMemoryEventStore(alias, {"JOURNAL": str(tmp_path / "journal")})
+    try:
+        snapshot = store.snapshot()
+        store.append("a", "Thing", [happened()], 0)
+        with pytest.raises(InvalidBackendError):
+            store.restore(snapshot)
+        assert store.count() == 1
+    finally:
+        forget(alias)
