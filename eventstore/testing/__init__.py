@@ -24,6 +24,7 @@ __all__ = [
     "AggregateScenario",
     "EventRecorder",
     "EventStoreTestMixin",
+    "MEMORY_EVENTSTORE",
     "MEMORY_EVENTSTORES",
     "ManualClock",
     "reset_memory_stores",
@@ -85,19 +86,83 @@ class EventRecorder:
         events_appended.disconnect(dispatch_uid=id(self))
 
 
-def reset_memory_stores() -> None:
-    """Empty every process-memory store of this process (as Django empties ``mail.outbox``)."""
-    import sys
-
-    memory = sys.modules.get("eventstore.backends.memory")
-    if memory is not None:  # nothing to empty if the backend was never imported
-        memory.clear_all()
-
+#: The configuration the testing support gives each alias it takes over.
+MEMORY_EVENTSTORE = {"BACKEND": "eventstore.backends.memory.InMemoryEventStore", "OPTIONS": {}}
 
 #: The ``EVENTSTORES`` setting the testing support selects: one empty memory store.
-MEMORY_EVENTSTORES = {
-    "default": {"BACKEND": "eventstore.backends.memory.InMemoryEventStore", "OPTIONS": {}}
-}
+MEMORY_EVENTSTORES = {"default": MEMORY_EVENTSTORE}
+
+_active_takeovers: list[_Takeover] = []
+_takeovers_lock = threading.Lock()
+
+
+class _Takeover:
+    """Aliases given memory data of their own, the data they had put back afterwards.
+
+    Only these aliases are managed by the testing support: :meth:`reset` puts
+    them back to their baseline (empty, or what :meth:`mark_baseline` saw). The
+    data set aside by :meth:`start` (a project's memory store, journaled or not)
+    is not touched, and comes back as it was in :meth:`stop`.
+    """
+
+    def __init__(self, aliases: tuple[str, ...] = ("default",)) -> None:
+        if not aliases:
+            raise ValueError("Take over at least one event store alias.")
+        self.aliases = tuple(aliases)
+        self._previous: dict[str, Any] = {}
+        self._stores: dict[str, Any] = {}
+        self._baselines: dict[str, Any] = {}
+
+    def start(self) -> _Takeover:
+        from ..backends import memory
+
+        for alias in self.aliases:
+            self._previous[alias] = memory.swap_data(alias, None)
+            # Builds the alias's new, empty, journal-less data.
+            self._stores[alias] = memory.InMemoryEventStore(alias, MEMORY_EVENTSTORE["OPTIONS"])
+        self.mark_baseline()
+        with _takeovers_lock:
+            _active_takeovers.append(self)
+        return self
+
+    def eventstores_setting(self) -> dict[str, Any]:
+        """The ``EVENTSTORES`` setting to use while the aliases are taken over."""
+        return dict(MEMORY_EVENTSTORES)
+
+    def mark_baseline(self) -> None:
+        """Make the events stored now what :meth:`reset` goes back to."""
+        self._baselines = {alias: store.snapshot() for alias, store in self._stores.items()}
+
+    def reset(self) -> None:
+        """Put each alias taken over back to its baseline (in place)."""
+        for alias, store in self._stores.items():
+            store.restore(self._baselines[alias])
+
+    def stop(self) -> None:
+        """Give every alias its previous data back (idempotent)."""
+        from ..backends import memory
+
+        with _takeovers_lock:
+            if self in _active_takeovers:
+                _active_takeovers.remove(self)
+        while self._previous:
+            alias, previous = self._previous.popitem()
+            memory.swap_data(alias, previous)
+        self._stores.clear()
+        self._baselines.clear()
+
+
+def reset_memory_stores() -> None:
+    """Put the aliases taken over by the testing support back to their baseline.
+
+    Only those: a store the ``event_store`` fixture or :class:`EventStoreTestMixin`
+    did not take over keeps its events, and a journal file is never truncated,
+    rewritten or deleted.
+    """
+    with _takeovers_lock:
+        takeovers = list(_active_takeovers)
+    for takeover in takeovers:
+        takeover.reset()
 
 
 class EventStoreTestMixin:
@@ -118,15 +183,15 @@ class EventStoreTestMixin:
         from ..handler import eventstores
 
         super().setUp()  # type: ignore[misc]
-        memory_settings = override_settings(EVENTSTORES=MEMORY_EVENTSTORES)
+        takeover = _Takeover().start()
+        self.addCleanup(takeover.stop)  # type: ignore[attr-defined]
+        memory_settings = override_settings(EVENTSTORES=takeover.eventstores_setting())
         memory_settings.enable()
         self.addCleanup(memory_settings.disable)  # type: ignore[attr-defined]
-        reset_memory_stores()
         self.event_store = eventstores["default"]
         self._event_recorder = EventRecorder().connect()
         self.recorded_events = self._event_recorder.events
         self.addCleanup(self._event_recorder.disconnect)  # type: ignore[attr-defined]
-        self.addCleanup(reset_memory_stores)  # type: ignore[attr-defined]
 
 
 class AggregateScenario:

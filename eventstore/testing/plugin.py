@@ -10,8 +10,10 @@ Fixtures (opt-in, request them by name):
 - ``event_clock``: a :class:`~eventstore.testing.ManualClock` installed as the
   ``event_store``'s clock.
 
-When Django is in use, every process-memory store is emptied after each test,
-the way Django empties ``mail.outbox``. Django is imported lazily.
+After each test, the aliases the testing support took over are put back to
+their baseline (empty): only those. A store it did not take over keeps its
+events, and a journal file is never truncated, rewritten or deleted. Django is
+imported lazily.
 """
 
 from __future__ import annotations
@@ -25,14 +27,21 @@ import pytest
 
 @pytest.fixture
 def event_store(settings: Any) -> Iterator[Any]:
-    """An empty in-memory default store, selected through ``settings.EVENTSTORES``."""
-    from eventstore.handler import eventstores
-    from eventstore.testing import MEMORY_EVENTSTORES, reset_memory_stores
+    """An empty in-memory default store, selected through ``settings.EVENTSTORES``.
 
-    settings.EVENTSTORES = MEMORY_EVENTSTORES
-    reset_memory_stores()
-    yield eventstores["default"]
-    reset_memory_stores()
+    The default alias is taken over for the test: it gets memory data of its own,
+    and whatever the alias held before (a project's memory store, with or without
+    a journal) is set aside untouched and given back after the test.
+    """
+    from eventstore.handler import eventstores
+    from eventstore.testing import _Takeover
+
+    takeover = _Takeover().start()
+    try:
+        settings.EVENTSTORES = takeover.eventstores_setting()
+        yield eventstores["default"]
+    finally:
+        takeover.stop()
 
 
 @pytest.fixture
@@ -60,7 +69,6 @@ def event_clock(event_store: Any) -> Iterator[Any]:
 @pytest.fixture(autouse=True)
 def _eventstore_reset_memory_stores() -> Iterator[None]:
     yield
-    if "eventstore.backends.memory" in sys.modules:
-        from eventstore.testing import reset_memory_stores
-
-        reset_memory_stores()
+    testing = sys.modules.get("eventstore.testing")
+    if testing is not None:  # nothing was taken over if the testing support was never imported
+        testing.reset_memory_stores()

@@ -25,12 +25,12 @@ def test_event_clock_sets_timestamps(event_store, event_clock):
     assert record.timestamp.isoformat() == "2024-01-04T00:00:00+00:00"
 
 
-def test_stores_are_emptied_between_tests_part_one():
+def test_stores_are_emptied_between_tests_part_one(event_store):
     eventstore.append("leftover", "Thing", [happened()], 0)
     assert eventstore.aggregate_version("leftover") == 1
 
 
-def test_stores_are_emptied_between_tests_part_two():
+def test_stores_are_emptied_between_tests_part_two(event_store):
     assert eventstore.aggregate_version("leftover") == 0
 
 
@@ -71,17 +71,88 @@ class MixinOnADatabaseProjectTests(EventStoreTestMixin, SimpleTestCase):
         self.assertIs(eventstores["default"], self.event_store)
 
 
-def test_emptying_between_tests_leaves_journaled_stores_usable(tmp_path):
+def test_the_reset_leaves_stores_it_did_not_take_over_and_their_journals_alone(tmp_path):
     alias = "journaled-between-tests"
-    options = {"JOURNAL": str(tmp_path / "journal")}
+    journal = tmp_path / "journal"
+    options = {"JOURNAL": str(journal)}
     store = InMemoryEventStore(alias, options)
     try:
-        store.append("a", "Thing", [happened()], 0)
+        store.append("a", "Thing", [happened(), happened()], 0)
+        before = journal.read_bytes()
         reset_memory_stores()  # what the plugin does after every test
-        assert store.count() == 0
+        assert journal.read_bytes() == before
+        assert store.count() == 2
         assert InMemoryEventStore(alias, options).append("b", "Thing", [happened()], 0)
     finally:
         forget(alias)
+
+
+def run_pytest(tmp_path, source):
+    """Run ``source`` as a test file in a new pytest process; return its exit code and output."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "test_inner.py").write_text(source)
+    env = {k: v for k, v in os.environ.items() if k != "EVENTSTORE_TEST_POSTGRES_URL"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--ds=gyroscops.settings"]
+        + ["-W", "error::DeprecationWarning", "-rA", "test_inner.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return completed.returncode, completed.stdout + completed.stderr
+
+
+JOURNALED_PROJECT = """
+import pytest
+
+from eventstore import eventstores
+from eventstore.testing.contract import happened
+
+
+@pytest.fixture
+def journaled(settings):
+    settings.EVENTSTORES = {
+        "default": {
+            "BACKEND": "eventstore.backends.memory.InMemoryEventStore",
+            "OPTIONS": {"JOURNAL": JOURNAL},
+        }
+    }
+
+
+def test_the_project_store_holds_its_journal(journaled):
+    assert eventstores["default"].count() == 2
+
+
+def test_the_fixture_gives_an_empty_store(journaled, event_store):
+    assert event_store.count() == 0
+    event_store.append("in-test", "Thing", [happened()], 0)
+
+
+def test_the_project_store_is_as_it_was(journaled):
+    assert eventstores["default"].count() == 2
+    assert eventstores["default"].aggregate_version("in-test") == 0
+"""
+
+
+def test_a_test_using_the_fixture_leaves_a_journaled_store_on_disk_unchanged(tmp_path):
+    journal = tmp_path / "journal"
+    alias = "journaled-for-an-inner-run"
+    try:
+        InMemoryEventStore(alias, {"JOURNAL": str(journal)}).append(
+            "a", "Thing", [happened(), happened()], 0
+        )
+    finally:
+        forget(alias)  # closes the journal, so the inner run may lock it
+    before = journal.read_bytes()
+    code, output = run_pytest(tmp_path, f"JOURNAL = {str(journal)!r}\n" + JOURNALED_PROJECT)
+    assert journal.read_bytes() == before
+    assert code == 0, output
+    assert "3 passed" in output, output
 
 
 def test_a_memory_snapshot_restores_in_place_and_stays_reusable():
