@@ -126,8 +126,17 @@ class _Takeover:
         return self
 
     def eventstores_setting(self) -> dict[str, Any]:
-        """The ``EVENTSTORES`` setting to use while the aliases are taken over."""
-        return dict(MEMORY_EVENTSTORES)
+        """The ``EVENTSTORES`` setting in force, with the aliases taken over switched to memory.
+
+        Every other alias keeps its configuration.
+        """
+        from django.conf import settings
+
+        from ..handler import DEFAULT_SETTINGS
+
+        current = getattr(settings, "EVENTSTORES", DEFAULT_SETTINGS)
+        memory = {alias: {**MEMORY_EVENTSTORE, "OPTIONS": {}} for alias in self.aliases}
+        return {**current, **memory}
 
     def mark_baseline(self) -> None:
         """Make the events stored now what :meth:`reset` goes back to."""
@@ -168,14 +177,18 @@ def reset_memory_stores() -> None:
 class EventStoreTestMixin:
     """Mixin for Django test cases: an empty memory store per test, and its events.
 
-    The default store is switched to process memory through settings for the
-    test (so code calling ``eventstore.eventstore`` sees it), as the pytest
-    ``event_store`` fixture does.
+    The aliases in ``eventstore_aliases`` (default: ``("default",)``) are
+    switched to process memory through settings for the test (so code calling
+    ``eventstore.eventstore`` sees it), as the pytest ``event_store`` fixture
+    does; every other alias of ``EVENTSTORES`` keeps its configuration.
 
     Attributes set for each test:
-        event_store: the default store (``eventstore.eventstore``), emptied.
+        event_store: the store of the first alias taken over, emptied.
         recorded_events: events appended during the test, in order.
     """
+
+    #: The aliases switched to memory stores of the test's own.
+    eventstore_aliases: tuple[str, ...] = ("default",)
 
     def setUp(self) -> None:
         from django.test import override_settings
@@ -183,12 +196,12 @@ class EventStoreTestMixin:
         from ..handler import eventstores
 
         super().setUp()  # type: ignore[misc]
-        takeover = _Takeover().start()
+        takeover = _Takeover(tuple(self.eventstore_aliases)).start()
         self.addCleanup(takeover.stop)  # type: ignore[attr-defined]
         memory_settings = override_settings(EVENTSTORES=takeover.eventstores_setting())
         memory_settings.enable()
         self.addCleanup(memory_settings.disable)  # type: ignore[attr-defined]
-        self.event_store = eventstores["default"]
+        self.event_store = eventstores[takeover.aliases[0]]
         self._event_recorder = EventRecorder().connect()
         self.recorded_events = self._event_recorder.events
         self.addCleanup(self._event_recorder.disconnect)  # type: ignore[attr-defined]

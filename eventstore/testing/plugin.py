@@ -4,7 +4,8 @@ Fixtures (opt-in, request them by name):
 
 - ``event_store``: the default store, an empty process-memory store configured
   through settings for this test (code that calls ``eventstore.eventstore``
-  sees the same store); the setting is restored afterwards.
+  sees the same store); the setting is restored afterwards. Only the aliases
+  taken over change (``default``, or those of an ``eventstore_aliases`` marker).
 - ``recorded_events``: the list of events appended during the test (like
   pytest-django's ``mailoutbox``).
 - ``event_clock``: a :class:`~eventstore.testing.ManualClock` installed as the
@@ -25,21 +26,33 @@ from typing import Any
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "eventstore_aliases(*aliases): the event store aliases the event_store fixture "
+        "switches to memory (default: 'default'); other aliases keep their settings",
+    )
+
+
 @pytest.fixture
-def event_store(settings: Any) -> Iterator[Any]:
+def event_store(request: pytest.FixtureRequest, settings: Any) -> Iterator[Any]:
     """An empty in-memory default store, selected through ``settings.EVENTSTORES``.
 
-    The default alias is taken over for the test: it gets memory data of its own,
-    and whatever the alias held before (a project's memory store, with or without
-    a journal) is set aside untouched and given back after the test.
+    Only the default alias is switched (or the aliases of an
+    ``@pytest.mark.eventstore_aliases("default", "audit")`` marker; the fixture is
+    then the first one's store); every other alias keeps its configuration. An
+    alias taken over gets memory data of its own, and whatever it held before (a
+    project's memory store, with or without a journal) is set aside untouched
+    and given back after the test.
     """
     from eventstore.handler import eventstores
     from eventstore.testing import _Takeover
 
-    takeover = _Takeover().start()
+    marker = request.node.get_closest_marker("eventstore_aliases")
+    takeover = _Takeover(tuple(marker.args) if marker else ("default",)).start()
     try:
         settings.EVENTSTORES = takeover.eventstores_setting()
-        yield eventstores["default"]
+        yield eventstores[takeover.aliases[0]]
     finally:
         takeover.stop()
 

@@ -1,5 +1,6 @@
 """The testing support other projects use: fixtures, mixin, automatic emptying."""
 
+import pytest
 from django.test import SimpleTestCase, override_settings
 
 from eventstore import eventstore, eventstores
@@ -37,8 +38,6 @@ def test_stores_are_emptied_between_tests_part_two(event_store):
 def test_manual_clock_refuses_naive_times():
     import datetime
 
-    import pytest
-
     with pytest.raises(ValueError):
         ManualClock(datetime.datetime(2024, 1, 1))  # noqa: DTZ001
 
@@ -69,6 +68,61 @@ class MixinOnADatabaseProjectTests(EventStoreTestMixin, SimpleTestCase):
     def test_the_store_is_in_memory(self):
         self.assertIsInstance(self.event_store, InMemoryEventStore)
         self.assertIs(eventstores["default"], self.event_store)
+
+
+DATABASE = "eventstore.backends.database.DatabaseEventStore"
+MEMORY = "eventstore.backends.memory.InMemoryEventStore"
+TWO_ALIASES = {
+    "default": {"BACKEND": DATABASE},
+    "audit": {"BACKEND": MEMORY, "OPTIONS": {"MAX_EVENTS": 7}},
+}
+
+
+@pytest.fixture
+def two_aliases(settings):
+    settings.EVENTSTORES = TWO_ALIASES
+
+
+def test_the_fixture_keeps_the_other_aliases(two_aliases, event_store):
+    from django.conf import settings
+
+    assert isinstance(event_store, InMemoryEventStore)
+    assert eventstores["default"] is event_store
+    assert eventstores["audit"].options["MAX_EVENTS"] == 7
+    assert settings.EVENTSTORES["audit"] == TWO_ALIASES["audit"]
+
+
+@pytest.mark.eventstore_aliases("audit")
+def test_the_fixture_takes_over_the_marked_aliases_only(two_aliases, event_store):
+    assert eventstores["audit"] is event_store
+    assert event_store.options["MAX_EVENTS"] is None
+    assert type(eventstores["default"]).__name__ == "DatabaseEventStore"
+
+
+class MixinOnAProjectWithTwoAliasesTests(EventStoreTestMixin, SimpleTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._two_aliases = override_settings(EVENTSTORES=TWO_ALIASES)
+        cls._two_aliases.enable()
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls._two_aliases.disable()
+
+    def test_the_other_aliases_keep_their_settings(self):
+        self.assertIsInstance(self.event_store, InMemoryEventStore)
+        self.assertEqual(eventstores["audit"].options["MAX_EVENTS"], 7)
+
+
+class MixinTakingOverTheAuditAliasTests(MixinOnAProjectWithTwoAliasesTests):
+    eventstore_aliases = ("audit",)
+
+    def test_the_other_aliases_keep_their_settings(self):
+        self.assertIs(eventstores["audit"], self.event_store)
+        self.assertIsNone(self.event_store.options["MAX_EVENTS"])
+        self.assertEqual(type(eventstores["default"]).__name__, "DatabaseEventStore")
 
 
 def test_the_reset_leaves_stores_it_did_not_take_over_and_their_journals_alone(tmp_path):
@@ -182,8 +236,6 @@ def test_a_memory_snapshot_restores_in_place_and_stays_reusable():
 
 
 def test_a_journaled_store_refuses_a_restore(tmp_path):
-    import pytest
-
     from eventstore.exceptions import InvalidBackendError
 
     alias = "journaled-restore"
