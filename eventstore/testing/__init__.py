@@ -112,6 +112,8 @@ class _Takeover:
         self._previous: dict[str, Any] = {}
         self._stores: dict[str, Any] = {}
         self._baselines: dict[str, Any] = {}
+        self._settings: Any = None  # the override_settings of enable_settings()
+        self._settings_holder: Any = None
 
     def start(self) -> _Takeover:
         from ..backends import memory
@@ -138,6 +140,34 @@ class _Takeover:
         memory = {alias: {**MEMORY_EVENTSTORE, "OPTIONS": {}} for alias in self.aliases}
         return {**current, **memory}
 
+    def enable_settings(self) -> None:
+        """Override ``EVENTSTORES`` with :meth:`eventstores_setting` until :meth:`stop`."""
+        from django.conf import settings
+        from django.test import override_settings
+
+        self._settings = override_settings(EVENTSTORES=self.eventstores_setting())
+        self._settings.enable()
+        self._settings_holder = settings._wrapped
+
+    def settings_in_force(self) -> bool:
+        """Whether every alias taken over is still configured as a memory store."""
+        from django.conf import settings
+
+        configured = getattr(settings, "EVENTSTORES", {})
+        return all(configured.get(alias) == MEMORY_EVENTSTORE for alias in self.aliases)
+
+    def stop_if_innermost(self) -> None:
+        """:meth:`stop` now if no settings override was enabled after ours and is still on.
+
+        Overrides must be undone in reverse order; when a later one is still
+        enabled (a class-level ``@override_settings``, undone by a class cleanup),
+        :meth:`stop` is left to the class cleanup registered before it.
+        """
+        from django.conf import settings
+
+        if self._settings is None or settings._wrapped is self._settings_holder:
+            self.stop()
+
     def mark_baseline(self) -> None:
         """Make the events stored now what :meth:`reset` goes back to."""
         self._baselines = {alias: store.snapshot() for alias, store in self._stores.items()}
@@ -154,6 +184,9 @@ class _Takeover:
         with _takeovers_lock:
             if self in _active_takeovers:
                 _active_takeovers.remove(self)
+        if self._settings is not None:
+            self._settings.disable()
+            self._settings = self._settings_holder = None
         while self._previous:
             alias, previous = self._previous.popitem()
             memory.swap_data(alias, previous)
@@ -175,32 +208,64 @@ def reset_memory_stores() -> None:
 
 
 class EventStoreTestMixin:
-    """Mixin for Django test cases: an empty memory store per test, and its events.
+    """Mixin for Django test cases: a memory store per test class, and each test's events.
 
     The aliases in ``eventstore_aliases`` (default: ``("default",)``) are
-    switched to process memory through settings for the test (so code calling
+    switched to process memory through settings (so code calling
     ``eventstore.eventstore`` sees it), as the pytest ``event_store`` fixture
     does; every other alias of ``EVENTSTORES`` keeps its configuration.
 
+    The store is class-scoped, like a ``TestCase``'s database: it is taken over
+    in ``setUpClass`` before ``setUpTestData`` runs, so events seeded there (or in
+    ``setUpClass`` after ``super()``) stay, together with the read models they fed.
+    The store's state when the class's first test starts is its baseline, put
+    back before each test: every test starts from the class's seeded events, and
+    a test's own appends never reach the next one.
+
+    Override ``EVENTSTORES`` by hand around ``super().setUpClass()``/
+    ``super().tearDownClass()`` or in the settings module; a class-level
+    ``@override_settings(EVENTSTORES=...)`` would replace the memory store (the
+    tests then fail, saying so).
+
     Attributes set for each test:
-        event_store: the store of the first alias taken over, emptied.
-        recorded_events: events appended during the test, in order.
+        event_store: the store of the first alias taken over, at the class baseline.
+        recorded_events: events appended during the test (not those seeded), in order.
     """
 
-    #: The aliases switched to memory stores of the test's own.
+    #: The aliases switched to memory stores of the class's own.
     eventstore_aliases: tuple[str, ...] = ("default",)
 
-    def setUp(self) -> None:
-        from django.test import override_settings
+    @classmethod
+    def setUpClass(cls) -> None:
+        takeover = _Takeover(tuple(cls.eventstore_aliases)).start()
+        cls._eventstore_takeover = takeover
+        cls._eventstore_baseline_taken = False
+        cls.addClassCleanup(takeover.stop)  # type: ignore[attr-defined]
+        takeover.enable_settings()
+        super().setUpClass()  # type: ignore[misc]
 
+    @classmethod
+    def tearDownClass(cls) -> None:
+        super().tearDownClass()  # type: ignore[misc]
+        cls._eventstore_takeover.stop_if_innermost()
+
+    def setUp(self) -> None:
         from ..handler import eventstores
 
         super().setUp()  # type: ignore[misc]
-        takeover = _Takeover(tuple(self.eventstore_aliases)).start()
-        self.addCleanup(takeover.stop)  # type: ignore[attr-defined]
-        memory_settings = override_settings(EVENTSTORES=takeover.eventstores_setting())
-        memory_settings.enable()
-        self.addCleanup(memory_settings.disable)  # type: ignore[attr-defined]
+        cls = type(self)
+        takeover = cls._eventstore_takeover
+        if not takeover.settings_in_force():
+            raise AssertionError(
+                f"EventStoreTestMixin switched {', '.join(takeover.aliases)} to memory in "
+                "setUpClass, but EVENTSTORES was overridden since (a class-level "
+                "@override_settings?): override it before super().setUpClass() instead."
+            )
+        if cls._eventstore_baseline_taken:
+            takeover.reset()
+        else:
+            takeover.mark_baseline()
+            cls._eventstore_baseline_taken = True
         self.event_store = eventstores[takeover.aliases[0]]
         self._event_recorder = EventRecorder().connect()
         self.recorded_events = self._event_recorder.events

@@ -1,7 +1,7 @@
 """The testing support other projects use: fixtures, mixin, automatic emptying."""
 
 import pytest
-from django.test import SimpleTestCase, override_settings
+from django.test import SimpleTestCase, TestCase, override_settings
 
 from eventstore import eventstore, eventstores
 from eventstore.backends.memory import InMemoryEventStore, forget
@@ -68,6 +68,60 @@ class MixinOnADatabaseProjectTests(EventStoreTestMixin, SimpleTestCase):
     def test_the_store_is_in_memory(self):
         self.assertIsInstance(self.event_store, InMemoryEventStore)
         self.assertIs(eventstores["default"], self.event_store)
+
+
+class MixinSeededInSetUpTestDataTests(EventStoreTestMixin, TestCase):
+    """Events seeded for the class are there for every test; a test's own appends are not."""
+
+    @classmethod
+    def setUpTestData(cls):
+        cls.seeded = eventstore.append("seeded", "Thing", [happened("1"), happened("2")], 0)
+
+    def check_seeded_then_append(self):
+        self.assertEqual(self.event_store.read_all(), self.seeded)
+        self.assertEqual(self.recorded_events, [])
+        eventstore.append("in-test", "Thing", [happened("3")], 0)
+        self.assertEqual(self.event_store.count(), 3)
+
+    def test_one(self):
+        self.check_seeded_then_append()
+
+    def test_two(self):
+        self.check_seeded_then_append()
+
+
+def run_unittest(test_class):
+    """Run a unittest class here; return the result."""
+    import unittest
+
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(test_class).run(result)
+    return result
+
+
+def test_the_mixin_undoes_its_settings_in_order_around_a_class_decorator():
+    from django.conf import settings
+
+    before = settings.EVENTSTORES
+
+    @override_settings(DEBUG=True)
+    class Decorated(EventStoreTestMixin, SimpleTestCase):
+        def test_it(self):
+            self.assertIsInstance(self.event_store, InMemoryEventStore)
+
+    result = run_unittest(Decorated)
+    assert result.wasSuccessful(), result.errors + result.failures
+    assert settings.EVENTSTORES is before
+
+
+def test_the_mixin_says_when_a_class_decorator_replaced_its_store():
+    @override_settings(EVENTSTORES=TWO_ALIASES)
+    class Decorated(EventStoreTestMixin, SimpleTestCase):
+        def test_it(self):
+            pass
+
+    result = run_unittest(Decorated)
+    assert "overridden since" in result.failures[0][1]
 
 
 DATABASE = "eventstore.backends.database.DatabaseEventStore"
