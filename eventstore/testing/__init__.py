@@ -17,7 +17,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..bus import events_appended
+from ..bus import events_appended, receiver_failed
 from ..records import RecordedEvent
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
     "MEMORY_EVENTSTORE",
     "MEMORY_EVENTSTORES",
     "ManualClock",
+    "ReceiverFailed",
+    "ReceiverFailures",
     "reset_memory_stores",
 ]
 
@@ -84,6 +86,63 @@ class EventRecorder:
 
     def disconnect(self) -> None:
         events_appended.disconnect(dispatch_uid=id(self))
+
+
+class ReceiverFailed(AssertionError):
+    """Strict mode: a bus receiver (or projection) failed during the test."""
+
+
+class ReceiverFailures:
+    """Strict mode: collect the receiver failures reported on the bus while connected.
+
+    :meth:`check` raises :class:`ReceiverFailed` naming each receiver and its
+    events, chained to the first error (whose traceback is shown), and forgets
+    them. Failures are collected from every thread (a live server's included).
+    """
+
+    def __init__(self) -> None:
+        self.failures: list[tuple[Any, list[RecordedEvent], BaseException]] = []
+        self._lock = threading.Lock()
+
+    def __call__(
+        self,
+        sender: Any,
+        receiver: Any,
+        events: list[RecordedEvent],
+        error: BaseException,
+        **_: Any,
+    ) -> None:
+        with self._lock:
+            self.failures.append((receiver, list(events), error))
+
+    def connect(self) -> ReceiverFailures:
+        receiver_failed.connect(self, weak=False, dispatch_uid=("strict", id(self)))
+        return self
+
+    def disconnect(self) -> None:
+        receiver_failed.disconnect(dispatch_uid=("strict", id(self)))
+
+    def check(self) -> None:
+        """Raise :class:`ReceiverFailed` if a failure was reported since the last check."""
+        with self._lock:
+            failures, self.failures = self.failures, []
+        if not failures:
+            return
+        lines = [
+            f"- {_name(receiver)} raised {error!r} for events "
+            + ", ".join(str(event.event_id) for event in events)
+            for receiver, events, error in failures
+        ]
+        raise ReceiverFailed(
+            f"{len(failures)} event bus receiver failure(s) during the test (strict mode; "
+            "mark a test that expects them with @pytest.mark.eventstore_lenient, or set "
+            "eventstore_lenient = True on the test class):\n" + "\n".join(lines)
+        ) from failures[0][2]
+
+
+def _name(receiver: Any) -> str:
+    qualname = getattr(receiver, "__qualname__", None)
+    return f"{receiver.__module__}.{qualname}" if qualname else repr(receiver)
 
 
 #: The configuration the testing support gives each alias it takes over.
@@ -227,6 +286,10 @@ class EventStoreTestMixin:
     ``@override_settings(EVENTSTORES=...)`` would replace the memory store (the
     tests then fail, saying so).
 
+    Strict mode (unless ``eventstore_lenient = True``): a bus receiver that raises
+    during the class (its ``setUpTestData`` included) fails the test, after the
+    test's body, naming the receiver and the event ids; see the module docstring.
+
     Attributes set for each test:
         event_store: the store of the first alias taken over, at the class baseline.
         recorded_events: events appended during the test (not those seeded), in order.
@@ -234,9 +297,15 @@ class EventStoreTestMixin:
 
     #: The aliases switched to memory stores of the class's own.
     eventstore_aliases: tuple[str, ...] = ("default",)
+    #: False (strict mode): a failing bus receiver fails the test. True: it is only logged.
+    eventstore_lenient: bool = False
 
     @classmethod
     def setUpClass(cls) -> None:
+        cls._eventstore_failures = None
+        if not cls.eventstore_lenient:
+            failures = cls._eventstore_failures = ReceiverFailures().connect()
+            cls.addClassCleanup(failures.disconnect)  # type: ignore[attr-defined]
         takeover = _Takeover(tuple(cls.eventstore_aliases)).start()
         cls._eventstore_takeover = takeover
         cls._eventstore_baseline_taken = False
@@ -254,6 +323,10 @@ class EventStoreTestMixin:
 
         super().setUp()  # type: ignore[misc]
         cls = type(self)
+        if cls._eventstore_failures is not None:
+            # Runs after every other cleanup: failures during the class's setup
+            # (setUpTestData) are reported by its first test.
+            self.addCleanup(cls._eventstore_failures.check)  # type: ignore[attr-defined]
         takeover = cls._eventstore_takeover
         if not takeover.settings_in_force():
             raise AssertionError(

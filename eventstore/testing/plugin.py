@@ -32,10 +32,49 @@ def pytest_configure(config: pytest.Config) -> None:
         "eventstore_aliases(*aliases): the event store aliases the event_store fixture "
         "switches to memory (default: 'default'); other aliases keep their settings",
     )
+    config.addinivalue_line(
+        "markers",
+        "eventstore_lenient: a failing event bus receiver is only logged, not a test failure "
+        "(the eventstore fixtures are strict by default)",
+    )
+
+
+_FAILURES = pytest.StashKey[Any]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Strict mode: fail the test, after its body, if a bus receiver failed meanwhile."""
+    try:
+        return (yield)
+    finally:
+        failures = item.stash.get(_FAILURES, None)
+        if failures is not None:
+            failures.check()
 
 
 @pytest.fixture
-def event_store(request: pytest.FixtureRequest, settings: Any) -> Iterator[Any]:
+def _eventstore_strict(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Strict mode for the test, unless it is marked ``eventstore_lenient``."""
+    if request.node.get_closest_marker("eventstore_lenient"):
+        yield None
+        return
+    from eventstore.testing import ReceiverFailures
+
+    failures = ReceiverFailures().connect()
+    request.node.stash[_FAILURES] = failures
+    try:
+        yield failures
+    finally:
+        failures.disconnect()
+        del request.node.stash[_FAILURES]
+    failures.check()  # failures reported after the test's body, by a fixture's teardown
+
+
+@pytest.fixture
+def event_store(
+    request: pytest.FixtureRequest, settings: Any, _eventstore_strict: Any
+) -> Iterator[Any]:
     """An empty in-memory default store, selected through ``settings.EVENTSTORES``.
 
     Only the default alias is switched (or the aliases of an
@@ -58,7 +97,7 @@ def event_store(request: pytest.FixtureRequest, settings: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def recorded_events() -> Iterator[list[Any]]:
+def recorded_events(_eventstore_strict: Any) -> Iterator[list[Any]]:
     """The events appended (published on the bus) during the test, in order."""
     from eventstore.testing import EventRecorder
 

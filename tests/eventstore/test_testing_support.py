@@ -205,6 +205,8 @@ def run_pytest(tmp_path, source):
     env = {k: v for k, v in os.environ.items() if k != "EVENTSTORE_TEST_POSTGRES_URL"}
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--ds=gyroscops.settings"]
+        # Plugins this run does not use, and slow to load.
+        + ["-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:anyio"]
         + ["-W", "error::DeprecationWarning", "-rA", "test_inner.py"],
         cwd=tmp_path,
         env=env,
@@ -302,3 +304,114 @@ def test_a_journaled_store_refuses_a_restore(tmp_path):
         assert store.count() == 1
     finally:
         forget(alias)
+
+
+def failing_receiver(sender, events, **kwargs):
+    raise ValueError("the projection broke")
+
+
+class connected_failing_receiver:  # noqa: N801 - used as a context manager
+    def __enter__(self):
+        from eventstore.bus import events_appended
+
+        events_appended.connect(failing_receiver, weak=False, dispatch_uid="failing-receiver")
+
+    def __exit__(self, *exc_info):
+        from eventstore.bus import events_appended
+
+        events_appended.disconnect(dispatch_uid="failing-receiver")
+
+
+def test_strict_mode_names_the_receiver_and_the_events():
+    from eventstore.testing import ReceiverFailed, ReceiverFailures
+
+    failures = ReceiverFailures().connect()
+    try:
+        with connected_failing_receiver():
+            records = InMemoryEventStore("strict-direct").append("a", "Thing", [happened()], 0)
+    finally:
+        failures.disconnect()
+        forget("strict-direct")
+    with pytest.raises(ReceiverFailed) as caught:
+        failures.check()
+    assert "test_testing_support.failing_receiver raised ValueError" in str(caught.value)
+    assert str(records[0].event_id) in str(caught.value)
+    assert isinstance(caught.value.__cause__, ValueError)
+    failures.check()  # reported once
+
+
+@pytest.mark.eventstore_lenient
+def test_lenient_mode_only_logs_a_failing_receiver(event_store, caplog):
+    with connected_failing_receiver():
+        records = event_store.append("a", "Thing", [happened()], 0)
+    assert event_store.read_all() == records
+    assert str(records[0].event_id) in caplog.text
+    assert "the projection broke" in caplog.text
+
+
+STRICT_AND_LENIENT = """
+import pytest
+
+from eventstore.bus import events_appended
+from eventstore.testing.contract import happened
+
+
+def failing_receiver(sender, events, **kwargs):
+    raise ValueError("the projection broke")
+
+
+@pytest.fixture
+def failing():
+    events_appended.connect(failing_receiver, weak=False, dispatch_uid="failing")
+    yield
+    events_appended.disconnect(dispatch_uid="failing")
+
+
+def test_strict_by_default(failing, event_store):
+    event_store.append("strict", "Thing", [happened()], 0)
+
+
+def test_strict_with_recorded_events_alone(failing, recorded_events):
+    from eventstore import eventstore
+
+    eventstore.append("recorded-alone", "Thing", [happened()], 0)
+    assert len(recorded_events) == 1
+
+
+@pytest.mark.eventstore_lenient
+def test_lenient_when_marked(failing, event_store):
+    event_store.append("lenient", "Thing", [happened()], 0)
+
+
+def test_without_the_fixtures_nothing_changes(failing):
+    from eventstore.backends.memory import InMemoryEventStore, forget
+
+    InMemoryEventStore("unmanaged").append("plain", "Thing", [happened()], 0)
+    forget("unmanaged")
+"""
+
+
+def test_a_failing_receiver_fails_the_test_using_the_fixtures(tmp_path):
+    code, output = run_pytest(tmp_path, STRICT_AND_LENIENT)
+    assert code == 1, output
+    assert "2 failed, 2 passed" in output, output
+    assert "FAILED test_inner.py::test_strict_by_default" in output, output
+    assert "FAILED test_inner.py::test_strict_with_recorded_events_alone" in output, output
+    assert "test_inner.failing_receiver raised ValueError('the projection broke')" in output
+    assert "ReceiverFailed" in output
+
+
+def test_a_failing_receiver_fails_a_mixin_test_unless_the_class_is_lenient():
+    class Strict(EventStoreTestMixin, SimpleTestCase):
+        def test_appends(self):
+            with connected_failing_receiver():
+                eventstore.append("a", "Thing", [happened()], 0)
+
+    class Lenient(Strict):
+        eventstore_lenient = True
+
+    result = run_unittest(Strict)
+    assert len(result.errors + result.failures) == 1, result.errors
+    assert "failing_receiver raised ValueError" in (result.errors + result.failures)[0][1]
+    result = run_unittest(Lenient)
+    assert result.wasSuccessful(), result.errors + result.failures
