@@ -1,14 +1,38 @@
-"""Testing support: a manual clock, a fresh-store mixin, and the backend contract suite.
+"""Testing support: a manual clock, a memory-store mixin, and the backend contract suite.
 
 - :class:`ManualClock`: a clock tests set and advance (``store.clock = clock``).
-- :class:`EventStoreTestMixin`: for Django ``TestCase`` classes; gives each test
-  an empty default store and ``self.recorded_events`` (events appended during
+- :class:`EventStoreTestMixin`: for Django ``TestCase`` classes; gives the class
+  a memory store and each test ``self.recorded_events`` (events appended during
   the test, like ``mail.outbox``).
 - :class:`EventStoreContract`: the promises every backend keeps, written once.
   Subclass it with a ``unittest``/Django test case and implement
   :meth:`EventStoreContract.create_store`.
 
 The pytest plugin (:mod:`eventstore.testing.plugin`) offers the same as fixtures.
+
+Rules the fixtures and the mixin follow:
+
+- **Only the aliases they take over.** The ``default`` alias (or those of the
+  ``eventstore_aliases`` marker / class attribute) is switched to a memory store
+  of the test's own; every other alias of ``EVENTSTORES`` keeps its
+  configuration. What an alias held before (a project's store, journaled or not)
+  is set aside untouched and comes back afterwards.
+- **The reset empties only those.** After each test (the plugin's autouse reset,
+  :func:`reset_memory_stores`), the aliases taken over go back to their
+  baseline; no other store is emptied, and a journal file is never truncated,
+  rewritten or deleted. Use the fixture or the mixin for an empty store.
+- **The mixin's store is class-scoped**, like a ``TestCase``'s database: events
+  seeded in ``setUpTestData`` stay; the state when the first test starts is put
+  back before every test, so a test's appends never reach the next one.
+- **Strict mode** (on by default): a receiver of
+  :data:`~eventstore.bus.events_appended` that raises, or a failure reported
+  through :func:`eventstore.bus.report_receiver_error` (projection runners), fails
+  the test after its body with :class:`ReceiverFailed`, naming the receiver and
+  the event ids. The append itself still returns normally, as in production, so
+  the code under test takes no error path it never takes for real, and failures
+  in other threads (a live server) are caught too. Turn it off with
+  ``@pytest.mark.eventstore_lenient`` or ``eventstore_lenient = True`` on the
+  class. Outside tests, failures are only logged.
 """
 
 from __future__ import annotations

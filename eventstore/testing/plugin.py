@@ -5,16 +5,21 @@ Fixtures (opt-in, request them by name):
 - ``event_store``: the default store, an empty process-memory store configured
   through settings for this test (code that calls ``eventstore.eventstore``
   sees the same store); the setting is restored afterwards. Only the aliases
-  taken over change (``default``, or those of an ``eventstore_aliases`` marker).
+  taken over change (``default``, or those of an
+  ``@pytest.mark.eventstore_aliases("default", "audit")`` marker); the rest of
+  ``EVENTSTORES`` is kept.
 - ``recorded_events``: the list of events appended during the test (like
   pytest-django's ``mailoutbox``).
 - ``event_clock``: a :class:`~eventstore.testing.ManualClock` installed as the
   ``event_store``'s clock.
 
+``event_store`` and ``recorded_events`` are strict: a failing bus receiver fails
+the test after its body (``@pytest.mark.eventstore_lenient``: only logged).
+
 After each test, the aliases the testing support took over are put back to
 their baseline (empty): only those. A store it did not take over keeps its
 events, and a journal file is never truncated, rewritten or deleted. Django is
-imported lazily.
+imported lazily. See :mod:`eventstore.testing` for the rules.
 """
 
 from __future__ import annotations
@@ -82,7 +87,8 @@ def event_store(
     then the first one's store); every other alias keeps its configuration. An
     alias taken over gets memory data of its own, and whatever it held before (a
     project's memory store, with or without a journal) is set aside untouched
-    and given back after the test.
+    and given back after the test. Strict: a failing bus receiver fails the test
+    (unless it is marked ``eventstore_lenient``).
     """
     from eventstore.handler import eventstores
     from eventstore.testing import _Takeover
@@ -98,7 +104,10 @@ def event_store(
 
 @pytest.fixture
 def recorded_events(_eventstore_strict: Any) -> Iterator[list[Any]]:
-    """The events appended (published on the bus) during the test, in order."""
+    """The events appended (published on the bus) during the test, in order.
+
+    Strict: a failing bus receiver fails the test (unless ``eventstore_lenient``).
+    """
     from eventstore.testing import EventRecorder
 
     recorder = EventRecorder().connect()
