@@ -13,7 +13,13 @@ A receiver is called once per appended batch, after the batch is durable
 (recorded in memory; committed for a database backend), with the batch's
 :class:`~eventstore.records.RecordedEvent` objects in position order. A
 receiver that raises does not undo the append and does not stop the other
-receivers: the error is logged with the batch's event ids.
+receivers: the error is reported by :func:`report_receiver_error` (logged with
+the batch's event ids, then sent as :data:`receiver_failed`).
+
+A projection runner reports its own failures through
+:func:`report_receiver_error` too, so they are logged the same way and the
+testing support's strict mode (:mod:`eventstore.testing`) fails the test that
+caused them. Outside tests nothing listens to :data:`receiver_failed`.
 """
 
 from __future__ import annotations
@@ -29,12 +35,18 @@ from .records import RecordedEvent
 if TYPE_CHECKING:
     from .backends.base import BaseEventStore
 
-__all__ = ["events_appended", "publish", "catch_up"]
+__all__ = ["events_appended", "receiver_failed", "publish", "report_receiver_error", "catch_up"]
 
 logger = logging.getLogger("eventstore.bus")
 
 events_appended = Signal()
 """Sent after each durable append; keyword arguments ``store``, ``alias`` and ``events``."""
+
+receiver_failed = Signal()
+"""Sent by :func:`report_receiver_error`; keyword arguments ``receiver``, ``events``, ``error``.
+
+Sent with ``send``: an exception raised by one of its receivers propagates.
+"""
 
 
 def publish(store: BaseEventStore, events: Sequence[RecordedEvent]) -> None:
@@ -50,15 +62,32 @@ def publish(store: BaseEventStore, events: Sequence[RecordedEvent]) -> None:
         )
         for receiver, result in results:
             if isinstance(result, Exception):
-                logger.error(
-                    "Event bus receiver %r failed for events %s",
-                    receiver,
-                    ", ".join(str(event.event_id) for event in events),
-                    exc_info=result,
-                )
+                report_receiver_error(receiver, events, result, sender=type(store))
     from .projections.inline import run_inline
 
     run_inline(store, events)
+
+
+def report_receiver_error(
+    receiver: object,
+    events: Sequence[RecordedEvent],
+    error: BaseException,
+    *,
+    sender: object = None,
+) -> None:
+    """Log that ``receiver`` (a bus receiver or a projection) failed on ``events``.
+
+    Then send :data:`receiver_failed`, which the testing support's strict mode
+    listens to; ``error`` itself is not re-raised. ``sender`` is the store class
+    for bus receivers.
+    """
+    logger.error(
+        "Event bus receiver %r failed for events %s",
+        receiver,
+        ", ".join(str(event.event_id) for event in events),
+        exc_info=error,
+    )
+    receiver_failed.send(sender=sender, receiver=receiver, events=list(events), error=error)
 
 
 def catch_up(

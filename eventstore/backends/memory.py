@@ -22,6 +22,7 @@ alone) walks the store, from ``after_position``, stopping at ``limit``.
 
 from __future__ import annotations
 
+import copy
 import heapq
 import os
 import threading
@@ -189,6 +190,46 @@ class _Data:
                 self.journal.truncate()
                 write_journal_identity(self.journal.path, self.identity)
 
+    def snapshot(self) -> dict[str, Any]:
+        """Return a copy of the events and indexes, for :meth:`restore` (testing support).
+
+        The containers are copied, the records (frozen) are shared.
+        """
+        with self.lock:
+            return self._copy_state(
+                {name: getattr(self, name) for name in _Data.__dataclass_fields__}
+            )
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Put back the events and indexes of ``snapshot``, in place (``snapshot`` stays reusable).
+
+        Raises:
+            InvalidBackendError: for journaled data, whose journal would no longer
+                match the events in memory (a journal is never rewritten).
+        """
+        if self.journal is not None:
+            raise InvalidBackendError(
+                f"Cannot restore a snapshot over the journaled store of {self.journal.path}."
+            )
+        with self.lock:
+            for name, value in self._copy_state(snapshot).items():
+                setattr(self, name, value)
+
+    @staticmethod
+    def _copy_state(state: dict[str, Any]) -> dict[str, Any]:
+        # Records, their ids and timestamps are immutable and shared: deepcopy takes the
+        # memo's entries as already copied.
+        memo: dict[int, Any] = {}
+        for record in state["events"]:
+            memo[id(record)] = record
+            memo[id(record.event_id)] = record.event_id
+            memo[id(record.timestamp)] = record.timestamp
+        return {
+            name: copy.deepcopy(value, memo)
+            for name, value in state.items()
+            if name not in ("lock", "journal")
+        }
+
     def shared_type(self, event_type: str) -> str:
         """Return the stored copy of ``event_type`` if there is one."""
         type_index = self.by_type.get(event_type)
@@ -272,6 +313,20 @@ def clear_all() -> None:
         everything = list(_data.values())
     for data in everything:
         data.reset()
+
+
+def swap_data(alias: str, data: _Data | None) -> _Data | None:
+    """Make ``data`` the alias's data (``None``: none yet) and return the data it replaces.
+
+    For the testing support: a test gets data of its own for an alias, and the
+    previous data is put back afterwards exactly as it was (its events kept, its
+    journal open and untouched). Store instances already built keep their data.
+    """
+    with _data_lock:
+        previous = _data.pop(alias, None)
+        if data is not None:
+            _data[alias] = data
+    return previous
 
 
 def forget(alias: str) -> None:
@@ -513,6 +568,14 @@ class InMemoryEventStore(BaseEventStore):
     def clear(self) -> None:
         """Delete every event, and empty the journal if there is one."""
         self._data.reset()
+
+    def snapshot(self) -> Any:
+        """Return the stored events as an opaque value for :meth:`restore` (tests)."""
+        return self._data.snapshot()
+
+    def restore(self, snapshot: Any) -> None:
+        """Put the store back to ``snapshot``, in place (tests; refused with a journal)."""
+        self._data.restore(snapshot)
 
     def _search(self, criteria: Criteria) -> list[RecordedEvent]:
         with self._data.lock:

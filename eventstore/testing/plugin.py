@@ -4,7 +4,10 @@ Fixtures (opt-in, request them by name):
 
 - ``event_store``: the default store, an empty process-memory store configured
   through settings for this test (code that calls ``eventstore.eventstore``
-  sees the same store); the setting is restored afterwards.
+  sees the same store); the setting is restored afterwards. Only the aliases
+  taken over change (``default``, or those of an
+  ``@pytest.mark.eventstore_aliases("default", "audit")`` marker); the rest of
+  ``EVENTSTORES`` is kept.
 - ``recorded_events``: the list of events appended during the test (like
   pytest-django's ``mailoutbox``).
 - ``event_clock``: a :class:`~eventstore.testing.ManualClock` installed as the
@@ -12,8 +15,13 @@ Fixtures (opt-in, request them by name):
 - ``run_projection``: :func:`eventstore.testing.projections.run_projection`,
   to catch a projection up (by name) and then assert on its view.
 
-When Django is in use, every process-memory store is emptied after each test,
-the way Django empties ``mail.outbox``. Django is imported lazily.
+``event_store`` and ``recorded_events`` are strict: a failing bus receiver fails
+the test after its body (``@pytest.mark.eventstore_lenient``: only logged).
+
+After each test, the aliases the testing support took over are put back to
+their baseline (empty): only those. A store it did not take over keeps its
+events, and a journal file is never truncated, rewritten or deleted. Django is
+imported lazily. See :mod:`eventstore.testing` for the rules.
 """
 
 from __future__ import annotations
@@ -25,21 +33,83 @@ from typing import Any
 import pytest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "eventstore_aliases(*aliases): the event store aliases the event_store fixture "
+        "switches to memory (default: 'default'); other aliases keep their settings",
+    )
+    config.addinivalue_line(
+        "markers",
+        "eventstore_lenient: a failing event bus receiver is only logged, not a test failure "
+        "(the eventstore fixtures are strict by default)",
+    )
+
+
+_FAILURES = pytest.StashKey[Any]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Strict mode: fail the test, after its body, if a bus receiver failed meanwhile."""
+    try:
+        return (yield)
+    finally:
+        failures = item.stash.get(_FAILURES, None)
+        if failures is not None:
+            failures.check()
+
+
 @pytest.fixture
-def event_store(settings: Any) -> Iterator[Any]:
-    """An empty in-memory default store, selected through ``settings.EVENTSTORES``."""
+def _eventstore_strict(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Strict mode for the test, unless it is marked ``eventstore_lenient``."""
+    if request.node.get_closest_marker("eventstore_lenient"):
+        yield None
+        return
+    from eventstore.testing import ReceiverFailures
+
+    failures = ReceiverFailures().connect()
+    request.node.stash[_FAILURES] = failures
+    try:
+        yield failures
+    finally:
+        failures.disconnect()
+        del request.node.stash[_FAILURES]
+    failures.check()  # failures reported after the test's body, by a fixture's teardown
+
+
+@pytest.fixture
+def event_store(
+    request: pytest.FixtureRequest, settings: Any, _eventstore_strict: Any
+) -> Iterator[Any]:
+    """An empty in-memory default store, selected through ``settings.EVENTSTORES``.
+
+    Only the default alias is switched (or the aliases of an
+    ``@pytest.mark.eventstore_aliases("default", "audit")`` marker; the fixture is
+    then the first one's store); every other alias keeps its configuration. An
+    alias taken over gets memory data of its own, and whatever it held before (a
+    project's memory store, with or without a journal) is set aside untouched
+    and given back after the test. Strict: a failing bus receiver fails the test
+    (unless it is marked ``eventstore_lenient``).
+    """
     from eventstore.handler import eventstores
-    from eventstore.testing import MEMORY_EVENTSTORES, reset_memory_stores
+    from eventstore.testing import _Takeover
 
-    settings.EVENTSTORES = MEMORY_EVENTSTORES
-    reset_memory_stores()
-    yield eventstores["default"]
-    reset_memory_stores()
+    marker = request.node.get_closest_marker("eventstore_aliases")
+    takeover = _Takeover(tuple(marker.args) if marker else ("default",)).start()
+    try:
+        settings.EVENTSTORES = takeover.eventstores_setting()
+        yield eventstores[takeover.aliases[0]]
+    finally:
+        takeover.stop()
 
 
 @pytest.fixture
-def recorded_events() -> Iterator[list[Any]]:
-    """The events appended (published on the bus) during the test, in order."""
+def recorded_events(_eventstore_strict: Any) -> Iterator[list[Any]]:
+    """The events appended (published on the bus) during the test, in order.
+
+    Strict: a failing bus receiver fails the test (unless ``eventstore_lenient``).
+    """
     from eventstore.testing import EventRecorder
 
     recorder = EventRecorder().connect()
@@ -70,7 +140,6 @@ def run_projection() -> Any:
 @pytest.fixture(autouse=True)
 def _eventstore_reset_memory_stores() -> Iterator[None]:
     yield
-    if "eventstore.backends.memory" in sys.modules:
-        from eventstore.testing import reset_memory_stores
-
-        reset_memory_stores()
+    testing = sys.modules.get("eventstore.testing")
+    if testing is not None:  # nothing was taken over if the testing support was never imported
+        testing.reset_memory_stores()
