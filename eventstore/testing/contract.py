@@ -463,6 +463,124 @@ class EventStoreContract:
         self.assertEqual(self.store.count(), 4)
         self.assertEqual(self.store.search(limit=0), [])
 
+    def _paging_fixture(self) -> None:
+        """Eight one-event aggregates, one a minute from T0: types H C H C H C H C."""
+        for minute in range(8):
+            self.clock.set(T0 + timedelta(minutes=minute))
+            event = happened(str(minute)) if minute % 2 == 0 else ContractCounted(count=minute)
+            self.store.append(f"a-{minute}", "Paged", [event], NO_STREAM)
+
+    def test_after_position_is_exclusive_and_limit_caps_every_kind_of_query(self) -> None:
+        self._paging_fixture()
+        both = ["contract.Happened", "contract.Counted"]
+        end = T0 + timedelta(minutes=7)
+        queries = {  # each matches every event: the paging must not depend on the index used
+            "nothing": {},
+            "aggregate type": {"aggregate_type": "Paged"},
+            "type list": {"event_type": both},
+            "time range": {"timestamp__gte": T0, "timestamp__lte": end},
+            "types and time": {"event_type": both, "timestamp__gte": T0, "timestamp__lte": end},
+            "position": {"position__gte": 1},
+        }
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        for name, criteria in queries.items():
+            with self.subTest(query=name):
+                self.assertEqual(positions(self.store.search(**criteria)), [1, 2, 3, 4, 5, 6, 7, 8])
+                self.assertEqual(
+                    positions(self.store.search(**criteria, after_position=2, limit=3)), [3, 4, 5]
+                )
+                self.assertEqual(positions(self.store.search(**criteria, after_position=7)), [8])
+                self.assertEqual(self.store.search(**criteria, after_position=8), [])
+                self.assertEqual(positions(self.store.search(**criteria, limit=1)), [1])
+                self.assertEqual(
+                    positions(self.store.search(**criteria, after_position=5, limit=10)), [6, 7, 8]
+                )
+                self.assertEqual(self.store.count(**criteria, after_position=5, limit=1), 8)
+                pages, after = [], 0
+                while page := self.store.search(**criteria, after_position=after, limit=3):
+                    pages.append(positions(page))
+                    after = page[-1].position
+                self.assertEqual(pages, [[1, 2, 3], [4, 5, 6], [7, 8]])
+        self.assertEqual(positions(self.store.read_all(after_position=3, limit=2)), [4, 5])
+        self.assertEqual(positions(self.store.read_all(after_position=6)), [7, 8])
+        self.assertEqual(self.store.read_all(after_position=8), [])
+        self.assertEqual(self.store.read_all(limit=0), [])
+
+    def test_paging_a_filtered_query_counts_matching_events_only(self) -> None:
+        self._paging_fixture()
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        counted = {"event_type": "contract.Counted"}  # positions 2, 4, 6, 8
+        self.assertEqual(positions(self.store.search(**counted, limit=2)), [2, 4])
+        self.assertEqual(positions(self.store.search(**counted, after_position=2, limit=2)), [4, 6])
+        self.assertEqual(positions(self.store.search(**counted, after_position=3)), [4, 6, 8])
+        self.assertEqual(positions(self.store.search(**counted, after_position=4)), [6, 8])
+        later = {"timestamp__gte": T0 + timedelta(minutes=3)}  # positions 4..8
+        self.assertEqual(positions(self.store.search(**later, after_position=5, limit=2)), [6, 7])
+        self.assertEqual(positions(self.store.search(**later, after_position=1, limit=2)), [4, 5])
+        self.assertEqual(
+            positions(self.store.read_by_type("contract.Happened", after_position=3, limit=2)),
+            [5, 7],
+        )
+
+    def test_time_bounds_are_inclusive_at_both_ends_and_strict_ones_exclusive(self) -> None:
+        self._paging_fixture()
+        minute = lambda n: T0 + timedelta(minutes=n)  # noqa: E731
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        for types in (None, ["contract.Happened", "contract.Counted"]):
+            typed = {} if types is None else {"event_type": types}
+            with self.subTest(event_type=types):
+                search = lambda typed=typed, **kw: positions(self.store.search(**typed, **kw))  # noqa: E731
+                self.assertEqual(
+                    search(timestamp__gte=minute(2), timestamp__lte=minute(5)), [3, 4, 5, 6]
+                )
+                self.assertEqual(search(timestamp__gte=minute(2)), [3, 4, 5, 6, 7, 8])
+                self.assertEqual(search(timestamp__lte=minute(2)), [1, 2, 3])
+                self.assertEqual(search(timestamp__gte=minute(4), timestamp__lte=minute(4)), [5])
+                self.assertEqual(search(timestamp__gt=minute(2), timestamp__lt=minute(5)), [4, 5])
+                self.assertEqual(search(timestamp__gt=minute(7)), [])
+                self.assertEqual(search(timestamp__lt=T0), [])
+                self.assertEqual(search(timestamp__gte=minute(7)), [8])
+                self.assertEqual(search(timestamp__lte=T0), [1])
+                self.assertEqual(
+                    self.store.count(**typed, timestamp__gte=minute(2), timestamp__lte=minute(5)), 4
+                )
+                self.assertEqual(self.store.count(**typed, timestamp__gt=minute(2)), 5)
+                self.assertEqual(self.store.count(**typed, timestamp__lt=minute(2)), 2)
+        window = self.store.read_by_type("contract.Counted", minute(1), minute(5))
+        self.assertEqual(positions(window), [2, 4, 6])
+        self.assertEqual(
+            positions(self.store.read_by_type("contract.Counted", minute(2))), [4, 6, 8]
+        )
+        self.assertEqual(
+            positions(self.store.read_by_type("contract.Counted", end=minute(3))), [2, 4]
+        )
+
+    def test_event_type_lists_merge_in_position_order(self) -> None:
+        self._paging_fixture()
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        self.assertEqual(
+            positions(self.store.search(event_type=["contract.Counted"])), [2, 4, 6, 8]
+        )
+        self.assertEqual(
+            positions(self.store.search(event_type=["contract.Counted", "contract.Happened"])),
+            [1, 2, 3, 4, 5, 6, 7, 8],
+        )
+        self.assertEqual(
+            positions(
+                self.store.search(event_type=["contract.Happened", "PaymentProcessed"], limit=3)
+            ),
+            [1, 3, 5],
+        )
+        self.assertEqual(self.store.search(event_type=["PaymentProcessed"]), [])
+        self.assertEqual(self.store.count(event_type=["contract.Counted", "contract.Happened"]), 8)
+        self.assertEqual(self.store.count(event_type="contract.Happened"), 4)
+        self.assertEqual(
+            positions(
+                self.store.read_by_type(["contract.Counted", "contract.Happened"], after_position=6)
+            ),
+            [7, 8],
+        )
+
     def test_unknown_criteria_are_refused(self) -> None:
         for kwargs in (
             {"colour": "red"},
