@@ -235,6 +235,23 @@ class EventStoreContract:
         self.assertEqual(len(self.store.read_all()), 2)
         self.assertEqual(len(recorder.batches), 1)
 
+    def test_retrying_an_earlier_batch_returns_it_after_later_appends(self) -> None:
+        batch = [happened("1"), happened("2")]
+        first = self.store.append("a-1", "Thing", batch, NO_STREAM)
+        self.store.append("a-1", "Thing", [happened("3"), happened("4")], 2)
+        self.assertEqual(self.store.append("a-1", "Thing", batch, NO_STREAM), first)
+        self.assertEqual(self.store.aggregate_version("a-1"), 4)
+
+    def test_refusals_name_the_event_and_the_stream(self) -> None:
+        stored = happened("1")
+        self.store.append("a-1", "Thing", [stored], NO_STREAM)
+        with self.assertRaises(DuplicateEventError) as caught:
+            self.store.append("b-1", "Thing", [happened("2"), stored], NO_STREAM)
+        self.assertEqual(caught.exception.event_id, stored.event_id)
+        with self.assertRaises(InvalidEventError) as caught:
+            self.store.append("a-1", "Other", [happened("3")], 1)
+        self.assertEqual(str(caught.exception), "Aggregate 'a-1' is a Thing, not a Other.")
+
     def test_an_event_id_stored_elsewhere_is_a_duplicate(self) -> None:
         stored = happened("1")
         self.store.append("a-1", "Thing", [stored], NO_STREAM)
@@ -377,6 +394,21 @@ class EventStoreContract:
         )
         self.assertEqual(self.store.read_by_causation("cmd-9"), caused)
         self.assertEqual(self.store.read_by_correlation("nope"), [])
+
+    def test_many_events_of_one_correlation_and_cause(self) -> None:
+        for number in range(4):
+            self.store.append(
+                f"a-{number}",
+                "Thing",
+                [happened(str(number))],
+                NO_STREAM,
+                correlation_id="req-many",
+                causation_id="cmd-many",
+            )
+        notes = lambda events: [e.data["note"] for e in events]  # noqa: E731
+        self.assertEqual(notes(self.store.read_by_correlation("req-many")), ["0", "1", "2", "3"])
+        self.assertEqual(notes(self.store.read_by_causation("cmd-many")), ["0", "1", "2", "3"])
+        self.assertEqual(self.store.count(correlation_id="req-many"), 4)
 
     def test_event_envelope_overrides_batch_values(self) -> None:
         records = self.store.append(
@@ -553,6 +585,54 @@ class EventStoreContract:
         )
         self.assertEqual(
             positions(self.store.read_by_type("contract.Counted", end=minute(3))), [2, 4]
+        )
+
+    def test_position_bounds_and_paging_inside_bounded_ranges(self) -> None:
+        self._paging_fixture()
+        minute = lambda n: T0 + timedelta(minutes=n)  # noqa: E731
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        search = lambda **kw: positions(self.store.search(**kw))  # noqa: E731
+        self.assertEqual(search(position__lte=3), [1, 2, 3])
+        self.assertEqual(search(position__gte=3, position__lte=5), [3, 4, 5])
+        self.assertEqual(search(position__lt=4), [1, 2, 3])
+        self.assertEqual(search(position__gt=2, position__lt=5), [3, 4])
+        self.assertEqual(search(position__gt=8), [])
+        self.assertEqual(search(position__lte=5, after_position=2), [3, 4, 5])
+        self.assertEqual(search(position__lt=5, after_position=2, limit=1), [3])
+        self.assertEqual(self.store.count(position__gte=3, position__lt=6), 3)
+        self.assertEqual(search(timestamp__lte=minute(5), after_position=2), [3, 4, 5, 6])
+        self.assertEqual(
+            search(event_type="contract.Happened", timestamp__lte=minute(5), after_position=1),
+            [3, 5],
+        )
+        self.assertEqual(
+            search(timestamp__gt=minute(2), timestamp__lt=minute(3), after_position=1), []
+        )
+        self.assertEqual(
+            search(
+                event_type="contract.Happened",
+                timestamp__gt=minute(2),
+                timestamp__lt=minute(4),
+                after_position=1,
+            ),
+            [],
+        )
+
+    def test_type_searches_stay_in_position_order_after_out_of_order_imports(self) -> None:
+        for number, hours in enumerate([5, 1, 3, -2]):
+            event = happened(str(number), timestamp=T0 + timedelta(hours=hours))
+            self.store.append(f"a-{number}", "Thing", [event], NO_STREAM)
+        self.store.append(
+            "c-1", "Thing", [NewEvent("contract.Counted", {"count": 1}, timestamp=T0)], NO_STREAM
+        )
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        self.assertEqual(positions(self.store.search(event_type="contract.Happened")), [1, 2, 3, 4])
+        self.assertEqual(
+            positions(self.store.search(event_type=["contract.Happened", "contract.Counted"])),
+            [1, 2, 3, 4, 5],
+        )
+        self.assertEqual(
+            positions(self.store.search(event_type="contract.Happened", after_position=2)), [3, 4]
         )
 
     def test_event_type_lists_merge_in_position_order(self) -> None:

@@ -1,6 +1,8 @@
 """The process-memory backend's own promises: its size bounds, before and after a restart
 that reloads a journal, and whole batches for concurrent ``read_all`` readers."""
 
+import json
+import os
 import sys
 import threading
 import time
@@ -9,8 +11,9 @@ import uuid
 import pytest
 
 from eventstore.backends.memory import RECORD_OVERHEAD_BYTES, InMemoryEventStore, forget
-from eventstore.exceptions import EventStoreFull
+from eventstore.exceptions import EventStoreFull, InvalidBackendError
 from eventstore.records import ANY, NO_STREAM, NewEvent
+from eventstore.testing import ManualClock
 from eventstore.testing.contract import happened
 
 # Sizes worked out by hand: the backend counts the characters of the event's data and
@@ -206,3 +209,158 @@ def test_concurrent_read_all_never_sees_part_of_a_batch(open_store):
     check(0, store.read_all())
     assert problems == []
     assert store.last_position() > 100 * BATCH
+
+
+# -- one alias, one store; options; system checks; stats ------------------------------------
+
+
+def test_instances_of_one_alias_share_their_events(open_store):
+    first = open_store("shared-alias")
+    first.append("a-1", "Thing", [happened("1")], NO_STREAM)
+    second = open_store("shared-alias")
+    assert [e.aggregate_id for e in second.read_all()] == ["a-1"]
+    assert second.append("a-1", "Thing", [happened("2")], 1)[0].position == 2
+    assert first.last_position() == 2
+    assert open_store("another-alias").read_all() == []
+
+
+def test_instances_of_one_alias_share_its_journal_and_refuse_another(open_store, tmp_path):
+    first = open_store("journaled-alias", journal="one")
+    first.append("a-1", "Thing", [happened("1")], NO_STREAM)
+    same = open_store("journaled-alias", journal="one")
+    assert same.stats()["journal"] == str((tmp_path / "one").resolve())
+    assert len(same.read_all()) == 1
+    with pytest.raises(InvalidBackendError) as caught:
+        open_store("journaled-alias", journal="two")
+    assert str(caught.value) == (
+        "EVENTSTORES['journaled-alias']: this process already holds the alias with journal "
+        f"{(tmp_path / 'one').resolve()}; restart to change it."
+    )
+    with pytest.raises(InvalidBackendError, match="with journal .*one; restart"):
+        open_store("journaled-alias")
+    open_store("plain-alias")
+    with pytest.raises(InvalidBackendError, match="with journal None; restart"):
+        open_store("plain-alias", journal="three")
+
+
+def test_the_default_alias_and_keyword_arguments():
+    clock = ManualClock()
+    store = InMemoryEventStore(clock=clock)
+    assert store.alias == "default"
+    assert store.clock is clock
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"JOURNAL": 5}, "EVENTSTORES['bad']: OPTIONS['JOURNAL'] must be a file path or None."),
+        (
+            {"JOURNAL_FSYNC": "yes"},
+            "EVENTSTORES['bad']: OPTIONS['JOURNAL_FSYNC'] must be True or False.",
+        ),
+    ],
+)
+def test_bad_journal_options_are_refused(options, message):
+    with pytest.raises(InvalidBackendError) as caught:
+        InMemoryEventStore("bad", options)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(("fsync", "calls"), [(True, 2), (False, 0)])
+def test_journal_fsync_follows_the_option(open_store, monkeypatch, fsync, calls):
+    synced = []
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd))
+    store = open_store(journal=f"fsync-{fsync}", JOURNAL_FSYNC=fsync)
+    store.append("a-1", "Thing", [happened("1")], NO_STREAM)
+    store.append("a-1", "Thing", [happened("2")], 1)
+    assert len(synced) == calls
+
+
+def test_clear_empties_the_journal_and_keeps_journaling(open_store):
+    store = open_store(journal="cleared")
+    store.append("a-1", "Thing", [happened("old")], NO_STREAM)
+    store.clear()
+    store.append("b-1", "Thing", [happened("new")], NO_STREAM)
+    reloaded = restart(open_store, store)
+    assert [(e.aggregate_id, e.position) for e in reloaded.read_all()] == [("b-1", 1)]
+
+
+def test_a_journal_with_a_position_out_of_sequence_refuses_start_up(open_store, tmp_path):
+    store = open_store(journal="skipped")
+    store.append("a-1", "Thing", [happened("1")], NO_STREAM)
+    store.append("b-1", "Thing", [happened("2")], NO_STREAM)
+    forget(store.alias)
+    path = tmp_path / "skipped"
+    first, second = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(second + first)
+    event_id = json.loads(second)[0]["event_id"]
+    with pytest.raises(InvalidBackendError) as caught:
+        open_store(store.alias, journal="skipped")
+    assert str(caught.value) == (
+        f"Journal {path.resolve()}: event {event_id} has position 2, expected 1."
+    )
+
+
+def test_the_system_check_warns_about_memory_without_a_journal(open_store, settings, tmp_path):
+    settings.DEBUG = False
+    plain = open_store("checked")
+    [warning] = plain.check()
+    assert warning.id == "eventstore.W001"
+    assert warning.msg == (
+        "EVENTSTORES['checked'] keeps events in process memory without a JOURNAL while DEBUG "
+        "is False: events are lost on restart and each worker process has its own store."
+    )
+    assert warning.hint == (
+        "Set OPTIONS['JOURNAL'], or use a database backend for several workers."
+    )
+    assert open_store(journal="checked").check() == []
+    settings.DEBUG = True
+    assert open_store("checked-debug").check() == []
+
+
+def test_the_system_check_reports_a_torn_journal_tail(open_store, tmp_path):
+    store = open_store(journal="torn")
+    store.append("a-1", "Thing", [happened("1")], NO_STREAM)
+    forget(store.alias)
+    with open(tmp_path / "torn", "ab") as journal:
+        journal.write(b"[{")
+    [warning] = open_store(store.alias, journal="torn").check()
+    saved_to = open_store(store.alias, journal="torn").stats()["journal_torn_tail"]["saved_to"]
+    assert warning.id == "eventstore.W002"
+    assert warning.msg == (
+        f"EVENTSTORES[{store.alias!r}]: the journal ended with a torn line of 2 bytes "
+        f"(never acknowledged), moved to {saved_to}."
+    )
+
+
+def test_stats_name_every_figure(open_store, tmp_path):
+    store = open_store("stats-alias", journal="stats", MAX_EVENTS=10, MAX_BYTES=10_000)
+    store.append("a-1", "Thing", [happened("x"), happened("x")], NO_STREAM)
+    store.append("b-1", "Thing", [happened("x")], NO_STREAM)
+    assert store.stats() == {
+        "backend": "InMemoryEventStore",
+        "alias": "stats-alias",
+        "events": 3,
+        "aggregates": 2,
+        "approx_bytes": 3 * SMALL,
+        "max_events": 10,
+        "max_bytes": 10_000,
+        "journal": str((tmp_path / "stats").resolve()),
+        "journal_torn_tail": None,
+    }
+    assert open_store().stats()["journal"] is None
+
+
+def test_equal_strings_are_stored_once(open_store):
+    """Events reuse the stored copy of their type name and correlation id (memory)."""
+    store = open_store()
+    correlation = "".join(["corr", "-1"])  # built at run time: not interned by Python
+    first = store.append("a-1", "Thing", [happened()], NO_STREAM, correlation_id=correlation)[0]
+    again = "".join(["corr", "-1"])
+    event_type = "".join(["contract.", "Happened"])
+    second = store.append(
+        "b-1", "Thing", [NewEvent(event_type, {"note": "x"})], NO_STREAM, correlation_id=again
+    )[0]
+    assert second.correlation_id is first.correlation_id
+    assert second.event_type is first.event_type
+    assert store.append("c-1", "Thing", [happened()], NO_STREAM)[0].correlation_id is None
