@@ -301,6 +301,23 @@ class EventStoreContract(unittest.TestCase):
         self.assertEqual(len(self.store.read_all()), 2)
         self.assertEqual(len(recorder.batches), 1)
 
+    def test_retrying_an_earlier_batch_returns_it_after_later_appends(self) -> None:
+        batch = [happened("1"), happened("2")]
+        first = self.store.append("a-1", "Thing", batch, NO_STREAM)
+        self.store.append("a-1", "Thing", [happened("3"), happened("4")], 2)
+        self.assertEqual(self.store.append("a-1", "Thing", batch, NO_STREAM), first)
+        self.assertEqual(self.store.aggregate_version("a-1"), 4)
+
+    def test_refusals_name_the_event_and_the_stream(self) -> None:
+        stored = happened("1")
+        self.store.append("a-1", "Thing", [stored], NO_STREAM)
+        with self.assertRaises(DuplicateEventError) as caught:
+            self.store.append("b-1", "Thing", [happened("2"), stored], NO_STREAM)
+        self.assertEqual(caught.exception.event_id, stored.event_id)
+        with self.assertRaises(InvalidEventError) as caught:
+            self.store.append("a-1", "Other", [happened("3")], 1)
+        self.assertEqual(str(caught.exception), "Aggregate 'a-1' is a Thing, not a Other.")
+
     def test_an_event_id_stored_elsewhere_is_a_duplicate(self) -> None:
         stored = happened("1")
         self.store.append("a-1", "Thing", [stored], NO_STREAM)
@@ -486,6 +503,21 @@ class EventStoreContract(unittest.TestCase):
         self.assertEqual(self.store.read_by_causation("cmd-9"), caused)
         self.assertEqual(self.store.read_by_correlation("nope"), [])
 
+    def test_many_events_of_one_correlation_and_cause(self) -> None:
+        for number in range(4):
+            self.store.append(
+                f"a-{number}",
+                "Thing",
+                [happened(str(number))],
+                NO_STREAM,
+                correlation_id="req-many",
+                causation_id="cmd-many",
+            )
+        notes = lambda events: [e.data["note"] for e in events]  # noqa: E731
+        self.assertEqual(notes(self.store.read_by_correlation("req-many")), ["0", "1", "2", "3"])
+        self.assertEqual(notes(self.store.read_by_causation("cmd-many")), ["0", "1", "2", "3"])
+        self.assertEqual(self.store.count(correlation_id="req-many"), 4)
+
     def test_event_envelope_overrides_batch_values(self) -> None:
         records = self.store.append(
             "a-1",
@@ -574,6 +606,172 @@ class EventStoreContract(unittest.TestCase):
         self.assertEqual(self.store.count(organization_id="acme", text="café"), 1)
         self.assertEqual(self.store.count(), 4)
         self.assertEqual(self.store.search(limit=0), [])
+
+    def _paging_fixture(self) -> None:
+        """Eight one-event aggregates, one a minute from T0: types H C H C H C H C."""
+        for minute in range(8):
+            self.clock.set(T0 + timedelta(minutes=minute))
+            event = happened(str(minute)) if minute % 2 == 0 else ContractCounted(count=minute)
+            self.store.append(f"a-{minute}", "Paged", [event], NO_STREAM)
+
+    def test_after_position_is_exclusive_and_limit_caps_every_kind_of_query(self) -> None:
+        self._paging_fixture()
+        both = ["contract.Happened", "contract.Counted"]
+        end = T0 + timedelta(minutes=7)
+        queries = {  # each matches every event: the paging must not depend on the index used
+            "nothing": {},
+            "aggregate type": {"aggregate_type": "Paged"},
+            "type list": {"event_type": both},
+            "time range": {"timestamp__gte": T0, "timestamp__lte": end},
+            "types and time": {"event_type": both, "timestamp__gte": T0, "timestamp__lte": end},
+            "position": {"position__gte": 1},
+        }
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        for name, criteria in queries.items():
+            with self.subTest(query=name):
+                self.assertEqual(positions(self.store.search(**criteria)), [1, 2, 3, 4, 5, 6, 7, 8])
+                self.assertEqual(
+                    positions(self.store.search(**criteria, after_position=2, limit=3)), [3, 4, 5]
+                )
+                self.assertEqual(positions(self.store.search(**criteria, after_position=7)), [8])
+                self.assertEqual(self.store.search(**criteria, after_position=8), [])
+                self.assertEqual(positions(self.store.search(**criteria, limit=1)), [1])
+                self.assertEqual(
+                    positions(self.store.search(**criteria, after_position=5, limit=10)), [6, 7, 8]
+                )
+                self.assertEqual(self.store.count(**criteria, after_position=5, limit=1), 8)
+                pages, after = [], 0
+                while page := self.store.search(**criteria, after_position=after, limit=3):
+                    pages.append(positions(page))
+                    after = page[-1].position
+                self.assertEqual(pages, [[1, 2, 3], [4, 5, 6], [7, 8]])
+        self.assertEqual(positions(self.store.read_all(after_position=3, limit=2)), [4, 5])
+        self.assertEqual(positions(self.store.read_all(after_position=6)), [7, 8])
+        self.assertEqual(self.store.read_all(after_position=8), [])
+        self.assertEqual(self.store.read_all(limit=0), [])
+
+    def test_paging_a_filtered_query_counts_matching_events_only(self) -> None:
+        self._paging_fixture()
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        counted = {"event_type": "contract.Counted"}  # positions 2, 4, 6, 8
+        self.assertEqual(positions(self.store.search(**counted, limit=2)), [2, 4])
+        self.assertEqual(positions(self.store.search(**counted, after_position=2, limit=2)), [4, 6])
+        self.assertEqual(positions(self.store.search(**counted, after_position=3)), [4, 6, 8])
+        self.assertEqual(positions(self.store.search(**counted, after_position=4)), [6, 8])
+        later = {"timestamp__gte": T0 + timedelta(minutes=3)}  # positions 4..8
+        self.assertEqual(positions(self.store.search(**later, after_position=5, limit=2)), [6, 7])
+        self.assertEqual(positions(self.store.search(**later, after_position=1, limit=2)), [4, 5])
+        self.assertEqual(
+            positions(self.store.read_by_type("contract.Happened", after_position=3, limit=2)),
+            [5, 7],
+        )
+
+    def test_time_bounds_are_inclusive_at_both_ends_and_strict_ones_exclusive(self) -> None:
+        self._paging_fixture()
+        minute = lambda n: T0 + timedelta(minutes=n)  # noqa: E731
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        for types in (None, ["contract.Happened", "contract.Counted"]):
+            typed = {} if types is None else {"event_type": types}
+            with self.subTest(event_type=types):
+                search = lambda typed=typed, **kw: positions(self.store.search(**typed, **kw))  # noqa: E731
+                self.assertEqual(
+                    search(timestamp__gte=minute(2), timestamp__lte=minute(5)), [3, 4, 5, 6]
+                )
+                self.assertEqual(search(timestamp__gte=minute(2)), [3, 4, 5, 6, 7, 8])
+                self.assertEqual(search(timestamp__lte=minute(2)), [1, 2, 3])
+                self.assertEqual(search(timestamp__gte=minute(4), timestamp__lte=minute(4)), [5])
+                self.assertEqual(search(timestamp__gt=minute(2), timestamp__lt=minute(5)), [4, 5])
+                self.assertEqual(search(timestamp__gt=minute(7)), [])
+                self.assertEqual(search(timestamp__lt=T0), [])
+                self.assertEqual(search(timestamp__gte=minute(7)), [8])
+                self.assertEqual(search(timestamp__lte=T0), [1])
+                self.assertEqual(
+                    self.store.count(**typed, timestamp__gte=minute(2), timestamp__lte=minute(5)), 4
+                )
+                self.assertEqual(self.store.count(**typed, timestamp__gt=minute(2)), 5)
+                self.assertEqual(self.store.count(**typed, timestamp__lt=minute(2)), 2)
+        window = self.store.read_by_type("contract.Counted", minute(1), minute(5))
+        self.assertEqual(positions(window), [2, 4, 6])
+        self.assertEqual(
+            positions(self.store.read_by_type("contract.Counted", minute(2))), [4, 6, 8]
+        )
+        self.assertEqual(
+            positions(self.store.read_by_type("contract.Counted", end=minute(3))), [2, 4]
+        )
+
+    def test_position_bounds_and_paging_inside_bounded_ranges(self) -> None:
+        self._paging_fixture()
+        minute = lambda n: T0 + timedelta(minutes=n)  # noqa: E731
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        search = lambda **kw: positions(self.store.search(**kw))  # noqa: E731
+        self.assertEqual(search(position__lte=3), [1, 2, 3])
+        self.assertEqual(search(position__gte=3, position__lte=5), [3, 4, 5])
+        self.assertEqual(search(position__lt=4), [1, 2, 3])
+        self.assertEqual(search(position__gt=2, position__lt=5), [3, 4])
+        self.assertEqual(search(position__gt=8), [])
+        self.assertEqual(search(position__lte=5, after_position=2), [3, 4, 5])
+        self.assertEqual(search(position__lt=5, after_position=2, limit=1), [3])
+        self.assertEqual(self.store.count(position__gte=3, position__lt=6), 3)
+        self.assertEqual(search(timestamp__lte=minute(5), after_position=2), [3, 4, 5, 6])
+        self.assertEqual(
+            search(event_type="contract.Happened", timestamp__lte=minute(5), after_position=1),
+            [3, 5],
+        )
+        self.assertEqual(
+            search(timestamp__gt=minute(2), timestamp__lt=minute(3), after_position=1), []
+        )
+        self.assertEqual(
+            search(
+                event_type="contract.Happened",
+                timestamp__gt=minute(2),
+                timestamp__lt=minute(4),
+                after_position=1,
+            ),
+            [],
+        )
+
+    def test_type_searches_stay_in_position_order_after_out_of_order_imports(self) -> None:
+        for number, hours in enumerate([5, 1, 3, -2]):
+            event = happened(str(number), timestamp=T0 + timedelta(hours=hours))
+            self.store.append(f"a-{number}", "Thing", [event], NO_STREAM)
+        self.store.append(
+            "c-1", "Thing", [NewEvent("contract.Counted", {"count": 1}, timestamp=T0)], NO_STREAM
+        )
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        self.assertEqual(positions(self.store.search(event_type="contract.Happened")), [1, 2, 3, 4])
+        self.assertEqual(
+            positions(self.store.search(event_type=["contract.Happened", "contract.Counted"])),
+            [1, 2, 3, 4, 5],
+        )
+        self.assertEqual(
+            positions(self.store.search(event_type="contract.Happened", after_position=2)), [3, 4]
+        )
+
+    def test_event_type_lists_merge_in_position_order(self) -> None:
+        self._paging_fixture()
+        positions = lambda events: [e.position for e in events]  # noqa: E731
+        self.assertEqual(
+            positions(self.store.search(event_type=["contract.Counted"])), [2, 4, 6, 8]
+        )
+        self.assertEqual(
+            positions(self.store.search(event_type=["contract.Counted", "contract.Happened"])),
+            [1, 2, 3, 4, 5, 6, 7, 8],
+        )
+        self.assertEqual(
+            positions(
+                self.store.search(event_type=["contract.Happened", "PaymentProcessed"], limit=3)
+            ),
+            [1, 3, 5],
+        )
+        self.assertEqual(self.store.search(event_type=["PaymentProcessed"]), [])
+        self.assertEqual(self.store.count(event_type=["contract.Counted", "contract.Happened"]), 8)
+        self.assertEqual(self.store.count(event_type="contract.Happened"), 4)
+        self.assertEqual(
+            positions(
+                self.store.read_by_type(["contract.Counted", "contract.Happened"], after_position=6)
+            ),
+            [7, 8],
+        )
 
     def test_unknown_criteria_are_refused(self) -> None:
         kwargs: dict[str, Any]
