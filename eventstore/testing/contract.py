@@ -22,7 +22,7 @@ import threading
 import time
 import unittest
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -64,6 +64,16 @@ T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 def happened(note: str = "x", **envelope: Any) -> NewEvent:
     return NewEvent(event_type="contract.Happened", data={"note": note}, **envelope)
+
+
+def positions(events: Sequence[RecordedEvent]) -> list[int]:
+    """The positions of ``events``, in order (for compact assertions)."""
+    return [event.position for event in events]
+
+
+def minute(number: int) -> datetime:
+    """``number`` minutes after :data:`T0`."""
+    return T0 + timedelta(minutes=number)
 
 
 class EventStoreContract(unittest.TestCase):
@@ -314,9 +324,9 @@ class EventStoreContract(unittest.TestCase):
         with self.assertRaises(DuplicateEventError) as caught:
             self.store.append("b-1", "Thing", [happened("2"), stored], NO_STREAM)
         self.assertEqual(caught.exception.event_id, stored.event_id)
-        with self.assertRaises(InvalidEventError) as caught:
+        with self.assertRaises(InvalidEventError) as refused:
             self.store.append("a-1", "Other", [happened("3")], 1)
-        self.assertEqual(str(caught.exception), "Aggregate 'a-1' is a Thing, not a Other.")
+        self.assertEqual(str(refused.exception), "Aggregate 'a-1' is a Thing, not a Other.")
 
     def test_an_event_id_stored_elsewhere_is_a_duplicate(self) -> None:
         stored = happened("1")
@@ -513,7 +523,10 @@ class EventStoreContract(unittest.TestCase):
                 correlation_id="req-many",
                 causation_id="cmd-many",
             )
-        notes = lambda events: [e.data["note"] for e in events]  # noqa: E731
+
+        def notes(events: list[RecordedEvent]) -> list[str]:
+            return [e.data["note"] for e in events]
+
         self.assertEqual(notes(self.store.read_by_correlation("req-many")), ["0", "1", "2", "3"])
         self.assertEqual(notes(self.store.read_by_causation("cmd-many")), ["0", "1", "2", "3"])
         self.assertEqual(self.store.count(correlation_id="req-many"), 4)
@@ -618,7 +631,9 @@ class EventStoreContract(unittest.TestCase):
         self._paging_fixture()
         both = ["contract.Happened", "contract.Counted"]
         end = T0 + timedelta(minutes=7)
-        queries = {  # each matches every event: the paging must not depend on the index used
+        queries: dict[
+            str, dict[str, Any]
+        ] = {  # each matches every event: the paging must not depend on the index used
             "nothing": {},
             "aggregate type": {"aggregate_type": "Paged"},
             "type list": {"event_type": both},
@@ -626,7 +641,6 @@ class EventStoreContract(unittest.TestCase):
             "types and time": {"event_type": both, "timestamp__gte": T0, "timestamp__lte": end},
             "position": {"position__gte": 1},
         }
-        positions = lambda events: [e.position for e in events]  # noqa: E731
         for name, criteria in queries.items():
             with self.subTest(query=name):
                 self.assertEqual(positions(self.store.search(**criteria)), [1, 2, 3, 4, 5, 6, 7, 8])
@@ -652,7 +666,6 @@ class EventStoreContract(unittest.TestCase):
 
     def test_paging_a_filtered_query_counts_matching_events_only(self) -> None:
         self._paging_fixture()
-        positions = lambda events: [e.position for e in events]  # noqa: E731
         counted = {"event_type": "contract.Counted"}  # positions 2, 4, 6, 8
         self.assertEqual(positions(self.store.search(**counted, limit=2)), [2, 4])
         self.assertEqual(positions(self.store.search(**counted, after_position=2, limit=2)), [4, 6])
@@ -668,12 +681,13 @@ class EventStoreContract(unittest.TestCase):
 
     def test_time_bounds_are_inclusive_at_both_ends_and_strict_ones_exclusive(self) -> None:
         self._paging_fixture()
-        minute = lambda n: T0 + timedelta(minutes=n)  # noqa: E731
-        positions = lambda events: [e.position for e in events]  # noqa: E731
         for types in (None, ["contract.Happened", "contract.Counted"]):
-            typed = {} if types is None else {"event_type": types}
+            typed: dict[str, Any] = {} if types is None else {"event_type": types}
             with self.subTest(event_type=types):
-                search = lambda typed=typed, **kw: positions(self.store.search(**typed, **kw))  # noqa: E731
+
+                def search(typed: dict[str, Any] = typed, **kw: Any) -> list[int]:
+                    return positions(self.store.search(**typed, **kw))
+
                 self.assertEqual(
                     search(timestamp__gte=minute(2), timestamp__lte=minute(5)), [3, 4, 5, 6]
                 )
@@ -701,9 +715,10 @@ class EventStoreContract(unittest.TestCase):
 
     def test_position_bounds_and_paging_inside_bounded_ranges(self) -> None:
         self._paging_fixture()
-        minute = lambda n: T0 + timedelta(minutes=n)  # noqa: E731
-        positions = lambda events: [e.position for e in events]  # noqa: E731
-        search = lambda **kw: positions(self.store.search(**kw))  # noqa: E731
+
+        def search(**kw: Any) -> list[int]:
+            return positions(self.store.search(**kw))
+
         self.assertEqual(search(position__lte=3), [1, 2, 3])
         self.assertEqual(search(position__gte=3, position__lte=5), [3, 4, 5])
         self.assertEqual(search(position__lt=4), [1, 2, 3])
@@ -737,7 +752,6 @@ class EventStoreContract(unittest.TestCase):
         self.store.append(
             "c-1", "Thing", [NewEvent("contract.Counted", {"count": 1}, timestamp=T0)], NO_STREAM
         )
-        positions = lambda events: [e.position for e in events]  # noqa: E731
         self.assertEqual(positions(self.store.search(event_type="contract.Happened")), [1, 2, 3, 4])
         self.assertEqual(
             positions(self.store.search(event_type=["contract.Happened", "contract.Counted"])),
@@ -749,7 +763,6 @@ class EventStoreContract(unittest.TestCase):
 
     def test_event_type_lists_merge_in_position_order(self) -> None:
         self._paging_fixture()
-        positions = lambda events: [e.position for e in events]  # noqa: E731
         self.assertEqual(
             positions(self.store.search(event_type=["contract.Counted"])), [2, 4, 6, 8]
         )
