@@ -109,6 +109,15 @@ class EventRegistry:
         """Return the registered event type names (not their aliases), sorted."""
         return sorted(self._classes)
 
+    def searchable_names(self) -> list[str]:
+        """Return the registered names and their aliases, sorted: what a type filter accepts.
+
+        A former name selects the same events as the class's name (searches
+        expand either to both).
+        """
+        with self._lock:
+            return sorted({*self._classes, *self._aliases})
+
     def stored_names(self, event_type: str) -> list[str]:
         """Return the names events of ``event_type`` may be stored under: it and its aliases.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from ..events import registry
 from ..records import RecordedEvent
 
 __all__ = ["Projection"]
@@ -38,11 +39,17 @@ class Projection:
     def __init__(self) -> None:
         if not self.name:
             raise TypeError(f"{type(self).__name__} needs a name.")
-        self._types = None if self.event_types is None else frozenset(self.event_types)
+        self._names = None if self.event_types is None else tuple(self.event_types)
 
     def handles(self, event: RecordedEvent) -> bool:
-        """Whether :meth:`apply` wants ``event``."""
-        return self._types is None or event.event_type in self._types
+        """Whether :meth:`apply` wants ``event`` (its type, or a former name of it)."""
+        if self._names is None:
+            return True
+        if event.event_type in self._names:
+            return True
+        # A renamed type's former names (aliases) are the same type: handle them too.
+        # Read from the registry at each call, so classes registered later count.
+        return any(event.event_type in registry.stored_names(name) for name in self._names)
 
     def apply(self, events: list[RecordedEvent], store: Any) -> Iterable[str] | None:
         """Apply one batch: the events this projection handles, in position order.

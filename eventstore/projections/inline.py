@@ -11,6 +11,10 @@ process-memory stores only (the database backend is followed by the daemon,
 ``manage.py eventstore_projections run``); True for every backend; False never.
 A failure is logged and recorded (status ``stalled``), or raised when
 ``EVENTSTORE_PROJECTIONS_RAISE`` is True (tests); the append itself stands.
+A failure to reach the view at all (a locked database, a test without
+database access) moves no checkpoint and never escapes ``append``: it is
+logged and reported to the testing support's strict mode, and the next
+append retries.
 """
 
 from __future__ import annotations
@@ -20,9 +24,10 @@ from typing import Any
 
 from django.conf import settings
 
+from ..bus import report_receiver_error
 from ..records import RecordedEvent
 from .registry import projections_for
-from .runner import catch_up, is_applying
+from .runner import catch_up, is_applying, raise_errors
 
 __all__ = ["inline_enabled", "run_inline"]
 
@@ -45,4 +50,11 @@ def run_inline(store: Any, events: Sequence[RecordedEvent]) -> None:
     for projection in declared:
         if is_applying(projection.name) or not any(projection.handles(e) for e in events):
             continue  # being applied by this thread: that call's loop picks the events up
-        catch_up(projection, store=store, lock="wait")
+        try:
+            catch_up(projection, store=store, lock="wait")
+        except Exception as exc:  # noqa: BLE001 - the append stands; the next one retries
+            if raise_errors():
+                raise  # EVENTSTORE_PROJECTIONS_RAISE (tests) asked for it
+            # Reaching the view failed (a locked database, no database access in a
+            # test): not the projection's fault, so no checkpoint moved. Report it.
+            report_receiver_error(projection, events, exc)

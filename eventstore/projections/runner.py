@@ -121,6 +121,11 @@ def _raise_errors(value: bool | None) -> bool:
     return getattr(settings, "EVENTSTORE_PROJECTIONS_RAISE", False) if value is None else value
 
 
+def raise_errors() -> bool:
+    """Whether ``settings.EVENTSTORE_PROJECTIONS_RAISE`` asks runners to raise failures (tests)."""
+    return bool(_raise_errors(None))
+
+
 def _lock_checkpoint(projection: Projection, lock: str) -> Any:
     """Return the projection's checkpoint row, locked for this transaction (created if missing).
 

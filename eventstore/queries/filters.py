@@ -66,7 +66,7 @@ class EventFilterSet(django_filters.FilterSet):
 
     event_type = django_filters.MultipleChoiceFilter(
         label="Event type",
-        choices=lambda: [(name, name) for name in registry.names()],
+        choices=lambda: [(name, name) for name in registry.searchable_names()],
         help_text="Registered event type; repeat the parameter for several.",
     )
     aggregate_type = django_filters.CharFilter(

@@ -53,7 +53,7 @@ class AnalyticsQueryForm(forms.Form):
         }
         super().__init__(values)
         cast(forms.MultipleChoiceField, self.fields["event_type"]).choices = [
-            (name, name) for name in registry.names()
+            (name, name) for name in registry.searchable_names()
         ]
         self.fields["interval"].required = with_interval
 

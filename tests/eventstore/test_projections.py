@@ -245,3 +245,47 @@ def test_the_admin_page_shows_the_status_table(client, django_user_model, event_
     page = client.get(url).content.decode()
     assert "payments.summary" in page
     assert "caught_up" in page
+
+
+def test_a_projection_handles_events_stored_under_a_former_name_of_its_types():
+    from eventstore import DomainEvent, event, registry
+    from eventstore.projections import Projection
+    from eventstore.records import RecordedEvent
+
+    class Watching(Projection):
+        name = "tests.watching"
+        event_types = ["tests.Renamed"]
+
+    old = RecordedEvent.__new__(RecordedEvent)
+    object.__setattr__(old, "event_type", "tests.Original")
+    watching = Watching()
+    assert not watching.handles(old)
+
+    @event
+    class Renamed(DomainEvent, event_type="tests.Renamed", aliases=["tests.Original"]):
+        note: str
+
+    try:
+        assert watching.handles(old)
+    finally:
+        registry.unregister("tests.Renamed")
+
+
+@pytest.mark.eventstore_lenient  # the failure is reported; the subject is that append stands
+def test_a_view_out_of_reach_never_turns_a_stored_append_into_an_error(both, settings, monkeypatch):
+    from django.db import OperationalError
+
+    from eventstore.projections import runner
+
+    settings.EVENTSTORE_PROJECTIONS_RAISE = False  # as in production
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(runner, "_lock_checkpoint", locked)
+    pay("p-1")  # returns: no OperationalError out of append
+    assert both.aggregate_version("p-1") == 1
+    monkeypatch.undo()
+    settings.EVENTSTORE_PROJECTIONS = BOTH
+    pay("p-2")  # the next append catches up from the checkpoint: p-1 is not lost
+    assert summaries() == [("p-1", 1), ("p-2", 2)]

@@ -120,3 +120,34 @@ def test_no_warning_once_the_former_name_is_an_alias(orphaned):
         assert orphaned.read_aggregate("acc-1")[2].to_event() == MoneyLocked(reason="audit")
     finally:
         registry.unregister("ledger.MoneyLocked")
+
+
+def test_the_timeline_offers_no_state_link_past_the_unknown_event(auditor, orphaned):
+    page = auditor.get(f"{INDEX}aggregate/acc-1/").content.decode()
+    assert 'href="?version=2#v2"' in page
+    assert 'href="?version=3#v3"' not in page
+
+
+def test_counts_and_filters_cover_former_and_unknown_names(orphaned, admin_client):
+    counts = admin_client.get("/api/counts/").json()
+    assert counts["total"] == 3
+    assert counts["by_event_type"] == {
+        "ledger.AccountOpened": 1,
+        "ledger.MoneyDeposited": 1,
+        "ledger.MoneyFrozen": 1,
+    }
+    assert sum(counts["by_event_type"].values()) == counts["total"]
+
+    @event
+    class MoneyLocked(DomainEvent, event_type="ledger.MoneyLocked", aliases=["ledger.MoneyFrozen"]):
+        reason: str
+
+    try:
+        counts = admin_client.get("/api/counts/").json()["by_event_type"]
+        assert counts["ledger.MoneyLocked"] == 1 and "ledger.MoneyFrozen" not in counts
+        for name in ("ledger.MoneyFrozen", "ledger.MoneyLocked"):  # the former name filters too
+            found = admin_client.get("/api/events/", {"event_type": name})
+            assert found.status_code == 200, found.json()
+            assert [e["version"] for e in found.json()["results"]] == [3]
+    finally:
+        registry.unregister("ledger.MoneyLocked")
