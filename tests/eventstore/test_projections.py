@@ -25,6 +25,7 @@ from eventstore.projections import (
     catch_up,
     get_projection,
     rebuild,
+    runner,
 )
 from tests.projection_fixtures import AppliedLog, create_table, logged
 
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.django_db
 
 BALANCES = ledger_projection.AccountBalances.name  # "ledger.balances"
 BOTH = [ledger_projection.PATH, "tests.projection_fixtures.AppliedLog"]
+BOTH_NAMES = [BALANCES, AppliedLog.name]
 
 
 @pytest.fixture(autouse=True)
@@ -128,6 +130,36 @@ def test_a_failing_event_stalls_only_its_projection_and_is_never_skipped(both, s
         "",
         0,
     )
+
+
+class Crash(Exception):
+    """The process dies after a batch is applied, before its checkpoint commits."""
+
+
+def test_a_batch_and_its_checkpoint_commit_together_or_not_at_all(both, settings, monkeypatch):
+    settings.EVENTSTORE_PROJECTIONS_INLINE = False
+    for number in range(3):
+        open_account(f"a-{number}")
+    real_save = runner._save
+
+    def crash_when_moving(checkpoint, old_position, **fields):
+        if fields.get("position", 0) > 0:
+            raise Crash
+        return real_save(checkpoint, old_position, **fields)
+
+    monkeypatch.setattr(runner, "_save", crash_when_moving)
+    for name in BOTH_NAMES:
+        with pytest.raises(Crash):
+            catch_up(get_projection(name))
+    assert logged() == []  # the applied batch went with the checkpoint it never moved
+    assert balances() == []
+    assert not Checkpoint.objects.filter(position__gt=0).exists()
+
+    monkeypatch.setattr(runner, "_save", real_save)
+    for name in BOTH_NAMES:
+        assert catch_up(get_projection(name)).position == 3
+    assert logged() == [1, 2, 3]  # each event exactly once
+    assert balances() == [("a-0", 1), ("a-1", 2), ("a-2", 3)]
 
 
 def test_the_raise_switch_makes_a_failing_projection_raise(both):
