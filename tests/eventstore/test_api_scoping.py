@@ -10,13 +10,12 @@ fixture holds the events the members must not see.
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from rest_framework.test import APIClient
 
 import eventstore.testing.contract  # noqa: F401  (registers the contract.* event types)
 from eventstore import eventstores
 from eventstore.records import NewEvent
-from payments.models import Organization
 
 pytestmark = pytest.mark.django_db
 
@@ -67,11 +66,14 @@ def store(request, settings):
 
 
 @pytest.fixture
-def client_for(django_user_model, store):
-    """Return an API client authenticated as a new member of the given organizations."""
+def client_for(django_user_model, store, settings):
+    """Return an API client authenticated as a new member of the given organizations.
+
+    Membership is a group per organization (``tests.eventstore.ledger.organizations_of``).
+    """
+    settings.EVENTSTORE_USER_ORGANIZATIONS = "tests.eventstore.ledger.organizations_of"
     organizations = {
-        slug: Organization.objects.create(slug=slug, name=slug.title())
-        for slug in ("acme", "globex", "initech")
+        slug: Group.objects.create(name=slug) for slug in ("acme", "globex", "initech")
     }
 
     def make(*slugs, permission=False, staff=False):
@@ -80,7 +82,7 @@ def client_for(django_user_model, store):
             is_staff=staff,
         )
         for slug in slugs:
-            organizations[slug].members.add(user)
+            user.groups.add(organizations[slug])
         if permission:
             user.user_permissions.add(Permission.objects.get(codename="view_audit_trail"))
         client = APIClient()

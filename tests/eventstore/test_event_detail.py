@@ -77,11 +77,12 @@ def test_the_api_returns_the_event_with_every_field(store, admin_user):
     assert api.get("/api/events/22222222/").status_code == 404
 
 
-def test_a_member_reads_their_organizations_event(store, django_user_model):
-    from payments.models import Organization
+def test_a_member_reads_their_organizations_event(store, django_user_model, settings):
+    from django.contrib.auth.models import Group
 
+    settings.EVENTSTORE_USER_ORGANIZATIONS = "tests.eventstore.ledger.organizations_of"
     user = django_user_model.objects.create_user("member")
-    Organization.objects.create(slug="acme", name="Acme").members.add(user)
+    user.groups.add(Group.objects.create(name="acme"))
     api = APIClient()
     api.force_authenticate(user)
     response = api.get(f"/api/events/{EVENT_ID}/")

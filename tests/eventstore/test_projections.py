@@ -339,9 +339,9 @@ def test_a_view_out_of_reach_never_turns_a_stored_append_into_an_error(both, set
         raise OperationalError("database is locked")
 
     monkeypatch.setattr(runner, "_lock_checkpoint", locked)
-    pay("p-1")  # returns: no OperationalError out of append
-    assert both.aggregate_version("p-1") == 1
+    open_account("a-1")  # returns: no OperationalError out of append
+    assert both.aggregate_version("a-1") == 1
     monkeypatch.undo()
     settings.EVENTSTORE_PROJECTIONS = BOTH
-    pay("p-2")  # the next append catches up from the checkpoint: p-1 is not lost
-    assert summaries() == [("p-1", 1), ("p-2", 2)]
+    open_account("a-2")  # the next append catches up from the checkpoint: a-1 is not lost
+    assert balances() == [("a-1", 1), ("a-2", 2)]

@@ -205,7 +205,8 @@ def run_pytest(tmp_path, source):
     (tmp_path / "test_inner.py").write_text(source)
     env = {k: v for k, v in os.environ.items() if k != "EVENTSTORE_TEST_POSTGRES_URL"}
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--ds=gyroscops.settings"]
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+        + ["--ds=" + os.environ["DJANGO_SETTINGS_MODULE"]]
         # Plugins this run does not use, and slow to load.
         + ["-p", "no:schemathesis", "-p", "no:hypothesispytest", "-p", "no:anyio"]
         + ["-W", "error::DeprecationWarning", "-rA", "test_inner.py"],
