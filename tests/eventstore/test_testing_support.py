@@ -1,5 +1,7 @@
 """The testing support other projects use: fixtures, mixin, automatic emptying."""
 
+from pathlib import Path
+
 import pytest
 from django.test import SimpleTestCase, TestCase, override_settings
 
@@ -204,6 +206,9 @@ def run_pytest(tmp_path, source):
 
     (tmp_path / "test_inner.py").write_text(source)
     env = {k: v for k, v in os.environ.items() if k != "EVENTSTORE_TEST_POSTGRES_URL"}
+    # The running settings module lives in the checkout (not installed): put it on the path.
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     completed = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
         + ["--ds=" + os.environ["DJANGO_SETTINGS_MODULE"]]
