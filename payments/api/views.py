@@ -44,6 +44,7 @@ from ..queries import PaymentQueries
 from .filters import PaymentSummaryFilterSet
 from .idempotency import IDEMPOTENCY_HEADER, idempotent
 from .serializers import (
+    AuthTokenSerializer,
     FailedAttemptSerializer,
     PaymentHistorySchema,
     PaymentStateSerializer,
@@ -323,3 +324,5 @@ class AuthTokenSchema(serializers.Serializer):
 @extend_schema(responses={200: AuthTokenSchema, 400: ErrorSchema})
 class AuthTokenView(ObtainAuthToken):
     """``POST /api/auth/token/`` with ``username`` and ``password`` → ``{"token": ...}``."""
+
+    serializer_class = AuthTokenSerializer
