@@ -9,6 +9,8 @@ Environment variables:
     DATABASE_URL: the database, in dj-database-url form (default: SQLite).
     EVENTSTORE_BACKEND: "memory" (default) or "database".
     EVENTSTORE_TEST_POSTGRES_URL: a PostgreSQL server for the tests' PostgreSQL part.
+    API_TOKEN_RATE: throttle of POST /api/auth/token/ per client address (default "10/min").
+    DJANGO_NUM_PROXIES: trusted proxies appending to X-Forwarded-For (default 0).
 """
 
 import os
@@ -162,7 +164,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "payments.api.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # POST /api/auth/token/ (payments.api.throttling.TokenRateThrottle), per client address.
+    "DEFAULT_THROTTLE_RATES": {"auth_token": os.environ.get("API_TOKEN_RATE", "10/min")},
+    # Proxies in front of the site that append to X-Forwarded-For: 0 trusts none (the
+    # address is REMOTE_ADDR), so a client cannot pick its own address to dodge the limit.
+    "NUM_PROXIES": int(os.environ.get("DJANGO_NUM_PROXIES", "0")),
 }
+
+# Throttling counts (above). Local memory: per process, so with N workers a client gets
+# up to N times the rate; use a shared cache (e.g. Redis) to make it exact.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Gyroscops audit trail API",

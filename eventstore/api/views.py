@@ -46,6 +46,7 @@ class EventListView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     @extend_schema(
         parameters=[*filterset_parameters(EventFilterSet), *page_parameters()],
         responses={200: EventPageSchema, **ERRORS},
+        operation_id="events_list",  # not events_retrieve, the detail's
     )
     def get(self, request: Request) -> Response:
         filterset = EventFilterSet(request.query_params, request=request)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer as DRFAuthTokenSerializer
 
 from eventstore.api.schema import EventSchema
+from eventstore.api.strict import KnownBodyFieldsMixin
 
 from ..commands import PAYMENT_ID_PATTERN
 from ..models import Organization, PaymentSummary
@@ -22,6 +24,7 @@ def existing_organization(slug: str) -> str:
 
 
 __all__ = [
+    "AuthTokenSerializer",
     "FailedAttemptSerializer",
     "PaymentHistorySchema",
     "PaymentStateSerializer",
@@ -31,7 +34,7 @@ __all__ = [
 ]
 
 
-class ProcessPaymentSerializer(serializers.Serializer):
+class ProcessPaymentSerializer(KnownBodyFieldsMixin, serializers.Serializer):
     """``POST /api/payments/``: ``payment_id`` is optional (a UUID is generated)."""
 
     payment_id = serializers.RegexField(
@@ -48,7 +51,7 @@ class ProcessPaymentSerializer(serializers.Serializer):
         return existing_organization(value)
 
 
-class RefundSerializer(serializers.Serializer):
+class RefundSerializer(KnownBodyFieldsMixin, serializers.Serializer):
     """``POST /api/payments/{id}/refunds/``."""
 
     amount = AmountField(help_text="Decimal string, at most what remains to refund.")
@@ -61,7 +64,7 @@ class RefundSerializer(serializers.Serializer):
     refund_id = serializers.RegexField(PAYMENT_ID_PATTERN.pattern, required=False, max_length=64)
 
 
-class FailedAttemptSerializer(serializers.Serializer):
+class FailedAttemptSerializer(KnownBodyFieldsMixin, serializers.Serializer):
     """``POST /api/payments/{id}/failed-attempts/``: an attempt that did not go through."""
 
     def validate_organization_id(self, value: str) -> str:
@@ -71,6 +74,10 @@ class FailedAttemptSerializer(serializers.Serializer):
     currency = serializers.CharField(max_length=3, min_length=3)
     organization_id = serializers.SlugField(max_length=64)
     reason = serializers.CharField(max_length=500, help_text="Why the attempt failed.")
+
+
+class AuthTokenSerializer(KnownBodyFieldsMixin, DRFAuthTokenSerializer):
+    """``POST /api/auth/token/``: ``username`` and ``password``, nothing else."""
 
 
 class PaymentSummarySerializer(serializers.ModelSerializer):

@@ -13,13 +13,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -44,6 +44,7 @@ from ..queries import PaymentQueries
 from .filters import PaymentSummaryFilterSet
 from .idempotency import IDEMPOTENCY_HEADER, command_id, idempotent
 from .serializers import (
+    AuthTokenSerializer,
     FailedAttemptSerializer,
     PaymentHistorySchema,
     PaymentStateSerializer,
@@ -51,6 +52,7 @@ from .serializers import (
     ProcessPaymentSerializer,
     RefundSerializer,
 )
+from .throttling import TokenRateThrottle
 
 __all__ = [
     "PaymentListCreateView",
@@ -345,6 +347,70 @@ class AuthTokenSchema(serializers.Serializer):
     token = serializers.CharField()
 
 
-@extend_schema(responses={200: AuthTokenSchema, 400: ErrorSchema})
+@extend_schema(
+    responses={
+        200: AuthTokenSchema,
+        400: ErrorSchema,
+        429: OpenApiResponse(
+            ErrorSchema,
+            description="Too many token requests from this address; retry after "
+            "the Retry-After header's seconds.",
+        ),
+    }
+)
 class AuthTokenView(ObtainAuthToken):
-    """``POST /api/auth/token/`` with ``username`` and ``password`` → ``{"token": ...}``."""
+    """``POST /api/auth/token/`` with ``username`` and ``password`` → ``{"token": ...}``.
+
+    Throttled per client address (``TokenRateThrottle``: 10 a minute by default).
+    """
+
+    serializer_class = AuthTokenSerializer
+    throttle_classes = [TokenRateThrottle]
+
+
+#: The endpoints ``GET /api/`` lists: name → (URL name, path parameter or None).
+API_ROOT_LINKS = {
+    "token": ("api-token", None),
+    "schema": ("api-schema", None),
+    "docs": ("api-docs", None),
+    "payments": ("payment-list", None),
+    "payment": ("payment-detail", "payment_id"),
+    "payment_history": ("payment-history", "payment_id"),
+    "payment_replay": ("payment-replay", "payment_id"),
+    "payment_refunds": ("payment-refunds", "payment_id"),
+    "payment_failed_attempts": ("payment-failed-attempts", "payment_id"),
+    "events": ("event-list", None),
+    "event": ("event-detail", "event_id"),
+    "correlation_timeline": ("correlation-timeline", "correlation_id"),
+    "replay_by_type": ("replay-by-type", None),
+    "replay_by_correlation": ("replay-by-correlation", "correlation_id"),
+    "counts": ("event-counts", None),
+    "analytics_statistics": ("analytics-statistics", None),
+    "analytics_trends": ("analytics-trends", None),
+}
+
+
+class ApiRootSchema(serializers.Serializer):
+    title = serializers.CharField()
+    links = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Endpoint name → absolute URL; {name} marks a path parameter (RFC 6570).",
+    )
+
+
+class ApiRootView(KnownQueryParametersMixin, APIView):
+    """``GET /api/``: the API's endpoints, as links (open to anyone: it lists URLs only)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: ApiRootSchema, **ERRORS}, operation_id="api_root")
+    def get(self, request: Request) -> Response:
+        marker = "00000000-0000-0000-0000-000000000000"  # valid for every path converter
+        links = {}
+        for name, (url_name, parameter) in API_ROOT_LINKS.items():
+            if parameter is None:
+                links[name] = request.build_absolute_uri(reverse(url_name))
+            else:
+                url = request.build_absolute_uri(reverse(url_name, args=[marker]))
+                links[name] = url.replace(marker, "{" + parameter + "}")
+        return Response({"title": "Gyroscops audit trail API", "links": links})
