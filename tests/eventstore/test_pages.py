@@ -52,14 +52,6 @@ def history(event_store):
     return event_store
 
 
-@pytest.fixture
-def auditor(client, django_user_model):
-    user = django_user_model.objects.create_user("auditor", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_audit_trail"))
-    client.force_login(user)
-    return client
-
-
 def _things(store, count, *, start=datetime(2024, 1, 1, tzinfo=UTC), step=timedelta(hours=1)):
     """Append ``count`` one-event aggregates, alternating two organizations and two types."""
     for number in range(count):

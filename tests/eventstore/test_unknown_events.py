@@ -7,7 +7,6 @@ v2 and says clearly that v3 cannot be decoded.
 """
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.core import checks
 
 from eventstore import DomainEvent, event, registry
@@ -36,14 +35,6 @@ def orphaned(event_store):
     event_store.append("acc-1", Account.aggregate_type, [MoneyFrozen(reason="audit")], 2)
     registry.unregister("ledger.MoneyFrozen")  # the class is removed in a deploy
     return event_store
-
-
-@pytest.fixture
-def auditor(client, django_user_model):
-    user = django_user_model.objects.create_user("auditor", password="pw", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="view_audit_trail"))
-    client.force_login(user)
-    return client
 
 
 def test_replay_names_the_event_that_cannot_be_decoded(orphaned):
