@@ -307,14 +307,6 @@ def _load_journal(data: _Data) -> None:
             )
 
 
-def clear_all() -> None:
-    """Empty the store of every alias of this process (tests, between test cases)."""
-    with _data_lock:
-        everything = list(_data.values())
-    for data in everything:
-        data.reset()
-
-
 def swap_data(alias: str, data: _Data | None) -> _Data | None:
     """Make ``data`` the alias's data (``None``: none yet) and return the data it replaces.
 
