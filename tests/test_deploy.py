@@ -10,6 +10,7 @@ Every child gets its own temporary directory (``TMPDIR``, where the serving lock
 go) and SQLite file, and runs on the site's own settings (not the tests').
 """
 
+import http.cookiejar
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -185,11 +187,9 @@ def test_check_deploy_warns_when_the_production_environment_is_left_out(env):
     }, result.stderr
 
 
-@pytest.mark.slow
-def test_rundemo_starts_quietly_with_a_stable_key_and_refuses_a_second_demo(env, tmp_path):
-    log = tmp_path / "demo.log"
-    port = free_port()
-    with open(log, "w") as out:
+def start_demo(env, log, port):
+    """``manage.py rundemo`` as ``make run`` starts it, once it serves."""
+    with open(log, "a") as out:
         demo = subprocess.Popen(
             [sys.executable, "manage.py", "rundemo", "--payments=5", f"--port={port}"],
             cwd=ROOT,
@@ -197,14 +197,53 @@ def test_rundemo_starts_quietly_with_a_stable_key_and_refuses_a_second_demo(env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
+    end = time.monotonic() + 120
+    while log.read_text().count("Quit the server with CONTROL-C.") < start_demo.runs + 1:
+        assert demo.poll() is None, log.read_text()
+        assert time.monotonic() < end, log.read_text()
+        time.sleep(0.2)
+    start_demo.runs += 1
+    wait_for(port)
+    return demo
+
+
+def staff_page(opener, port):
+    """GET the audit trail as the session in ``opener``; return the URL it ended at."""
+    with opener.open(f"http://127.0.0.1:{port}/admin/eventstore/audittrail/", timeout=30) as page:
+        return page.url
+
+
+def log_in(opener, port):
+    login = f"http://127.0.0.1:{port}/admin/login/"
+    with opener.open(login, timeout=30) as page:
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode())[1]
+    form = urllib.parse.urlencode(
+        {
+            "username": "admin",
+            "password": "gyroscops-demo",
+            "csrfmiddlewaretoken": token,
+            "next": "/admin/eventstore/audittrail/",
+        }
+    ).encode()
+    request = urllib.request.Request(login, data=form, headers={"Referer": login})
+    with opener.open(request, timeout=30) as page:
+        assert "/admin/login/" not in page.url, "logged in"
+
+
+@pytest.mark.slow
+def test_rundemo_starts_quietly_keeps_logins_across_restarts_and_refuses_a_second_demo(
+    env, tmp_path
+):
+    log = tmp_path / "demo.log"
+    start_demo.runs = 0
+    port = free_port()
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+    )
+    demo = start_demo(env, log, port)
     try:
-        end = time.monotonic() + 120
-        while "Quit the server with CONTROL-C." not in log.read_text():
-            assert demo.poll() is None, log.read_text()
-            assert time.monotonic() < end, log.read_text()
-            time.sleep(0.2)
-        wait_for(port)
-        assert status(port, "/api/") == 200
+        log_in(opener, port)
+        assert staff_page(opener, port).endswith("/admin/eventstore/audittrail/")
         second = manage({**env, "PORT": str(free_port())}, "rundemo", "--payments=1")
         assert second.returncode == 1
         assert second.stderr.startswith(
@@ -214,10 +253,23 @@ def test_rundemo_starts_quietly_with_a_stable_key_and_refuses_a_second_demo(env,
         assert ONE_WORKER in second.stderr
     finally:
         stop(demo)
+    # Started again (same database): the key is the same, so the session still holds,
+    # and the read model is started afresh on the new store without a word.
+    demo = start_demo(env, log, port)
+    try:
+        assert staff_page(opener, port).endswith("/admin/eventstore/audittrail/")
+    finally:
+        stop(demo)
     output = log.read_text()
-    assert "using settings 'gyroscops.demo_settings'" in output
+    assert output.count("using settings 'gyroscops.demo_settings'") == 2
     assert f"Starting development server at http://127.0.0.1:{port}/" in output
-    for noise in ("W001", "WARNING", "Do not use it in a production setting", "Traceback"):
+    for noise in (
+        "W001",
+        "WARNING",
+        "Do not use it in a production setting",
+        "another history",
+        "Traceback",
+    ):
         assert noise not in output, output
     key_file = ROOT / ".demo-secret-key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
