@@ -243,7 +243,7 @@ def test_rundemo_starts_quietly_keeps_logins_across_restarts_and_refuses_a_secon
     demo = start_demo(env, log, port)
     try:
         log_in(opener, port)
-        assert staff_page(opener, port).endswith("/admin/eventstore/audittrail/")
+        assert staff_page(opener, port) == f"http://127.0.0.1:{port}/admin/eventstore/audittrail/"
         second = manage({**env, "PORT": str(free_port())}, "rundemo", "--payments=1")
         assert second.returncode == 1
         assert second.stderr.startswith(
@@ -257,7 +257,7 @@ def test_rundemo_starts_quietly_keeps_logins_across_restarts_and_refuses_a_secon
     # and the read model is started afresh on the new store without a word.
     demo = start_demo(env, log, port)
     try:
-        assert staff_page(opener, port).endswith("/admin/eventstore/audittrail/")
+        assert staff_page(opener, port) == f"http://127.0.0.1:{port}/admin/eventstore/audittrail/"
     finally:
         stop(demo)
     output = log.read_text()
