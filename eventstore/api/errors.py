@@ -1,4 +1,8 @@
-"""Turn event store errors into DRF responses (400/404/409/422/507), never a 500.
+"""Turn event store errors into DRF responses (400/404/409/422/503/507).
+
+The one 500 is a store that is not configured correctly
+(:class:`~eventstore.exceptions.InvalidBackendError`, logged with its reason):
+the server must be fixed, and retrying would not help.
 
 A stored event the code can no longer decode (its type unregistered, its
 payload not fitting its class) is a 422 naming it (``undecodable_event`` or
@@ -16,6 +20,7 @@ expected version that is a sentinel, given by its name (``"ANY"`` or
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +34,7 @@ from ..exceptions import (
     ConcurrencyError,
     EventStoreError,
     EventStoreFull,
+    InvalidBackendError,
     InvalidEventError,
     InvalidQueryError,
     UndecodableEventError,
@@ -36,6 +42,8 @@ from ..exceptions import (
 )
 
 __all__ = ["StoreErrorsMixin", "exception_handler", "store_error_response"]
+
+logger = logging.getLogger("eventstore.api")
 
 
 def _version(version: object) -> int | str:
@@ -83,6 +91,18 @@ def store_error_response(exc: Exception) -> Response | None:
         )
     if isinstance(exc, (InvalidQueryError, InvalidEventError)):
         return Response({"detail": str(exc), "code": "invalid"}, status=400)
+    if isinstance(exc, InvalidBackendError):
+        # The server's configuration (e.g. a memory store in a forked worker, a journal
+        # held by another process): retrying cannot fix it, so never a 503. The reason,
+        # with its paths and process ids, goes to the log, not to the client.
+        logger.error("Event store misconfigured: %s", exc, exc_info=exc)
+        return Response(
+            {
+                "detail": "The event store is not configured correctly; the server log says why.",
+                "code": "event_store_misconfigured",
+            },
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
     if isinstance(exc, EventStoreError):  # the store could not answer now (e.g. locked)
         return Response(
             {"detail": str(exc), "code": "event_store_unavailable"},
