@@ -17,7 +17,13 @@ from eventstore.backends.base import BaseEventStore
 from eventstore.backends.memory import InMemoryEventStore, forget
 from eventstore.criteria import Criteria
 from eventstore.events import DomainEvent, event, registry
-from eventstore.exceptions import DuplicateEventError, InvalidEventError, InvalidQueryError
+from eventstore.exceptions import (
+    ConcurrencyError,
+    DuplicateEventError,
+    InvalidBackendError,
+    InvalidEventError,
+    InvalidQueryError,
+)
 from eventstore.records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent
 from eventstore.testing import ManualClock
 from eventstore.testing.contract import T0, happened
@@ -225,3 +231,113 @@ def test_a_backend_without_a_primitive_is_told_which_one(call, primitive):
     with pytest.raises(NotImplementedError) as caught:
         call(Incomplete("incomplete"))
     assert str(caught.value) == f"subclasses of BaseEventStore must provide {primitive}()"
+
+
+# -- options ------------------------------------------------------------------------------
+
+
+def test_an_unknown_option_is_refused_naming_the_alias_backend_and_known_options():
+    with pytest.raises(InvalidBackendError) as caught:
+        BaseEventStore(options={"ZETA": 1, "ALPHA": 2})
+    assert str(caught.value) == (
+        "EVENTSTORES['default']: unknown option(s) ALPHA, ZETA for BaseEventStore; "
+        "known: MAX_EVENT_BYTES."
+    )
+    with pytest.raises(InvalidBackendError) as caught:
+        InMemoryEventStore(f"opts-{uuid.uuid4()}", {"JOURNAL_FSYNK": True})
+    assert "unknown option(s) JOURNAL_FSYNK for InMemoryEventStore; known: JOURNAL, " in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize("value", [0, -1, True, "1024", 1.5])
+def test_max_event_bytes_must_be_a_positive_integer(value):
+    with pytest.raises(InvalidBackendError) as caught:
+        BaseEventStore("sized", {"MAX_EVENT_BYTES": value})
+    assert str(caught.value) == (
+        "EVENTSTORES['sized']: OPTIONS['MAX_EVENT_BYTES'] must be a positive integer or None, "
+        f"got {value!r}."
+    )
+
+
+@pytest.mark.parametrize("value", [1, 2, None])
+def test_max_event_bytes_takes_any_positive_integer_or_none(value):
+    assert BaseEventStore("sized", {"MAX_EVENT_BYTES": value}).options["MAX_EVENT_BYTES"] == value
+
+
+# -- append's argument checks -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            (None, "Thing"),
+            "aggregate_id must be a non-empty string of at most 255 characters, got None.",
+        ),
+        (
+            ("", "Thing"),
+            "aggregate_id must be a non-empty string of at most 255 characters, got ''.",
+        ),
+        (
+            ("a-1", None),
+            "aggregate_type must be a non-empty string of at most 255 characters, got None.",
+        ),
+        (
+            ("a-1", ""),
+            "aggregate_type must be a non-empty string of at most 255 characters, got ''.",
+        ),
+    ],
+)
+def test_the_stream_must_be_named(store, args, message):
+    with pytest.raises(InvalidEventError) as caught:
+        store.append(*args, [happened()], NO_STREAM)
+    assert str(caught.value) == message
+    assert store.read_all() == []
+
+
+@pytest.mark.parametrize("events", ["ab", b"ab", frozenset({1}), iter([happened()]), None])
+def test_events_must_be_a_list(store, events):
+    with pytest.raises(InvalidEventError) as caught:
+        store.append("a-1", "Thing", events, NO_STREAM)
+    assert str(caught.value) == "events must be a list of events."
+
+
+def test_an_empty_batch_is_refused(store):
+    with pytest.raises(InvalidEventError) as caught:
+        store.append("a-1", "Thing", [], NO_STREAM)
+    assert str(caught.value) == "An append needs at least one event."
+
+
+def test_a_bad_event_is_named_by_its_place_in_the_batch(store):
+    with pytest.raises(InvalidEventError) as caught:
+        store.append("a-1", "Thing", [happened(), NewEvent("base.Unknown", {})], NO_STREAM)
+    assert str(caught.value) == "events[1]: event type 'base.Unknown' is not registered."
+
+
+def test_an_id_twice_in_a_batch_is_named(store):
+    first, twice = happened("1"), happened("2")
+    with pytest.raises(DuplicateEventError) as caught:
+        store.append("a-1", "Thing", [first, twice, twice], NO_STREAM)
+    assert caught.value.event_id == twice.event_id
+    assert str(caught.value) == f"Event id {twice.event_id} appears twice in the batch."
+    assert store.read_all() == []
+
+
+@pytest.mark.parametrize("expected", [-1, True, "1", 1.0, None])
+def test_a_bad_expected_version_is_refused(store, expected):
+    with pytest.raises(InvalidEventError) as caught:
+        store.append("a-1", "Thing", [happened()], expected)
+    assert str(caught.value) == (
+        f"expected_version must be an int ≥ 0, ANY or STREAM_EXISTS, got {expected!r}."
+    )
+
+
+def test_stream_exists_on_a_missing_stream_names_it(store):
+    with pytest.raises(ConcurrencyError) as caught:
+        store.append("a-1", "Thing", [happened()], STREAM_EXISTS)
+    assert (caught.value.aggregate_id, caught.value.expected_version) == ("a-1", STREAM_EXISTS)
+    assert caught.value.actual_version == 0
+    assert str(caught.value) == (
+        "Concurrency conflict on aggregate 'a-1': expected version STREAM_EXISTS, actual version 0."
+    )
