@@ -18,6 +18,7 @@ import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.fuzz_fixtures import MEMBER_ORGANIZATION, MEMBER_PAYMENT, auth_headers  # noqa: F401
@@ -53,12 +54,25 @@ SCHEMA = schemathesis.openapi.from_wsgi(
 )
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
 EXAMPLES = 25
+#: Boundary cases (schemathesis's coverage phase, deterministic) sent per operation.
+BOUNDARY_CASES = 60
 
 #: DRF's answer to a well-formed login with a wrong username or password: a refusal of
 #: the credentials, not of the request's shape (schemathesis exempts endpoints that mint
 #: credentials only when the schema names them as an OAuth2 tokenUrl; DRF's token is not).
 WRONG_CREDENTIALS = {"non_field_errors": ["Unable to log in with provided credentials."]}
 TOKEN_ENDPOINT = "POST /api/auth/token/"
+
+
+def accepted(operation, case, response):
+    """Run the positive-data check on ``response`` (a wrong login is the token's answer)."""
+    if (
+        operation.label == TOKEN_ENDPOINT
+        and response.status_code == 400
+        and response.json() == WRONG_CREDENTIALS
+    ):
+        return
+    case.validate_response(response, checks=[positive_data_acceptance])
 
 
 def point_at_member_data(case):
@@ -81,13 +95,22 @@ def test_schema_valid_requests_are_accepted(operation, auth_headers):  # noqa: F
     def check(case, member_data):
         if member_data:
             point_at_member_data(case)
-        response = case.call(headers=auth_headers)
-        if (
-            operation.label == TOKEN_ENDPOINT
-            and response.status_code == 400
-            and response.json() == WRONG_CREDENTIALS
-        ):
-            return
-        case.validate_response(response, checks=[positive_data_acceptance])
+        accepted(operation, case, case.call(headers=auth_headers))
 
     check()
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.label)
+def test_boundary_values_are_accepted(operation, auth_headers):  # noqa: F811
+    """The coverage phase's positive cases: each bound's own value, each enum member..."""
+    cases = SCHEMA.iter_coverage_cases(
+        operation,
+        generation_modes=[GenerationMode.POSITIVE],
+        generation_config=SCHEMA.config.generation_for(operation=operation, phase="coverage"),
+    )
+    for number, case in enumerate(cases):
+        if number == BOUNDARY_CASES:
+            break
+        if number % 2:
+            point_at_member_data(case)
+        accepted(operation, case, case.call(headers=auth_headers))
