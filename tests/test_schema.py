@@ -121,10 +121,12 @@ def test_event_types_are_an_enum(schema, path):
     event_type = parameter(schema, path, "event_type")
     from eventstore import registry
 
-    # Every registered type the filters accept (other apps' too: the test suite registers some).
+    # The registered types the filters accept when the views were imported (other apps' too:
+    # the test suite registers some of its own), the payments' three among them.
     enum = event_type["items"]["enum"]
     assert {"PaymentFailed", "PaymentProcessed", "PaymentRefunded"} <= set(enum)
-    assert enum == sorted(registry.searchable_names())
+    assert set(enum) <= set(registry.searchable_names())
+    assert enum == sorted(enum)
     if path != "/api/events/":  # required there: at least one
         assert event_type["minItems"] == 1
 
