@@ -7,6 +7,9 @@ schema is looser than the server (a bound, enum, pattern or length the server
 enforces and the schema does not declare), so a client built from the schema
 would send requests the server refuses.
 
+Two sources of requests: hypothesis's generation (random, 25 per operation)
+and schemathesis's coverage phase (deterministic boundary values: each
+minimum and maximum, each length limit, enum members; 60 per operation).
 Allowed are the answers a valid request may get for reasons no schema can
 state (see ``ACCEPTED``). Half of the generated requests are pointed at the
 member's organization and payment (ids that fit the schema too), so that the
