@@ -31,12 +31,15 @@ from .pagination import PositionPagination
 
 __all__ = [
     "ERRORS",
+    "NON_BLANK_PATTERN",
+    "NO_NUL_PATTERN",
     "CorrelationReplaySchema",
     "CorrelationTimelineSchema",
     "CountsSchema",
     "ErrorSchema",
     "EventPageSchema",
     "EventSchema",
+    "anchored",
     "correlation_id_parameter",
     "filterset_parameters",
     "form_field_schema",
