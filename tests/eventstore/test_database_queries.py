@@ -151,3 +151,5 @@ class DatabaseStoreDetailsTests(TransactionTestCase):
         self.assertEqual([e.data for e in again], [{"note": "é"}, {"note": "2"}])
         self.assertEqual(again[0].metadata, {"user_id": "u"})
         self.assertEqual(self.store.last_position(), 2)
+        # The retry's reserved positions were given back: no gap after it.
+        self.assertEqual(self.store.append("b-1", "Thing", [happened()], NO_STREAM)[0].position, 3)
