@@ -16,8 +16,16 @@ from ..money import format_amount
 from .fields import AmountField
 
 
-def existing_organization(slug: str) -> str:
-    """Return ``slug`` if an organization has it, else raise a validation error."""
+def existing_organization(slug: str, scope: frozenset[str] | None = None) -> str:
+    """Return ``slug`` if an organization has it, else raise a validation error.
+
+    ``scope`` is the requesting user's organizations (``visible_organizations``),
+    None for "all": a slug in it names an organization the user is a member of,
+    which exists (memberships are ``Organization.members`` rows, and deleting an
+    organization forgets the cached scopes), so it is not looked up again.
+    """
+    if scope is not None and slug in scope:
+        return slug
     if not Organization.objects.filter(slug=slug).exists():
         raise serializers.ValidationError(f"No organization {slug!r}.")
     return slug
@@ -48,7 +56,7 @@ class ProcessPaymentSerializer(KnownBodyFieldsMixin, serializers.Serializer):
     organization_id = serializers.SlugField(max_length=64)
 
     def validate_organization_id(self, value: str) -> str:
-        return existing_organization(value)
+        return existing_organization(value, self.context.get("organizations"))
 
 
 class RefundSerializer(KnownBodyFieldsMixin, serializers.Serializer):
@@ -68,7 +76,7 @@ class FailedAttemptSerializer(KnownBodyFieldsMixin, serializers.Serializer):
     """``POST /api/payments/{id}/failed-attempts/``: an attempt that did not go through."""
 
     def validate_organization_id(self, value: str) -> str:
-        return existing_organization(value)
+        return existing_organization(value, self.context.get("organizations"))
 
     amount = AmountField()
     currency = serializers.CharField(max_length=3, min_length=3)

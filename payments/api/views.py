@@ -184,7 +184,9 @@ class PaymentListCreateView(KnownQueryParametersMixin, ListAPIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        serializer = ProcessPaymentSerializer(data=request.data)
+        serializer = ProcessPaymentSerializer(
+            data=request.data, context={"organizations": visible_organizations(request.user)}
+        )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         payment, _events = PaymentCommandHandler().process(
@@ -327,7 +329,9 @@ class PaymentFailedAttemptView(APIView):
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
-        serializer = FailedAttemptSerializer(data=request.data)
+        serializer = FailedAttemptSerializer(
+            data=request.data, context={"organizations": visible_organizations(request.user)}
+        )
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         payment, _events = PaymentCommandHandler().fail(
