@@ -137,11 +137,12 @@ def visible_organizations(user: Any) -> frozenset[str] | None:
     if entry is not None and entry[0] > now:
         return entry[1]
     scope = _load_scope(user)
+    # Into the dictionary read before loading: if forget_scopes replaced it meanwhile (a
+    # change landed while this call read the old rows), what was loaded is not kept.
     with _cache_lock:
-        if _cache is cache:  # not forgotten meanwhile: a scope loaded before a change stays out
-            if len(cache) >= MAX_CACHED_USERS:
-                cache.clear()
-            cache[key] = (now + seconds, scope)
+        if len(cache) >= MAX_CACHED_USERS:
+            cache.clear()
+        cache[key] = (now + seconds, scope)
     return scope
 
 
