@@ -39,6 +39,7 @@ from django.utils import timezone
 from ..bus import receiver_failed
 from ..records import RecordedEvent
 from .base import Projection
+from .rows import read_row, update_row
 
 __all__ = [
     "CatchUpResult",
@@ -140,50 +141,45 @@ def _lock_checkpoint(projection: Projection, lock: str) -> Any:
     from ..models import Checkpoint
 
     database = projection.database
-    rows = Checkpoint.objects.using(database).filter(name=projection.name)
+
+    def rows() -> Any:  # built only when used: a filter costs more than the SQLite read
+        return Checkpoint.objects.using(database).filter(name=projection.name)
+
     for _attempt in range(2):
-        if connections[database].features.has_select_for_update:
+        if _holds_write_lock(database):  # SQLite, BEGIN IMMEDIATE: the lock is ours
+            checkpoint = _read_checkpoint(database, projection.name)
+            if checkpoint is not None:
+                return checkpoint
+        elif connections[database].features.has_select_for_update:
             try:
-                checkpoint = rows.select_for_update(
-                    nowait=lock == "nowait", skip_locked=lock == "skip"
-                ).first()
+                checkpoint = (
+                    rows()
+                    .select_for_update(nowait=lock == "nowait", skip_locked=lock == "skip")
+                    .first()
+                )
             except DatabaseError as exc:
                 raise ProjectionBusy(
                     f"Projection {projection.name!r} is being applied by another runner."
                 ) from exc
             if checkpoint is not None:
                 return checkpoint
-            if lock == "skip" and rows.exists():
+            if lock == "skip" and rows().exists():
                 raise _Skipped
-        elif _holds_write_lock(database):  # SQLite, BEGIN IMMEDIATE: the lock is ours
-            checkpoint = _read_checkpoint(database, projection.name)
-            if checkpoint is not None:
-                return checkpoint
-        elif rows.update(position=F("position")):  # SQLite: take the write lock first
-            return rows.get()
+        elif rows().update(position=F("position")):  # SQLite: take the write lock first
+            return rows().get()
         try:
             with transaction.atomic(using=database):
                 Checkpoint.objects.using(database).create(name=projection.name)
         except IntegrityError:
             pass  # another runner created it
-    return rows.select_for_update().get() if lock == "wait" else rows.get()
+    return rows().select_for_update().get() if lock == "wait" else rows().get()
 
 
 def _read_checkpoint(database: str, name: str) -> Any:
-    """Return the checkpoint row named ``name``, or None: one plain ``SELECT``.
-
-    A raw query of the model's own table and columns (converters applied as
-    for any query): the checkpoint is read once per batch, and building the same
-    ``QuerySet`` each time costs more than the statement itself.
-    """
+    """Return the checkpoint row named ``name``, or None: one plain ``SELECT`` (see ``rows``)."""
     from ..models import Checkpoint
 
-    quote = connections[database].ops.quote_name
-    table = quote(Checkpoint._meta.db_table)
-    column = quote(str(Checkpoint._meta.get_field("name").column))
-    sql = f"SELECT * FROM {table} WHERE {column} = %s"  # noqa: S608 - names of the model only
-    rows = list(Checkpoint.objects.using(database).raw(sql, [name]))
-    return rows[0] if rows else None
+    return read_row(Checkpoint, database, "name", name)
 
 
 def _holds_write_lock(database: str) -> bool:
@@ -206,30 +202,13 @@ def _holds_write_lock(database: str) -> bool:
 
 def _save(checkpoint: Any, old_position: int, **fields: Any) -> None:
     """Write ``fields`` to the locked checkpoint, guarded by the position read under the lock."""
-    from ..models import Checkpoint
 
     # Only the fields whose value changes (a caught-up runner moves the position and its
     # heartbeat, and clears no error it does not have).
     fields = {name: value for name, value in fields.items() if getattr(checkpoint, name) != value}
     fields["updated_at"] = timezone.now()
-    # One plain UPDATE of the model's own columns, values prepared by their fields as the
-    # ORM would: written once per batch, where building a QuerySet update costs ~10 times
-    # the statement.
-    connection = connections[checkpoint._state.db]
-    quote = connection.ops.quote_name
-    meta = Checkpoint._meta
-    by_name = {field.name: field for field in meta.concrete_fields}
-    column = {name: quote(str(field.column)) for name, field in by_name.items()}
-    columns = [by_name[name] for name in fields]
-    assignments = ", ".join(f"{column[field.name]} = %s" for field in columns)
-    parameters = [field.get_db_prep_save(fields[field.name], connection) for field in columns]
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - the model's names
-        f"WHERE {column['id']} = %s AND {column['position']} = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*parameters, checkpoint.pk, old_position])
-        changed = cursor.rowcount
+    # One plain UPDATE (see ``rows``): written once per batch.
+    changed = update_row(checkpoint, fields, where={"position": old_position})
     if not changed:
         raise _Skipped  # cannot happen under the lock; refuse rather than double-apply
     for name, value in fields.items():
