@@ -22,8 +22,11 @@ Python: :data:`CONCURRENCY` threads, each sending one request per connection
 the timer, for at most ``config.http_requests // ROUNDS`` requests or
 :data:`SECONDS_PER_SIDE` seconds per side and round. The three sides run
 interleaved, in a rotating order, for :data:`ROUNDS` rounds; the table has the
-median rate of each side. Every answer is checked (201 or 200), and every
-acknowledged payment must be in the read model afterwards.
+median rate of each side, and the median CPU time the worker process spent per
+request (``/proc/PID/stat``, user + system: what bounds a single worker's rate,
+and less disturbed than the rate by other processes on a shared machine).
+Every answer is checked (201 or 200), and every acknowledged payment must be
+in the read model afterwards.
 
 The SQL statement count of one ``POST /api/payments/`` is taken in this
 process, after the server has stopped (the same database and settings, the
@@ -130,6 +133,28 @@ def _load(port: int, raw: bytes, requests: int, seconds: float) -> tuple[int, fl
     if errors:
         raise Failure(f"HTTP {raw.split(b' ', 2)[1].decode()}: {errors[0]}")
     return state["done"], elapsed
+
+
+def _worker_pid(master: int) -> int:
+    """Return the pid of gunicorn ``master``'s one worker (a child found in ``/proc``)."""
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat.rsplit(")", 1)[1].split()[1]) == master:
+                    return int(entry.name)
+        time.sleep(0.1)
+    raise Failure("gunicorn's worker process was not found")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, seconds) process ``pid`` has used so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _member_token() -> str:
@@ -243,23 +268,31 @@ def http_post(config: Config, fixtures: Fixtures) -> list[Row]:
     requests = max(20, config.http_requests // ROUNDS)
     raws = {side: _raw_request(path, token) for side, path in SIDES.items()}
     rates: dict[str, list[float]] = {side: [] for side in SIDES}
+    cpu: dict[str, list[float]] = {side: [] for side in SIDES}  # worker CPU s per request
     posts = 0
     port = _free_port()
     progress(f"gunicorn on 127.0.0.1:{port}, {ROUNDS} rounds × {requests} requests per side")
     server = _start_server(port)
     try:
+        worker = _worker_pid(server.pid)
         for side, raw in raws.items():  # warm-up: imports, connections, caches
             done, _elapsed = _load(port, raw, 50, 30)
             posts += done if side == "post" else 0
         order = list(SIDES)
         for number in range(ROUNDS):
             for side in order[number % len(order) :] + order[: number % len(order)]:
+                used = _cpu_seconds(worker)
                 done, elapsed = _load(port, raws[side], requests, SECONDS_PER_SIDE)
+                cpu[side].append((_cpu_seconds(worker) - used) / done)
                 rates[side].append(done / elapsed)
                 posts += done if side == "post" else 0
             progress(
                 f"round {number + 1}: "
-                + ", ".join(f"{side} {rates[side][-1]:,.0f}/s" for side in SIDES)
+                + ", ".join(
+                    f"{side} {rates[side][-1]:,.0f}/s ({cpu[side][-1] * 1e3:.2f} ms CPU)"
+                    for side in SIDES
+                )
+                + f"; post/echo {rates['post'][-1] / rates['echo'][-1]:.2f}"
             )
     finally:
         _stop_server(server)
@@ -269,7 +302,9 @@ def http_post(config: Config, fixtures: Fixtures) -> list[Row]:
     )
     statements, first, control = sql_per_post(token)
     post, echo, bare = (statistics.median(rates[side]) for side in SIDES)
+    post_cpu, echo_cpu, bare_cpu = (statistics.median(cpu[side]) for side in SIDES)
     server_note = "gunicorn 1 sync worker, member's token, req/s"
+    cpu_note = "the worker's CPU time per request (user + system), less exposed to a busy machine"
     return [
         Row(
             f"HTTP POST /api/payments/ ({server_note}; peer: DRF echo view, same auth)",
@@ -284,6 +319,22 @@ def http_post(config: Config, fixtures: Fixtures) -> list[Row]:
             post,
             bare,
             "/s",
+            "—",
+            None,
+        ),
+        Row(
+            f"HTTP POST /api/payments/: {cpu_note}; peer: DRF echo view",
+            post_cpu,
+            echo_cpu,
+            "s",
+            "≥ 0.5 × peer",
+            echo_cpu >= 0.5 * post_cpu,
+        ),
+        Row(
+            f"HTTP POST /api/payments/: {cpu_note}; peer: bare Django JSON view",
+            post_cpu,
+            bare_cpu,
+            "s",
             "—",
             None,
         ),
