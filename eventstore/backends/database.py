@@ -3,19 +3,33 @@
 Several worker processes (or machines) share one history here, unlike the
 process-memory backend.
 
-Commit-ordered positions: every append first updates the single
-:class:`~eventstore.models.PositionCounter` row, inside the append's
-transaction. That row stays locked until the transaction ends (a row lock on
-PostgreSQL; SQLite's write lock), so appends run one after another and each
-takes the positions right after the previous commit's. A reader paging
-"everything after position P" therefore never sees position P+2 while P+1 is
-still uncommitted: nothing can be skipped, and positions have no gaps (a
-rolled-back append rolls the counter back too). The cost is that appends do
-not run in parallel, which the benchmark figures show.
+Commit-ordered positions: positions come from the single
+:class:`~eventstore.models.PositionCounter` row, updated by the append's last
+statement(s) and locked from then until the append's transaction ends (a row
+lock on PostgreSQL; SQLite's write lock). Two appends therefore never hold
+positions at once: each takes the positions right after the previous commit's.
+A reader paging "everything after position P" never sees position P+2 while
+P+1 is still uncommitted: nothing can be skipped, and positions have no gaps
+(a rolled-back append rolls the counter back too).
 
-Concurrency: the expected version is checked under that lock; the unique
-constraint on (aggregate_id, version) backs it up. Database errors become
-the store's own errors in one place, :func:`translate_errors`.
+Short hold: everything else happens before the counter is taken, without any
+lock: validation and encoding, the expected-version check (against the
+stream's last event), timestamps and the rows' values. On PostgreSQL, a batch
+of up to :data:`CHUNK_ROWS` events is then written by one statement (one round
+trip, committing by itself outside a transaction): a guard that the stream
+still ends where the append expects it (when the expected version is an int;
+no lock is taken if it does not), the counter update, the insert of every row
+and the ``NOTIFY``. So the counter is held for that statement's insert and its
+commit only. On SQLite (and for bigger batches) it is one short transaction:
+the counter update (``UPDATE … RETURNING``), then the insert.
+
+Concurrency: the unique constraint on (aggregate_id, version) decides between
+two appends that read the same version; the loser gets
+:class:`~eventstore.exceptions.ConcurrencyError` with the version read
+afterwards (with ``ANY``/``STREAM_EXISTS`` it reads the stream again and
+retries). An idempotent retry of a stored batch is recognized when the write
+(or the version check) fails. Database errors become the store's own errors in
+one place, :func:`translate_errors`.
 
 Events are published on the event bus after the transaction commits
 (``transaction.on_commit``), never for a rolled-back append.
