@@ -43,6 +43,33 @@ class PostgreSQLDatabaseBackendTests(DatabaseBackendPromises, TransactionTestCas
     database = "postgres"
 
 
+class PostgreSQLRoundTripTests(TransactionTestCase):
+    """An append with an int expected version is one statement: check, counter, insert, NOTIFY."""
+
+    databases = {"default", "postgres"}
+
+    def test_an_append_with_an_expected_version_is_one_statement(self):
+        from django.test.utils import CaptureQueriesContext
+
+        from eventstore.records import ANY
+        from eventstore.testing.contract import happened
+
+        store = DatabaseEventStore("pg-round-trips", {"DATABASE": "postgres"})
+        store.clear()
+        store.append("a-0", "Thing", [happened()], 0)  # creates the position counter
+        connection = connections["postgres"]
+        batches = [(0, [happened()]), (1, [happened()]), (2, [happened("b"), happened("c")])]
+        for expected, events in batches:
+            with CaptureQueriesContext(connection) as queries:
+                store.append("a-1", "Thing", events, expected)
+            self.assertEqual(len(queries), 1, [q["sql"][:60] for q in queries])
+        with CaptureQueriesContext(connection) as queries:
+            store.append("a-1", "Thing", [happened("any")], ANY)
+        self.assertEqual(len(queries), 2)  # ANY reads the stream's last event first
+        self.assertEqual([e.version for e in store.read_aggregate("a-1")], [1, 2, 3, 4, 5])
+        self.assertEqual(store.last_position(), 6)
+
+
 class PostgreSQLWriterProcessesTests(TransactionTestCase):
     """Writers in other OS processes (their own connections) against a reader paging by position."""
 
