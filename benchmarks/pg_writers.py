@@ -198,8 +198,12 @@ class Writers:
             process.start()
             self.pipes.append(mine)
             self.processes.append(process)
-        for pipe in self.pipes:
-            self._expect(pipe.recv() if pipe.poll(180) else ("error", "no answer in 180 s"))
+        try:
+            for pipe in self.pipes:
+                self._expect(pipe.recv() if pipe.poll(180) else ("error", "no answer in 180 s"))
+        except BaseException:
+            self.stop()
+            raise
 
     @staticmethod
     def _expect(answer: Any) -> Any:
