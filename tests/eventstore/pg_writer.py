@@ -1,7 +1,8 @@
 """A writer process of test_postgresql's catch-up test: appends to its own aggregates.
 
 Run as ``python -m tests.eventstore.pg_writer PREFIX AGGREGATES EVENTS_EACH`` with
-``DATABASE_URL`` naming the test database. Prints ``ready`` once Django is set
+``DATABASE_URL`` naming the test database and ``DJANGO_SETTINGS_MODULE`` the test
+run's settings (the parent's environment). Prints ``ready`` once Django is set
 up, waits for a line on stdin, then appends ``EVENTS_EACH`` events to each of
 its ``AGGREGATES`` aggregates (``PREFIX-0``, ``PREFIX-1``…), one event per
 append, round-robin over the aggregates: even ones with the expected version,
@@ -13,7 +14,8 @@ import sys
 
 
 def main(prefix: str, aggregates: int, events_each: int) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gyroscops.settings")
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        sys.exit("pg_writer: DJANGO_SETTINGS_MODULE is not set")
     import django
 
     django.setup()

@@ -79,7 +79,8 @@ class PostgreSQLWriterProcessesTests(TransactionTestCase):
     def start_writer(self, prefix: str) -> subprocess.Popen[str]:
         name = connections["postgres"].settings_dict["NAME"]
         url = os.environ["EVENTSTORE_TEST_POSTGRES_URL"].rsplit("/", 1)[0] + "/" + name
-        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "gyroscops.settings"}
+        # The settings module of this test run (pytest-django puts it in the environment).
+        env = {**os.environ, "DATABASE_URL": url}
         env.pop("EVENTSTORE_TEST_POSTGRES_URL")
         process = subprocess.Popen(
             [sys.executable, "-m", "tests.eventstore.pg_writer", prefix]
