@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             name
             for name in pg_server.WORKLOAD_NAMES
             if name not in projection_workloads.PG_WORKLOADS
+            and name not in pg_server.NOT_PROFILABLE
         ),
         *projection_workloads.PROFILABLE,
     )
@@ -335,6 +336,17 @@ def main(argv: list[str] | None = None) -> int:
             "one transaction per append on both sides. No targets: the rows report. The "
             "memory backend's figures for the same workloads are the rows 'append, 1 "
             "event/call', 'read aggregate (10 events) @ 100k events' and 'catch-up page' above."
+        )
+    if "pg_writers" in results:
+        print()
+        print(
+            "PostgreSQL writer-process rows (benchmarks/pg_writers.py): N spawned processes "
+            "append to their own aggregates (string ids on both sides), one event per "
+            "append, for a bounded time; rate = all appends / (last commit - start). Ours: "
+            "the public append (validation, encoding, expected version); peer: "
+            "insert_events of StoredEvents made before the timer (text originator ids). "
+            "Sides alternate, each into emptied tables; median of the repeats; ours' "
+            "positions checked gapless after each run."
         )
     projection_names = (*projection_workloads.WORKLOADS, *projection_workloads.PG_WORKLOADS)
     if any(name in results for name in projection_names):
