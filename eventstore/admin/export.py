@@ -28,8 +28,10 @@ def event_export(request: HttpRequest, context: dict[str, Any]) -> HttpResponseB
     filterset, _cursors, errors = parse_filters(request.GET)
     if errors:
         return event_browser(request, context)
-    events = matching_events(eventstore, filterset.criteria())
-    response = StreamingHttpResponse(event_csv_lines(events), content_type=CSV_CONTENT_TYPE)
+    criteria = filterset.criteria()
+    events = matching_events(eventstore, criteria)
+    lines = event_csv_lines(events, criteria.get("event_type", ()))
+    response = StreamingHttpResponse(lines, content_type=CSV_CONTENT_TYPE)
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="events-{stamp}.csv"'
     return response

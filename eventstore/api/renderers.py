@@ -1,7 +1,8 @@
 """CSV for the API's event list: ``?format=csv`` or ``Accept: text/csv``.
 
 Rows and columns are :mod:`eventstore.queries.export`'s (the event browser's
-download has the same): a header row, then one row per event of the page,
+download has the same; filtered by ``event_type``, a column per data field of
+those types): a header row, then one row per event of the page,
 ISO 8601 times, amounts as exact decimal strings, formula cells neutralised.
 
 Paging: a CSV answer is the same cursor page as the JSON one (``page_size``
@@ -47,10 +48,12 @@ class EventCSVRenderer(BaseRenderer):
         """
         if not isinstance(data, Mapping) or "results" not in data:
             raise TypeError("EventCSVRenderer renders pages of events only.")
-        response = (renderer_context or {}).get("response")
+        context = renderer_context or {}
+        response, request = context.get("response"), context.get("request")
         if response is not None and data.get("next"):
             response["Link"] = f'<{data["next"]}>; rel="next"'
-        return b"".join(event_csv_lines(data["results"]))
+        event_types = request.query_params.getlist("event_type") if request is not None else []
+        return b"".join(event_csv_lines(data["results"], event_types))
 
 
 class CSVErrorsAsJSONMixin:

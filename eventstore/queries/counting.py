@@ -34,7 +34,7 @@ def count_matches(
     criteria: Mapping[str, Any],
     page: EventPage | None = None,
     *,
-    scan_limit: int = SCAN_LIMIT,
+    scan_limit: int | None = None,
 ) -> MatchCount:
     """Return how many events match ``criteria`` (keyword arguments of ``store.search``).
 
@@ -42,8 +42,9 @@ def count_matches(
       which every backend answers from its indexes.
     - With one: exact when ``page`` (the page being shown) already counted
       every match, or when the other criteria leave at most ``scan_limit``
-      events to read; otherwise ``MatchCount(len(page.events), exact=False)``:
-      a page with a further page has more matches than it shows, and counting
+      events to read (default :data:`SCAN_LIMIT`, read at call time);
+      otherwise ``MatchCount(len(page.events), exact=False)``: a page with a
+      further page has more matches than it shows, and counting
       them would read every event of the store. Without a page, the lower
       bound is 0 ("more than 0" is not claimed: ``exact`` False, value 0).
 
@@ -54,7 +55,8 @@ def count_matches(
         return MatchCount(store.count(**criteria), exact=True)
     if page is not None and page.total is not None:
         return MatchCount(page.total, exact=True)
+    limit = SCAN_LIMIT if scan_limit is None else scan_limit
     others = {name: value for name, value in criteria.items() if name != "text"}
-    if store.count(**others) <= scan_limit:
+    if store.count(**others) <= limit:
         return MatchCount(store.count(**criteria), exact=True)
     return MatchCount(len(page.events) if page is not None else 0, exact=False)

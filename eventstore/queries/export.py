@@ -13,6 +13,11 @@ amount, currency, data, metadata``
   decimal string recorded ("20.00", never rounded or in exponent form);
   empty for events without money.
 - ``data``, ``metadata``: compact JSON of the whole payload, so nothing is lost.
+- When the export is filtered by event type, one more column per field those
+  event classes declare (``data.reason``, ``data.refund_id``: dataclass fields
+  in declaration order, ``amount`` and ``currency`` left out as they have
+  their own), empty for events without that field; a spreadsheet can then
+  sort and filter on them.
 
 Text cells that a spreadsheet would run as a formula are neutralised
 (:func:`~eventstore.queries.csv.csv_cell`, OWASP "CSV Injection").
@@ -20,15 +25,25 @@ Text cells that a spreadsheet would run as a formula are neutralised
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import dataclasses
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ..backends.base import BaseEventStore
+from ..events import registry
 from ..records import RecordedEvent
 from .csv import csv_lines
 from .money import event_money
 
-__all__ = ["CHUNK", "EVENT_CSV_HEADER", "event_csv_lines", "event_csv_row", "matching_events"]
+__all__ = [
+    "CHUNK",
+    "EVENT_CSV_HEADER",
+    "data_columns",
+    "event_csv_header",
+    "event_csv_lines",
+    "event_csv_row",
+    "matching_events",
+]
 
 EVENT_CSV_HEADER = (
     "position",
@@ -48,37 +63,67 @@ EVENT_CSV_HEADER = (
     "data",
     "metadata",
 )
+_MONEY_FIELDS = ("amount", "currency")
 #: Events read per store query while streaming an export.
 CHUNK = 1_000
 
 
-def event_csv_row(event: RecordedEvent | Mapping[str, Any]) -> list[Any]:
+def data_columns(event_types: Iterable[str]) -> list[str]:
+    """Return the data fields declared by the classes of ``event_types``, for extra columns.
+
+    Fields of each registered class (its dataclass fields, in declaration order;
+    the types in the order given), each once, without ``amount`` and
+    ``currency``. A name with no registered class adds nothing. Empty for no types.
+    """
+    names: list[str] = []
+    for event_type in event_types:
+        if event_type not in registry:
+            continue
+        event_class = registry.get(event_type)
+        if not dataclasses.is_dataclass(event_class):
+            continue
+        for field in dataclasses.fields(event_class):
+            if field.name not in names and field.name not in _MONEY_FIELDS:
+                names.append(field.name)
+    return names
+
+
+def event_csv_header(fields: Sequence[str] = ()) -> list[str]:
+    """Return the header row: :data:`EVENT_CSV_HEADER`, then ``data.<field>`` for ``fields``."""
+    return [*EVENT_CSV_HEADER, *(f"data.{name}" for name in fields)]
+
+
+def event_csv_row(
+    event: RecordedEvent | Mapping[str, Any], fields: Sequence[str] = ()
+) -> list[Any]:
     """Return the cells of one event, in :data:`EVENT_CSV_HEADER` order (values, not text).
 
     ``event`` is a recorded event or its JSON form (:meth:`RecordedEvent.as_dict`, what the
     API's JSON lists): both give the same row, so a CSV download and the API's JSON
-    agree field for field.
+    agree field for field. ``fields``: the data fields of the extra columns
+    (:func:`data_columns`), each the value in the event's data or None.
     """
-    fields = event.as_dict() if isinstance(event, RecordedEvent) else event
-    data, metadata = fields["data"], fields["metadata"]
+    record = event.as_dict() if isinstance(event, RecordedEvent) else event
+    data, metadata = record["data"], record["metadata"]
     money = event_money(data)
     return [
-        fields["position"],
-        fields["event_id"],
-        fields["timestamp"],
-        fields["event_type"],
-        fields["schema_version"],
-        fields["aggregate_type"],
-        fields["aggregate_id"],
-        fields["version"],
-        fields["correlation_id"],
-        fields["causation_id"],
+        record["position"],
+        record["event_id"],
+        record["timestamp"],
+        record["event_type"],
+        record["schema_version"],
+        record["aggregate_type"],
+        record["aggregate_id"],
+        record["version"],
+        record["correlation_id"],
+        record["causation_id"],
         metadata.get("organization_id"),
         metadata.get("user_id"),
         money.amount if money else None,
         money.currency if money else None,
         data,
         metadata,
+        *(data.get(name) for name in fields),
     ]
 
 
@@ -105,9 +150,13 @@ def matching_events(
         after = found[-1].position
 
 
-def event_csv_lines(events: Iterable[RecordedEvent | Mapping[str, Any]]) -> Iterator[bytes]:
+def event_csv_lines(
+    events: Iterable[RecordedEvent | Mapping[str, Any]], event_types: Iterable[str] = ()
+) -> Iterator[bytes]:
     """Yield the CSV file of ``events`` (records or their JSON form), UTF-8, line by line.
 
-    The header row comes first; ``events`` is read lazily, one at a time.
+    The header row comes first, with a column per data field of ``event_types``
+    (the filter's; see :func:`data_columns`); ``events`` is read lazily, one at a time.
     """
-    return csv_lines(EVENT_CSV_HEADER, (event_csv_row(event) for event in events))
+    fields = data_columns(event_types)
+    return csv_lines(event_csv_header(fields), (event_csv_row(event, fields) for event in events))
