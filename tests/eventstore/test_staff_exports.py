@@ -363,3 +363,29 @@ def test_the_correlation_timeline_shows_each_events_state_change(auditor, paymen
     timeline = auditor.get(f"{INDEX}aggregate/pay-eur/")
     assert timeline.context["rows"][1]["changes"] == changes[3]  # the same diff
     assert "<strong>refunded_amount</strong>: 0.00 → 2.50" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "eventstore.backends.memory.InMemoryEventStore",
+        "eventstore.backends.database.DatabaseEventStore",
+    ],
+)
+def test_download_and_count_on_both_backends(auditor, settings, backend):
+    from eventstore import eventstores
+
+    settings.EVENTSTORES = {"default": {"BACKEND": backend}}
+    store = eventstores["default"]
+    store.clear()
+    _things(store, 1_005)  # note 0 .. note 1004
+    # "note 10" is in notes 10, 100-109 and 1000-1004: 1 + 10 + 5 = 16 events.
+    response = auditor.get(INDEX, {"search": "note 10"})
+    assert response.context["match_count"] == MatchCount(16, exact=True)
+    rows = _read_csv(b"".join(auditor.get(EXPORT, {"search": "note 10"}).streaming_content))
+    assert [row["aggregate_id"] for row in rows] == [
+        f"t-{n:04d}" for n in [10, *range(100, 110), *range(1000, 1005)]
+    ]
+    everything = _read_csv(b"".join(auditor.get(EXPORT).streaming_content))
+    assert len(everything) == 1_005  # two chunks of 1,000 and 5
+    store.clear()
