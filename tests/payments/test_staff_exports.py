@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 import eventstore.testing.contract  # noqa: F401  (registers the contract.* event types)
@@ -44,6 +45,15 @@ pytestmark = pytest.mark.django_db
 
 INDEX = "/admin/eventstore/audittrail/"
 EXPORT = f"{INDEX}export.csv"
+
+
+@pytest.fixture
+def auditor(client, django_user_model):
+    """The test client, logged in as staff with the ``eventstore.view_audit_trail`` permission."""
+    user = django_user_model.objects.create_user("auditor", password="pw", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_audit_trail"))
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture
