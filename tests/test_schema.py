@@ -60,7 +60,19 @@ def test_every_event_filter_is_a_parameter(schema):
         "cursor",
         "page_size",
     }
-    assert parameter_names(schema, "/api/events/") == expected
+    assert parameter_names(schema, "/api/events/") == expected | {"format"}  # json or csv
+
+
+def test_the_event_list_documents_its_csv_answer(schema):
+    operation = schema["paths"]["/api/events/"]["get"]
+    ok = operation["responses"]["200"]["content"]
+    assert set(ok) == {"application/json", "text/csv"}
+    assert ok["text/csv"]["schema"] == {"type": "string"}
+    description = operation["responses"]["200"]["description"]
+    assert 'rel="next"' in description and "CSV Injection" in description
+    assert set(operation["responses"]["400"]["content"]) == {"application/json"}
+    (fmt,) = [p for p in operation["parameters"] if p["name"] == "format"]
+    assert fmt["schema"]["enum"] == ["csv", "json"]  # spectacular sorts enums
 
 
 def test_every_payment_list_filter_is_a_parameter(schema):
