@@ -1,4 +1,4 @@
-"""eventstore.projections.rows: the plain statements write and read what the ORM would."""
+"""eventstore.projections.rows on a real read model: its plain statements match the ORM."""
 
 from datetime import UTC, datetime
 from decimal import Decimal
