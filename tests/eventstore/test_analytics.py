@@ -87,6 +87,7 @@ def test_fall_back_day_has_25_hour_buckets_and_two_distinct_2_oclock_hours(event
         "bucket": "2024-10-27T02:00+01:00",
         "start": "2024-10-27T02:00:00+01:00",
         "count": 2,
+        "partial": False,
     }
 
 
@@ -327,7 +328,12 @@ def test_statistics_by_hour_day_organization_and_user(event_store):
     _statistics_events(event_store)
     result = statistics(event_store, HAPPENED, FALL_DAY_START, FALL_DAY_END, tz=PARIS)
     assert result.total == 4
-    assert list(result.by_hour.items()) == [
+    # Every hour of the 25-hour day, empty ones with 0, in the trend's order:
+    # 00:00, 01:00, 02:00 at +02:00, then 02:00 to 23:00 at +01:00.
+    expected = ["2024-10-27T00:00+02:00", "2024-10-27T01:00+02:00", "2024-10-27T02:00+02:00"]
+    expected += [f"2024-10-27T{hour:02d}:00+01:00" for hour in range(2, 24)]
+    assert list(result.by_hour) == expected
+    assert [(hour, n) for hour, n in result.by_hour.items() if n] == [
         ("2024-10-27T02:00+02:00", 1),
         ("2024-10-27T02:00+01:00", 2),
         ("2024-10-27T11:00+01:00", 1),
@@ -367,7 +373,8 @@ def test_statistics_scoped_to_organizations(event_store):
     none = statistics(
         event_store, HAPPENED, FALL_DAY_START, FALL_DAY_END, tz=PARIS, organization_ids=[]
     )
-    assert (none.total, none.by_hour, none.by_organization) == (0, {}, {})
+    assert (none.total, none.by_organization) == (0, {})
+    assert len(none.by_hour) == 25 and set(none.by_hour.values()) == {0}
 
 
 def test_both_ends_are_inclusive(event_store):
@@ -382,8 +389,13 @@ def test_both_ends_are_inclusive(event_store):
 
 
 def test_an_empty_range_gives_zeros(event_store):
+    # 2024-01-01T00:00Z is 01:00+01:00 on the 1st; 2024-01-02T00:00Z is 01:00 on the 2nd:
+    # local hours 01:00 on the 1st to 01:00 on the 2nd (25 buckets), days the 1st and 2nd.
     result = statistics(event_store, HAPPENED, utc(2024, 1, 1), utc(2024, 1, 2), tz=PARIS)
-    assert (result.total, result.by_hour, result.by_day, result.by_user) == (0, {}, {}, {})
+    assert (result.total, result.by_user, result.by_organization) == (0, {}, {})
+    assert result.by_day == {"2024-01-01": 0, "2024-01-02": 0}
+    assert len(result.by_hour) == 25 and set(result.by_hour.values()) == {0}
+    assert next(iter(result.by_hour)) == "2024-01-01T01:00+01:00"
 
 
 # -- cost ------------------------------------------------------------------------------------

@@ -1,0 +1,99 @@
+"""Money in events: what a domain declares about its event classes, and how amounts are shown.
+
+The event store knows nothing of any domain. A domain that records money tells
+it, per event class, which role the event plays and where its data keeps the
+figures, with the ``money`` class keyword of :class:`~eventstore.events.DomainEvent`::
+
+    @event
+    class PaymentProcessed(DomainEvent, money=MoneyRole("processed")):
+        amount: Decimal
+        currency: str
+
+    @event
+    class PaymentFailed(DomainEvent, money=MoneyRole("failed", reason="reason")):
+        ...
+
+The money analytics (:mod:`eventstore.queries.money`) read only the event
+types that declare a role, by type and time range.
+
+Currency minor units (EUR 2, JPY 0, KWD 3) come from ISO 4217 as CLDR ships
+it with babel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+from decimal import Decimal, InvalidOperation
+from typing import Literal, get_args
+
+from babel.numbers import get_currency_precision
+
+__all__ = ["MONEY_KINDS", "MoneyKind", "MoneyRole", "format_money", "minor_units"]
+
+MoneyKind = Literal["processed", "refunded", "failed"]
+MONEY_KINDS: tuple[str, ...] = get_args(MoneyKind)
+
+# Enough precision to quantize any finite Decimal without raising.
+_WIDE = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
+@dataclasses.dataclass(frozen=True)
+class MoneyRole:
+    """The money an event records, as its class declares it.
+
+    Attributes:
+        kind: ``"processed"`` (money taken in: counts as processed volume),
+            ``"refunded"`` (money given back: refunded volume) or ``"failed"``
+            (an attempt that took no money: counts towards the failure rate).
+        amount: the data field holding the amount, a decimal string
+            (``"100.00"``), never a float.
+        currency: the data field holding the ISO 4217 currency code.
+        reason: the data field holding the failure reason (``"failed"`` only;
+            None when the events carry none).
+
+    Raises:
+        ValueError: for an unknown kind, an empty field name, or a reason
+            given for a kind other than ``"failed"``.
+    """
+
+    kind: MoneyKind
+    amount: str = "amount"
+    currency: str = "currency"
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in MONEY_KINDS:
+            raise ValueError(
+                f"Unknown money kind {self.kind!r}: use one of {', '.join(MONEY_KINDS)}."
+            )
+        for name in (self.amount, self.currency, self.reason or "x"):
+            if not isinstance(name, str) or not name:
+                raise ValueError("Money fields are named by non-empty strings.")
+        if self.reason is not None and self.kind != "failed":
+            raise ValueError("Only a 'failed' money role has a reason field.")
+
+
+def minor_units(currency: str) -> int:
+    """Return the decimal places of ``currency`` (ISO 4217 via CLDR: EUR 2, JPY 0, KWD 3).
+
+    An unknown code gets 2, babel's default.
+    """
+    return int(get_currency_precision(currency))
+
+
+def format_money(value: Decimal, currency: str) -> str:
+    """Return ``value`` as an exact decimal string in ``currency``'s minor units.
+
+    ``Decimal("5")`` EUR gives ``"5.00"``, JPY ``"5"``, KWD ``"5.000"``. A value
+    with more decimals than the currency has is shown whole, never rounded
+    (``"0.125"`` EUR stays ``"0.125"``); NaN and infinities are shown as they are.
+    """
+    places = minor_units(currency)
+    try:
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -places:
+            return str(value)
+        return str(value.quantize(Decimal(1).scaleb(-places), context=_WIDE))
+    except (InvalidOperation, ValueError, TypeError):
+        return str(value)
