@@ -16,7 +16,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
 
 from ..models import AuditTrail
@@ -57,7 +58,9 @@ class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscr
         return False
 
     def get_urls(self) -> list[URLPattern]:
-        def page(view: Callable[..., HttpResponse], title: str) -> Callable[..., HttpResponse]:
+        def page(
+            view: Callable[..., HttpResponseBase], title: str
+        ) -> Callable[..., HttpResponseBase]:
             return self.admin_site.admin_view(self._page(view, title))
 
         return [
@@ -93,10 +96,12 @@ class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscr
             ),
         ]
 
-    def _page(self, view: Callable[..., HttpResponse], title: str) -> Callable[..., HttpResponse]:
+    def _page(
+        self, view: Callable[..., HttpResponseBase], title: str
+    ) -> Callable[..., HttpResponseBase]:
         """Wrap a page view: check the permission, then call it with the admin's context."""
 
-        def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
             request.current_app = self.admin_site.name  # links stay on this admin site
             return view(request, self._context(request, title.format(**kwargs)), **kwargs)
 

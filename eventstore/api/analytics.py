@@ -86,6 +86,9 @@ class BucketSchema(serializers.Serializer[dict[str, Any]]):
     )
     start = serializers.DateTimeField()
     count = serializers.IntegerField(min_value=0)
+    partial = serializers.BooleanField(  # type: ignore[assignment]  # the field, not .partial
+        help_text="The bucket reaches outside the range or is not over yet."
+    )
 
 
 class TrendsSchema(serializers.Serializer[dict[str, Any]]):

@@ -52,9 +52,11 @@ class _CountsSchema(serializers.Serializer[dict[str, Any]]):
 
 
 class MoneyBucketSchema(_CountsSchema):
-    bucket = serializers.CharField(help_text="2024-10-27T02:00+01:00, 2024-10-27, 2025-W01, 2024-10")
+    bucket = serializers.CharField(
+        help_text="2024-10-27T02:00+01:00, 2024-10-27, 2025-W01, 2024-10"
+    )
     start = serializers.DateTimeField()
-    partial = serializers.BooleanField(
+    partial = serializers.BooleanField(  # type: ignore[assignment]  # the field, not .partial
         help_text="The bucket reaches outside the range or is not over yet."
     )
     processed = _amount()

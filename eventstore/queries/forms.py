@@ -111,7 +111,7 @@ class MoneyQueryForm(AnalyticsQueryForm):
     def __init__(self, data: Any) -> None:
         super().__init__(data)
         del self.fields["event_type"]
-        self.data["top"] = data.get("top")
+        cast(dict[str, Any], self.data)["top"] = data.get("top")  # the dict built above
 
     def clean_interval(self) -> str:
         return cast(str, self.cleaned_data.get("interval") or "day")
