@@ -87,13 +87,11 @@ def format_money(value: Decimal, currency: str) -> str:
 
     ``Decimal("5")`` EUR gives ``"5.00"``, JPY ``"5"``, KWD ``"5.000"``. A value
     with more decimals than the currency has is shown whole, never rounded
-    (``"0.125"`` EUR stays ``"0.125"``); NaN and infinities are shown as they are.
+    (``"0.125"`` EUR stays ``"0.125"``; ``"5.000"`` is ``"5.00"``); NaN and
+    infinities are shown as they are.
     """
-    places = minor_units(currency)
     try:
-        exponent = value.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < -places:
-            return str(value)
-        return str(value.quantize(Decimal(1).scaleb(-places), context=_WIDE))
+        shown = value.quantize(Decimal(1).scaleb(-minor_units(currency)), context=_WIDE)
     except (InvalidOperation, ValueError, TypeError):
         return str(value)
+    return str(shown) if shown == value else str(value)

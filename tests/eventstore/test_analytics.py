@@ -477,3 +477,54 @@ def test_more_than_max_buckets_is_refused(event_store):
             interval="hour",
             tz=UTC_ZONE,
         )
+
+
+# -- partial buckets -------------------------------------------------------------------------
+
+
+def test_buckets_reaching_outside_the_range_are_partial(event_store):
+    # 2024-01-10 to 2024-03-05 UTC: January starts before the range and March
+    # ends after it; February is whole.
+    start, end = utc(2024, 1, 10), utc(2024, 3, 5, 12)
+    result = trends(event_store, HAPPENED, start, end, interval="month", tz=UTC_ZONE)
+    assert [(b["bucket"], b["partial"]) for b in result.buckets] == [
+        ("2024-01", True),
+        ("2024-02", False),
+        ("2024-03", True),
+    ]
+
+
+def test_whole_days_of_the_fall_back_day_are_not_partial(event_store):
+    # The 25 hours of 2024-10-27 in Paris, to its last microsecond: every hour is whole,
+    # the last one (23:00+01:00) ending at 2024-10-27T23:00Z, one microsecond after the end.
+    hours = trends(event_store, HAPPENED, FALL_DAY_START, FALL_DAY_END, interval="hour", tz=PARIS)
+    assert [b["partial"] for b in hours.buckets] == [False] * 25
+    day = trends(event_store, HAPPENED, FALL_DAY_START, FALL_DAY_END, interval="day", tz=PARIS)
+    assert [b["partial"] for b in day.buckets] == [False]
+    # Ending at 10:30 local time, the 10:00 hour is partial, and so is the day.
+    half = utc(2024, 10, 27, 9, 30)  # 10:30+01:00
+    hours = trends(event_store, HAPPENED, FALL_DAY_START, half, interval="hour", tz=PARIS)
+    assert hours.buckets[-1]["bucket"] == "2024-10-27T10:00+01:00"
+    assert [b["partial"] for b in hours.buckets] == [False] * 11 + [True]
+    assert analytics.spans("day", FALL_DAY_START, half, PARIS)[0].partial
+
+
+def test_a_bucket_not_over_yet_is_partial(event_store, event_clock):
+    # The store clock says 2024-05-15 12:00 UTC: May is not over, even for a range
+    # that covers the whole month; April is.
+    event_clock.set(utc(2024, 5, 15, 12))
+    start, end = utc(2024, 4, 1), utc(2024, 5, 31, 23, 59, 59)
+    result = trends(event_store, HAPPENED, start, end, interval="month", tz=UTC_ZONE)
+    assert [(b["bucket"], b["partial"]) for b in result.buckets] == [
+        ("2024-04", False),
+        ("2024-05", True),
+    ]
+
+
+def test_spans_give_each_buckets_end(event_store):
+    # Sunday 2024-10-27 in Paris lasts 25 hours: from 26T22:00Z to 27T23:00Z.
+    (sunday,) = analytics.spans("day", FALL_DAY_START, FALL_DAY_END, PARIS)
+    assert (sunday.start, sunday.end) == (utc(2024, 10, 26, 22), utc(2024, 10, 27, 23))
+    hours = analytics.spans("hour", FALL_DAY_START, FALL_DAY_END, PARIS)
+    assert all(a.end == b.start for a, b in zip(hours, hours[1:], strict=False))
+    assert hours[-1].end == utc(2024, 10, 27, 23)
