@@ -160,8 +160,8 @@ def _analytics_charts(stats: Statistics, trend: Trends, interval: str) -> list[d
     """Return the dashboard's charts, each ``{"id", "chart"}``, from the services' results.
 
     One chart per question: events per chosen interval (partial buckets
-    hatched), events per hour (every hour of the range, empty ones 0), by
-    organization and by user.
+    hatched), events per hour (every hour of the range, empty ones 0; not for
+    a range too long to list every hour), by organization and by user.
     """
     labels = [bucket["bucket"] for bucket in trend.buckets]
     trend_options: dict[str, Any] = {"partial": [bucket["partial"] for bucket in trend.buckets]}
@@ -181,7 +181,9 @@ def _analytics_charts(stats: Statistics, trend: Trends, interval: str) -> list[d
             ),
         },
     ]
-    if interval != "hour":  # the trend is already per hour
+    # Per hour, the trend is already the hourly chart; past MAX_BUCKETS hours the
+    # statistics list only the hours with events, which would not make a time axis.
+    if interval != "hour" and stats.filled:
         result.append(
             {
                 "id": "by-hour",

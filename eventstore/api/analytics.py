@@ -78,6 +78,10 @@ class StatisticsSchema(serializers.Serializer[dict[str, Any]]):
     by_day = serializers.DictField(child=serializers.IntegerField())
     by_organization = serializers.DictField(child=serializers.IntegerField())
     by_user = serializers.DictField(child=serializers.IntegerField())
+    filled = serializers.BooleanField(
+        help_text="by_hour and by_day keep empty buckets (0); false for a range of more "
+        f"than {analytics.MAX_BUCKETS} hours, which lists only hours and days with events."
+    )
 
 
 class BucketSchema(serializers.Serializer[dict[str, Any]]):

@@ -109,6 +109,9 @@ class Statistics:
             (like the trends' buckets).
         by_day: local date (``"2024-10-27"``) to count, every day the range
             touches in chronological order, empty ones with 0.
+        filled: True when ``by_hour`` and ``by_day`` keep the empty buckets; a
+            range touching more than :data:`MAX_BUCKETS` local hours (about
+            416 days) lists only the hours and days holding events (False).
         by_organization / by_user: metadata ``organization_id`` / ``user_id``
             (as a string; :data:`UNKNOWN` when absent) to count, largest count
             first, ties by key.
@@ -123,6 +126,7 @@ class Statistics:
     by_day: dict[str, int]
     by_organization: dict[str, int]
     by_user: dict[str, int]
+    filled: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """Return the statistics as JSON-native values (times as ISO 8601 strings)."""
@@ -136,6 +140,7 @@ class Statistics:
             "by_day": dict(self.by_day),
             "by_organization": dict(self.by_organization),
             "by_user": dict(self.by_user),
+            "filled": self.filled,
         }
 
 
@@ -206,29 +211,31 @@ def statistics(
     Returns:
         :class:`Statistics` (total, by hour, day, organization and user). Every
         hour and day the range touches is listed, empty ones with 0 (the same
-        buckets as :func:`trends`); a range without events gives a total of 0,
-        zeros by hour and day, and empty mappings by organization and user.
+        buckets as :func:`trends`), up to :data:`MAX_BUCKETS` hours; a longer
+        range lists only the hours and days holding events (``filled`` False).
+        A range without events gives a total of 0, zeros by hour and day, and
+        empty mappings by organization and user.
 
     Raises:
         InvalidQueryError: for a naive ``start``/``end``, ``start`` after ``end``,
-            an unknown time zone, an empty or non-string event type,
-            ``organization_ids`` given as a single string, or a range touching
-            more than :data:`MAX_BUCKETS` local hours (about 416 days).
+            an unknown time zone, an empty or non-string event type, or
+            ``organization_ids`` given as a single string.
     """
     query = RangeQuery.build(event_type, start, end, tz, organization_ids)
     zone = query.tz
-    hour_starts, hour_labels, _ = _buckets("hour", query.start, query.end, zone)
-    day_starts, day_labels, _ = _buckets("day", query.start, query.end, zone)
-    hours = [0] * len(hour_starts)
-    days = [0] * len(day_starts)
+    try:
+        hours: _Histogram = _Filled("hour", query.start, query.end, zone)
+        days: _Histogram = _Filled("day", query.start, query.end, zone)
+    except InvalidQueryError:  # more than MAX_BUCKETS hours: only those holding events
+        hours, days = _Sparse("hour", zone), _Sparse("day", zone)
     total = 0
     organizations: dict[str, int] = {}
     users: dict[str, int] = {}
     for record in query.events(store):
         total += 1
         # starts[0] <= start <= timestamp <= end < the start after the last bucket.
-        hours[bisect_right(hour_starts, record.timestamp) - 1] += 1
-        days[bisect_right(day_starts, record.timestamp) - 1] += 1
+        hours.add(record.timestamp)
+        days.add(record.timestamp)
         metadata = record.metadata  # decoded once: a fresh dict per access
         organization = _key(metadata.get("organization_id"))
         organizations[organization] = organizations.get(organization, 0) + 1
@@ -240,8 +247,9 @@ def statistics(
         start=query.start.astimezone(zone),
         end=query.end.astimezone(zone),
         total=total,
-        by_hour=dict(zip(hour_labels, hours, strict=True)),
-        by_day=dict(zip(day_labels, days, strict=True)),
+        by_hour=hours.counts(),
+        by_day=days.counts(),
+        filled=isinstance(hours, _Filled),
         by_organization=_by_count(organizations),
         by_user=_by_count(users),
     )
@@ -308,6 +316,61 @@ def trends(
             for span, count in zip(buckets, counts, strict=True)
         ),
     )
+
+
+class _Histogram:
+    """Event counts per hour or day bucket, labelled as :class:`TrendBucket` labels them."""
+
+    def add(self, instant: datetime) -> None:
+        raise NotImplementedError("histograms must provide add()")
+
+    def counts(self) -> dict[str, int]:
+        raise NotImplementedError("histograms must provide counts()")
+
+
+class _Filled(_Histogram):
+    """Every bucket of the range, empty ones 0 (raises InvalidQueryError beyond MAX_BUCKETS)."""
+
+    def __init__(self, interval: Interval, start: datetime, end: datetime, tz: ZoneInfo) -> None:
+        self.starts, self.labels, _ = _buckets(interval, start, end, tz)
+        self.values = [0] * len(self.starts)
+
+    def add(self, instant: datetime) -> None:
+        # starts[0] <= start <= instant <= end < the start after the last bucket.
+        self.values[bisect_right(self.starts, instant) - 1] += 1
+
+    def counts(self) -> dict[str, int]:
+        return dict(zip(self.labels, self.values, strict=True))
+
+
+class _Sparse(_Histogram):
+    """Only the buckets holding events, for ranges too long to list every bucket."""
+
+    def __init__(self, interval: Literal["hour", "day"], tz: ZoneInfo) -> None:
+        self.interval, self.tz = interval, tz
+        self.values: dict[datetime, int] = {}
+        self.labels: dict[datetime, str] = {}
+        # The hour bucket depends only on the local hour and offset an instant shows.
+        self.floors: dict[tuple[datetime, timedelta | None], datetime] = {}
+
+    def add(self, instant: datetime) -> None:
+        local = instant.astimezone(self.tz)
+        if self.interval == "day":
+            start = _first_instant_at(_day_of(local.date(), self.tz), self.tz)
+            self.labels.setdefault(start, local.date().isoformat())
+        else:
+            shown = (
+                local.replace(minute=0, second=0, microsecond=0, tzinfo=None),
+                local.utcoffset(),
+            )
+            start = self.floors.get(shown)  # type: ignore[assignment]
+            if start is None:
+                start = self.floors[shown] = _hour_floor(instant, self.tz)
+            self.labels.setdefault(start, _hour_label(start, self.tz))
+        self.values[start] = self.values.get(start, 0) + 1
+
+    def counts(self) -> dict[str, int]:
+        return {self.labels[start]: self.values[start] for start in sorted(self.values)}
 
 
 @dataclasses.dataclass(frozen=True)

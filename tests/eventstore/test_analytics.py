@@ -528,3 +528,21 @@ def test_spans_give_each_buckets_end(event_store):
     hours = analytics.spans("hour", FALL_DAY_START, FALL_DAY_END, PARIS)
     assert all(a.end == b.start for a, b in zip(hours, hours[1:], strict=False))
     assert hours[-1].end == utc(2024, 10, 27, 23)
+
+
+def test_statistics_past_max_buckets_hours_list_only_the_hours_with_events(event_store):
+    # In UTC, start + 9,999 hours is the 10,000th hour: every hour is listed. One
+    # hour more and only the two hours holding events are (as trends refuse it).
+    start = utc(2024, 1, 1)
+    add(event_store, utc(2024, 1, 1, 5, 30))
+    add(event_store, start + timedelta(hours=10_000, minutes=10))
+    fits = statistics(event_store, HAPPENED, start, start + timedelta(hours=9999), tz=UTC_ZONE)
+    assert (len(fits.by_hour), fits.filled, fits.total) == (MAX_BUCKETS, True, 1)
+    longer = statistics(
+        event_store, HAPPENED, start, start + timedelta(hours=10_000, minutes=30), tz=UTC_ZONE
+    )
+    # 10,000 hours are 416 days and 16 hours; 2024 has 366 days, so 2024-01-01 plus
+    # 416 days is 2025-01-01 plus 50 days, 2025-02-20: the second event is at 16:10Z.
+    assert longer.filled is False and longer.as_dict()["filled"] is False
+    assert longer.by_hour == {"2024-01-01T05:00+00:00": 1, "2025-02-20T16:00+00:00": 1}
+    assert longer.by_day == {"2024-01-01": 1, "2025-02-20": 1}
