@@ -119,6 +119,7 @@ def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> HttpRe
     interval = data["interval"] if data["interval"] in INTERVALS else "day"
     chart_list = _analytics_charts(stats, trend, interval) if stats and trend else []
     selected_types = [name for name in params.getlist("event_type") if name]
+    busiest_hour = _busiest(stats.by_hour) if stats else None
     context.update(
         errors=errors,
         stats=stats,
@@ -139,7 +140,13 @@ def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> HttpRe
         time_zone=stats.time_zone if stats else (tz_name or settings.TIME_ZONE),
         days_with_events=sum(1 for count in stats.by_day.values() if count) if stats else 0,
         busiest_day=_busiest(stats.by_day) if stats else None,
-        busiest_hour=_busiest(stats.by_hour) if stats else None,
+        busiest_hour=busiest_hour,
+        # "2024-10-27T02:00+01:00" shown "2024-10-27 02:00 +01:00": it wraps at the spaces.
+        busiest_hour_shown=(
+            f"{busiest_hour[0][:10]} {busiest_hour[0][11:16]} {busiest_hour[0][16:]}"
+            if busiest_hour
+            else ""
+        ),
         statistics_api_url=api_link("analytics-statistics", query=without(data, "interval")),
         trends_api_url=api_link("analytics-trends", query=data),
         money=money.money_context(request, cash, params) if cash is not None else None,

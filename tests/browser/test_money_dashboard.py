@@ -134,3 +134,16 @@ def test_the_demo_shows_money_in_several_currencies(page, screenshot, auditor, e
     )
     assert len(tops) == 6 and len(set(tops)) == 1
     screenshot("analytics-demo")
+    # At 1280 px with the navigation sidebar open, no money table sticks out of the page.
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    sticking_out = page.evaluate(
+        """() => {
+            const right = document.querySelector('#content-main').getBoundingClientRect().right;
+            return [...document.querySelectorAll('#money table, .audit-summary li')]
+                .filter(e => e.getBoundingClientRect().right > right + 1)
+                .map(e => e.id || e.tagName);
+        }"""
+    )
+    assert sticking_out == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    screenshot("analytics-demo-1280")

@@ -625,6 +625,7 @@ def test_dashboard_has_one_chart_per_question_and_every_hour(auditor, event_stor
     assert [tick.label for tick in hours.x_ticks] == ["Jan 1", "Jan 2", "Jan 3"]
     assert [tick.label for tick in by_id["trend"].x_ticks] == ["Jan 1", "Jan 2", "Jan 3"]
     assert response.context["days_with_events"] == 2
+    assert response.context["busiest_hour_shown"] == "2024-01-01 10:00 +00:00"  # wraps at spaces
     # Per hour, the trend is the hourly chart: it is not drawn twice.
     hourly = auditor.get(ANALYTICS, {**params, "interval": "hour"})
     assert [item["id"] for item in hourly.context["charts"]] == [
