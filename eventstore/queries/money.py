@@ -30,6 +30,7 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
+import heapq
 from bisect import bisect_right
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
@@ -358,7 +359,7 @@ class _Tally:
         entry = self.by_currency[code]
         total = entry.total
         attempts = total.payments + total.failures
-        largest = sorted(entry.payments, key=lambda item: (-item[0], item[1]))[:top]
+        largest = heapq.nsmallest(top, entry.payments, key=lambda item: (-item[0], item[1]))
         return CurrencyVolume(
             currency=code,
             minor_units=minor_units(code),
