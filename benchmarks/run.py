@@ -75,6 +75,8 @@ def setup_django(postgres_url: str | None = None) -> None:
     atexit.register(shutil.rmtree, directory, True)
     os.environ["DJANGO_SQLITE_PATH"] = str(Path(directory) / "bench.sqlite3")
     os.environ["DJANGO_DEBUG"] = "0"
+    # The site refuses DEBUG off without a key; the benchmark's processes share this one.
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-key-" + "x" * 40)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gyroscops.settings")
     import django
 
@@ -120,6 +122,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:,.0f} B"
     if unit == "x":
         return f"{value:.2f}×"
+    if unit == "n":  # a count (SQL statements)
+        return f"{value:,.0f}"
     if value < 1e-3:
         return f"{value * 1e6:,.2f} µs"
     if value < 1:
@@ -209,11 +213,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     databases, postgres_note = prepare_postgres(args)
     setup_django(databases.url(databases.ours) if databases else None)
-    from benchmarks import pg_server, projection_workloads, workloads
+    from benchmarks import http_workloads, pg_server, projection_workloads, workloads
 
     # Name -> workload in table order: the memory workloads (the projection ones last),
     # then PostgreSQL's if set up.
-    registry = {**workloads.WORKLOADS, **projection_workloads.WORKLOADS}
+    registry = {
+        **workloads.WORKLOADS,
+        **projection_workloads.WORKLOADS,
+        **http_workloads.WORKLOADS,
+    }
     pg_stores = None
     if databases is not None:
         try:
@@ -225,7 +233,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             registry.update(pg_workloads.WORKLOADS)
             pg_stores = pg_workloads.PgStores(databases)
-    known = [*workloads.WORKLOADS, *projection_workloads.WORKLOADS, *pg_server.WORKLOAD_NAMES]
+    known = [
+        *workloads.WORKLOADS,
+        *projection_workloads.WORKLOADS,
+        *http_workloads.WORKLOADS,
+        *pg_server.WORKLOAD_NAMES,
+    ]
     profilable = (  # the daemon lag's work is in the daemon's process: not profilable
         *workloads.PROFILABLE,
         *(
@@ -269,7 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     fixtures = workloads.Fixtures(config, postgres=pg_stores)
     results: dict[str, list[Any]] = {}
     failed = False
-    run_order = (*workloads.RUN_ORDER, *projection_workloads.RUN_ORDER, *pg_server.WORKLOAD_NAMES)
+    run_order = (
+        *workloads.RUN_ORDER,
+        *projection_workloads.RUN_ORDER,
+        *http_workloads.RUN_ORDER,
+        *pg_server.WORKLOAD_NAMES,
+    )
     order = [name for name in run_order if name in selected and name in registry]
     try:
         for index, name in enumerate(order):
@@ -304,9 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         "ratio: ours/peer for rates, peer/ours for times and bytes (>1: ours better). "
-        "peer: eventsourcing POPOApplicationRecorder (HTTP row: a bare Django JSON view "
-        "on the same server). Times: median of several runs of the mean over a batch of "
-        "calls. Inputs are built before the timers."
+        "peer: eventsourcing POPOApplicationRecorder (HTTP rows: a DRF echo view with the "
+        "same token authentication, or a bare Django JSON view, on the same gunicorn "
+        "server, interleaved; benchmarks/http_workloads.py). Times: median of several runs "
+        "of the mean over a batch of calls. Inputs are built before the timers."
     )
     if any(name in results for name in pg_server.WORKLOAD_NAMES):
         print()

@@ -3,7 +3,9 @@
 Shared by every surface that exports a table (the money analytics tables, the
 event export). A file has a header row, then one row per record:
 
-- datetimes are ISO 8601 with their offset (``2024-10-27T02:30:00+01:00``);
+- datetimes are ISO 8601 with their offset (``2024-10-27T02:30:00+01:00``; an
+  offset with seconds, local mean time before 1900, is given in UTC as RFC 3339
+  requires, see :func:`~eventstore.queries.analytics.rfc3339`);
 - ``Decimal`` amounts are their exact decimal string (``"100.00"``, never a
   float's ``100.0``), ints their digits, booleans ``true``/``false``, None an
   empty cell;
@@ -26,6 +28,8 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 
+from .analytics import rfc3339
+
 __all__ = ["FORMULA_PREFIXES", "cell", "csv_lines", "csv_response"]
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP).
@@ -44,6 +48,8 @@ def cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, Decimal | int):
         return str(value)
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return rfc3339(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     text = str(value)

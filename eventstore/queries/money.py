@@ -43,7 +43,7 @@ from ..events import EventRegistry, registry
 from ..exceptions import EventStoreError, InvalidQueryError
 from ..money import MoneyRole, format_money, minor_units
 from ..records import RecordedEvent
-from .analytics import INTERVALS, UNKNOWN, Interval, RangeQuery, spans
+from .analytics import INTERVALS, UNKNOWN, Interval, RangeQuery, rfc3339, spans
 
 __all__ = [
     "DEFAULT_TOP",
@@ -184,8 +184,8 @@ class MoneyAnalytics:
             "event_types": list(self.event_types),
             "interval": self.interval,
             "time_zone": self.time_zone,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "start": rfc3339(self.start),
+            "end": rfc3339(self.end),
             "skipped": self.skipped,
             "currencies": [_currency_dict(volume) for volume in self.currencies],
         }
@@ -450,7 +450,7 @@ def _currency_dict(volume: CurrencyVolume) -> dict[str, Any]:
         "buckets": [
             {
                 "bucket": b.bucket,
-                "start": b.start.isoformat(),
+                "start": rfc3339(b.start),
                 "partial": b.partial,
                 "processed": amount(b.processed),
                 "refunded": amount(b.refunded),
@@ -469,7 +469,7 @@ def _currency_dict(volume: CurrencyVolume) -> dict[str, Any]:
             {
                 "aggregate_id": p.aggregate_id,
                 "event_id": p.event_id,
-                "timestamp": p.timestamp.isoformat(),
+                "timestamp": rfc3339(p.timestamp),
                 "organization_id": p.organization_id,
                 "amount": amount(p.amount),
                 "refunded": amount(p.refunded),
