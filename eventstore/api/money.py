@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -24,10 +23,10 @@ from rest_framework.views import APIView
 
 from ..handler import eventstore
 from ..queries import analytics, money
-from ..queries.forms import MoneyQueryForm
+from ..queries.forms import MoneyQueryForm, time_zone_names
 from ..queries.scope import visible_organizations
-from .errors import StoreErrorsMixin
-from .schema import ERRORS
+from .errors import QueryRuleBroken, StoreErrorsMixin, invalid_request
+from .schema import ERRORS, ErrorSchema, form_field_schema
 from .strict import KnownQueryParametersMixin
 
 __all__ = ["MoneyAnalyticsView"]
@@ -113,43 +112,45 @@ class MoneyAnalyticsSchema(serializers.Serializer[dict[str, Any]]):
     currencies = CurrencyVolumeSchema(many=True)
 
 
-PARAMETERS = [
-    OpenApiParameter(
-        "from",
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        required=True,
-        description="Start (inclusive): ISO 8601 with offset, or a date.",
-    ),
-    OpenApiParameter(
-        "to",
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        required=True,
-        description="End (inclusive): ISO 8601 with offset, or a date (the whole day).",
-    ),
-    OpenApiParameter(
-        "tz",
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        description="IANA time zone for the buckets; TIME_ZONE by default.",
-    ),
-    OpenApiParameter(
-        "interval",
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        enum=list(analytics.INTERVALS),
-        default="day",
-        description=f"Bucket size; at most {analytics.MAX_BUCKETS} buckets per range.",
-    ),
-    OpenApiParameter(
-        "top",
-        {"type": "integer", "minimum": 1, "maximum": money.MAX_TOP},
-        OpenApiParameter.QUERY,
-        default=money.DEFAULT_TOP,
-        description="How many of the largest payments to list per currency.",
-    ),
-]
+def _parameters() -> list[OpenApiParameter]:
+    """The query parameters, their schemas taken from :class:`MoneyQueryForm`'s fields
+    (as the other analytics endpoints do), so the schema states what the server enforces."""
+    fields = MoneyQueryForm(QueryDict()).fields
+    return [
+        OpenApiParameter(
+            "from",
+            form_field_schema(fields["start"]),
+            OpenApiParameter.QUERY,
+            required=True,
+            description="Start (inclusive): ISO 8601 with offset, or a date.",
+        ),
+        OpenApiParameter(
+            "to",
+            form_field_schema(fields["end"]),
+            OpenApiParameter.QUERY,
+            required=True,
+            description="End (inclusive): ISO 8601 with offset, or a date (the whole day). "
+            "Not before from (else 422).",
+        ),
+        OpenApiParameter(
+            "tz",
+            {"type": "string", "enum": time_zone_names()},
+            OpenApiParameter.QUERY,
+            description="IANA time zone for the buckets; TIME_ZONE by default.",
+        ),
+        OpenApiParameter(
+            "interval",
+            {**form_field_schema(fields["interval"]), "default": "day"},
+            OpenApiParameter.QUERY,
+            description=f"Bucket size; at most {analytics.MAX_BUCKETS} buckets (else 422).",
+        ),
+        OpenApiParameter(
+            "top",
+            {**form_field_schema(fields["top"]), "default": money.DEFAULT_TOP},
+            OpenApiParameter.QUERY,
+            description="How many of the largest payments to list per currency.",
+        ),
+    ]
 
 
 class MoneyAnalyticsView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
@@ -158,19 +159,26 @@ class MoneyAnalyticsView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     permission_classes = [IsAuthenticated]
     query_parameters = frozenset({"from", "to", "tz", "interval", "top"})
 
-    @extend_schema(parameters=PARAMETERS, responses={200: MoneyAnalyticsSchema, **ERRORS})
+    @extend_schema(
+        parameters=_parameters(),
+        responses={200: MoneyAnalyticsSchema, 422: ErrorSchema, **ERRORS},
+    )
     def get(self, request: Request) -> Response:
         form = MoneyQueryForm(request.query_params)
         if not form.is_valid():
-            raise ValidationError(form.api_errors())
+            raise invalid_request(form.api_errors(), form.errors.as_data())
         data = form.cleaned_data
-        result = money.money_analytics(
-            eventstore,
-            data["start"],
-            data["end"],
-            interval=data["interval"],
-            tz=data["tz"],
-            organization_ids=visible_organizations(request.user),
-            top=data["top"],
-        )
+        try:
+            result = money.money_analytics(
+                eventstore,
+                data["start"],
+                data["end"],
+                interval=data["interval"],
+                tz=data["tz"],
+                organization_ids=visible_organizations(request.user),
+                top=data["top"],
+            )
+        except analytics.TooManyBuckets as exc:
+            # Every parameter fits the schema; together they ask for too many buckets.
+            raise QueryRuleBroken(str(exc)) from None
         return Response(result.as_dict())
