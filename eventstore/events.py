@@ -30,6 +30,7 @@ from typing import Any, ClassVar, TypeVar
 
 from . import codec
 from .exceptions import InvalidEventError, UnknownEventTypeError
+from .money import MoneyRole
 
 __all__ = ["DomainEvent", "EventRegistry", "Upcaster", "event", "registry"]
 
@@ -128,6 +129,22 @@ class EventRegistry:
             return [event_type]
         return [name, *self._classes[name].aliases]
 
+    def money_roles(self) -> dict[str, MoneyRole]:
+        """Return the money role of each registered type declaring one, by every name it is
+        stored under (its registered name and its aliases), sorted by name.
+
+        See :class:`~eventstore.money.MoneyRole`; an empty dict when no class declares money.
+        """
+        with self._lock:
+            classes = list(self._classes.values())
+        roles = {
+            name: cls.money_role
+            for cls in classes
+            if cls.money_role is not None
+            for name in (cls.event_type, *cls.aliases)
+        }
+        return dict(sorted(roles.items()))
+
     def register_upcaster(self, event_type: str, from_version: int, upcaster: Upcaster) -> None:
         """Register ``upcaster``, turning a ``from_version`` payload into ``from_version + 1``.
 
@@ -199,11 +216,17 @@ class DomainEvent:
     - ``register`` (bool): register in the default registry; defaults to True.
     - ``aliases`` (iterable of str): former names of the type, for a renamed
       class: events stored under them keep reading with this class.
+    - ``money`` (:class:`~eventstore.money.MoneyRole`): the money the event
+      records (processed, refunded or failed, and which data fields hold the
+      amount, currency and reason), read by the money analytics; None (the
+      default) for an event that records no money.
     """
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
     aliases: ClassVar[tuple[str, ...]] = ()
+    #: The ``money`` class keyword (a field of the same name stays free for payloads).
+    money_role: ClassVar[MoneyRole | None] = None
     _register_on_dataclass: ClassVar[bool] = True
 
     def __init_subclass__(
@@ -213,6 +236,7 @@ class DomainEvent:
         schema_version: int = 1,
         register: bool = True,
         aliases: tuple[str, ...] | list[str] = (),
+        money: MoneyRole | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init_subclass__(**kwargs)
@@ -221,6 +245,9 @@ class DomainEvent:
         if schema_version < 1:
             raise ValueError("schema_version must be 1 or more.")
         cls.schema_version = schema_version
+        if money is not None and not isinstance(money, MoneyRole):
+            raise TypeError(f"money must be an eventstore.money.MoneyRole, got {money!r}.")
+        cls.money_role = money
         cls._register_on_dataclass = register
 
     def to_data(self) -> dict[str, Any]:

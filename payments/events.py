@@ -1,14 +1,20 @@
-"""The events of a payment's stream. Amounts are ``Decimal``, stored as exact strings."""
+"""The events of a payment's stream. Amounts are ``Decimal``, stored as exact strings.
+
+Each declares its money role (``money=MoneyRole(...)``): the event store's money
+analytics count processed, refunded and failed payments from it, reading the
+``amount``, ``currency`` and (failures) ``reason`` fields.
+"""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 from eventstore.events import DomainEvent, event
+from eventstore.money import MoneyRole
 
 
 @event
-class PaymentProcessed(DomainEvent):
+class PaymentProcessed(DomainEvent, money=MoneyRole("processed")):
     """A payment of ``amount`` ``currency`` for ``organization_id`` went through."""
 
     amount: Decimal
@@ -17,7 +23,7 @@ class PaymentProcessed(DomainEvent):
 
 
 @event
-class PaymentRefunded(DomainEvent):
+class PaymentRefunded(DomainEvent, money=MoneyRole("refunded")):
     """``amount`` (in the payment's currency) was given back; ``refund_id`` names the refund."""
 
     amount: Decimal
@@ -26,7 +32,7 @@ class PaymentRefunded(DomainEvent):
 
 
 @event
-class PaymentFailed(DomainEvent):
+class PaymentFailed(DomainEvent, money=MoneyRole("failed", reason="reason")):
     """An attempt to pay ``amount`` ``currency`` for ``organization_id`` failed for ``reason``."""
 
     amount: Decimal

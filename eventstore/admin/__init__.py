@@ -5,8 +5,9 @@ entry on the admin index; every page is wrapped by the admin site's
 ``admin_view`` (anonymous users go to the login page), needs the
 ``eventstore.view_audit_trail`` permission (403 otherwise) and renders with the
 admin site's ``each_context``. One module per page
-(:mod:`.browser`, :mod:`.detail`, :mod:`.timelines`, :mod:`.dashboard`), the helpers
-they share in :mod:`.common`, the SVG charts in :mod:`.charts`.
+(:mod:`.browser`, :mod:`.detail`, :mod:`.timelines`, :mod:`.dashboard` with its money
+section in :mod:`.money`), the helpers they share in :mod:`.common`, the SVG charts in
+:mod:`.charts`.
 """
 
 from __future__ import annotations

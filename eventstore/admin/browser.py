@@ -12,9 +12,9 @@ from django.utils import timezone
 from ..aggregates import aggregate_types
 from ..events import registry
 from ..handler import eventstore
+from ..money import event_money
 from ..queries.counting import MatchCount, count_matches
 from ..queries.filters import EventFilterSet
-from ..queries.money import event_money
 from ..queries.paging import EventPage, newest_first
 from ..queries.params import parse_int
 from ..records import RecordedEvent

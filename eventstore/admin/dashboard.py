@@ -1,4 +1,5 @@
-"""The analytics dashboard: statistics and trends of event types, drawn as inline SVG charts."""
+"""The analytics dashboard: statistics and trends of event types, and the money section,
+drawn as inline SVG charts with a table of the same numbers (money tables also as CSV)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, QueryDict
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
@@ -18,8 +20,9 @@ from ..exceptions import InvalidQueryError
 from ..handler import eventstore
 from ..queries.analytics import INTERVALS, UNKNOWN, Statistics, Trends, statistics, trends
 from ..queries.forms import AnalyticsQueryForm
+from ..queries.money import TABLES, MoneyAnalytics, money_analytics
 from ..queries.scope import visible_organizations
-from . import charts
+from . import charts, money
 from .common import (
     admin_url,
     api_link,
@@ -36,8 +39,9 @@ MAX_RANKED_BARS = 20
 DEFAULT_ANALYTICS_DAYS = 30
 
 
-def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> TemplateResponse:
-    """Show statistics and trends of event types over a time range, with SVG charts.
+def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> HttpResponseBase:
+    """Show statistics and trends of event types over a time range, with SVG charts, and the
+    money figures of the same range (:mod:`.money`).
 
     Query parameters are the analytics API's, parsed by the same
     :class:`~eventstore.queries.forms.AnalyticsQueryForm`: ``event_type``
@@ -45,8 +49,11 @@ def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> Templa
     default the last :data:`DEFAULT_ANALYTICS_DAYS` days), ``tz`` (IANA name;
     default ``TIME_ZONE``) and ``interval`` (hour, day, week, month; default
     day). Counts come from :func:`~eventstore.queries.analytics.statistics` and
-    :func:`~eventstore.queries.analytics.trends`; invalid values are shown as errors
-    (status 400) with no figures.
+    :func:`~eventstore.queries.analytics.trends`, money from
+    :func:`~eventstore.queries.money.money_analytics` (every event type declaring a
+    money role, whatever ``event_type`` says); invalid values are shown as errors
+    (status 400) with no figures. ``download=<table>`` (one of
+    :data:`~eventstore.queries.money.TABLES`) answers that money table as a CSV file.
     """
     params = request.GET
     tz_name = params.get("tz") or ""
@@ -65,8 +72,14 @@ def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> Templa
         data["tz"] = tz_name
     data["interval"] = params.get("interval") or "day"
     form = AnalyticsQueryForm(data, with_interval=True)
-    errors = unknown_parameters(params, {"event_type", "from", "to", "tz", "interval"})
+    errors = unknown_parameters(
+        params, {"event_type", "from", "to", "tz", "interval", money.DOWNLOAD}
+    )
+    table = params.get(money.DOWNLOAD)
+    if table is not None and table not in TABLES:
+        errors.append(f"{money.DOWNLOAD}: choose one of {', '.join(TABLES)}, not {table!r}.")
     stats = trend = None
+    cash: MoneyAnalytics | None = None
     if not form.is_valid():
         errors.extend(
             f"{name}: {message}"
@@ -91,12 +104,22 @@ def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> Templa
                 interval=cleaned["interval"],
                 **arguments,
             )
+            cash = money_analytics(
+                eventstore,
+                cleaned["start"],
+                cleaned["end"],
+                interval=cleaned["interval"],
+                **arguments,
+            )
         except InvalidQueryError as exc:
             errors.append(str(exc))
-            stats = trend = None
+            stats = trend = cash = None
+    if cash is not None and table is not None:
+        return money.download(cash, table)
     interval = data["interval"] if data["interval"] in INTERVALS else "day"
     chart_list = _analytics_charts(stats, trend, interval) if stats and trend else []
     selected_types = [name for name in params.getlist("event_type") if name]
+    busiest_hour = _busiest(stats.by_hour) if stats else None
     context.update(
         errors=errors,
         stats=stats,
@@ -115,10 +138,19 @@ def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> Templa
         selected_types=selected_types,
         form_values={"from": data["from"], "to": data["to"], "tz": tz_name},
         time_zone=stats.time_zone if stats else (tz_name or settings.TIME_ZONE),
+        days_with_events=sum(1 for count in stats.by_day.values() if count) if stats else 0,
         busiest_day=_busiest(stats.by_day) if stats else None,
-        busiest_hour=_busiest(stats.by_hour) if stats else None,
+        busiest_hour=busiest_hour,
+        # "2024-10-27T02:00+01:00" shown "2024-10-27 02:00 +01:00": it wraps at the spaces.
+        busiest_hour_shown=(
+            f"{busiest_hour[0][:10]} {busiest_hour[0][11:16]} {busiest_hour[0][16:]}"
+            if busiest_hour
+            else ""
+        ),
         statistics_api_url=api_link("analytics-statistics", query=without(data, "interval")),
         trends_api_url=api_link("analytics-trends", query=data),
+        money=money.money_context(request, cash, params) if cash is not None else None,
+        money_api_url=api_link("analytics-money", query=without(data, "event_type")),
         events_api_url=api_link("replay-by-type", query=without(data, "interval", "tz")),
         browser_url=admin_url(request, "eventstore_audittrail_changelist")
         + query_string(
@@ -132,30 +164,47 @@ def analytics_dashboard(request: HttpRequest, context: dict[str, Any]) -> Templa
 
 
 def _analytics_charts(stats: Statistics, trend: Trends, interval: str) -> list[dict[str, Any]]:
-    """Return the dashboard's charts, each ``{"id", "chart"}``, from the services' results."""
-    return [
+    """Return the dashboard's charts, each ``{"id", "chart"}``, from the services' results.
+
+    One chart per question: events per chosen interval (partial buckets
+    hatched), events per hour (every hour of the range, empty ones 0; not for
+    a range too long to list every hour), by organization and by user.
+    """
+    labels = [bucket["bucket"] for bucket in trend.buckets]
+    trend_options: dict[str, Any] = {"partial": [bucket["partial"] for bucket in trend.buckets]}
+    if interval == "hour":
+        trend_options["axis_labels"], trend_options["tick_at"] = charts.hour_axis(labels)
+    elif interval == "day":
+        trend_options["axis_labels"] = charts.day_axis(labels)
+    hour_labels, hour_ticks = charts.hour_axis(list(stats.by_hour))
+    result = [
         {
             "id": "trend",
             "chart": charts.bar_chart(
                 f"Events per {interval}",
                 [(bucket["bucket"], bucket["count"]) for bucket in trend.buckets],
                 label_heading=interval.capitalize(),
+                **trend_options,
             ),
         },
-        {
-            "id": "by-day",
-            "chart": charts.line_chart(
-                "Events by day", list(stats.by_day.items()), label_heading="Day"
-            ),
-        },
-        {
-            "id": "by-hour",
-            "chart": charts.line_chart(
-                "Events by hour (hours with events)",
-                list(stats.by_hour.items()),
-                label_heading="Hour",
-            ),
-        },
+    ]
+    # Per hour, the trend is already the hourly chart; past MAX_BUCKETS hours the
+    # statistics list only the hours with events, which would not make a time axis.
+    if interval != "hour" and stats.filled:
+        result.append(
+            {
+                "id": "by-hour",
+                "chart": charts.line_chart(
+                    "Events per hour",
+                    list(stats.by_hour.items()),
+                    label_heading="Hour",
+                    axis_labels=hour_labels,
+                    tick_at=hour_ticks,
+                ),
+            }
+        )
+    return [
+        *result,
         {
             "id": "by-organization",
             "chart": charts.bar_chart(
@@ -176,8 +225,10 @@ def _analytics_charts(stats: Statistics, trend: Trends, interval: str) -> list[d
 
 
 def _busiest(counts: Mapping[str, int]) -> tuple[str, int] | None:
-    """Return the ``(label, count)`` with the highest count (the first of ties), or None."""
-    return max(counts.items(), key=lambda item: item[1]) if counts else None
+    """Return the ``(label, count)`` with the highest count (the first of ties), or None
+    when every count is 0."""
+    best = max(counts.items(), key=lambda item: item[1], default=None)
+    return best if best is not None and best[1] > 0 else None
 
 
 def _ranked(counts: Mapping[str, int], noun: str) -> list[tuple[str, int]]:

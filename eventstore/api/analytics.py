@@ -94,6 +94,10 @@ class StatisticsSchema(serializers.Serializer[dict[str, Any]]):
     by_day = serializers.DictField(child=serializers.IntegerField())
     by_organization = serializers.DictField(child=serializers.IntegerField())
     by_user = serializers.DictField(child=serializers.IntegerField())
+    filled = serializers.BooleanField(
+        help_text="by_hour and by_day keep empty buckets (0); false for a range of more "
+        f"than {analytics.MAX_BUCKETS} hours, which lists only hours and days with events."
+    )
 
 
 class BucketSchema(serializers.Serializer[dict[str, Any]]):
@@ -102,6 +106,9 @@ class BucketSchema(serializers.Serializer[dict[str, Any]]):
     )
     start = serializers.DateTimeField()
     count = serializers.IntegerField(min_value=0)
+    partial = serializers.BooleanField(  # type: ignore[assignment]  # the field, not .partial
+        help_text="The bucket reaches outside the range or is not over yet."
+    )
 
 
 class TrendsSchema(serializers.Serializer[dict[str, Any]]):

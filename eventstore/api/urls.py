@@ -3,6 +3,7 @@
 from django.urls import path
 
 from .analytics import StatisticsView, TrendsView
+from .money import MoneyAnalyticsView
 from .replay import CountsView, ReplayByCorrelationView, ReplayByTypeView
 from .views import CorrelationTimelineView, EventDetailView, EventListView
 
@@ -23,4 +24,5 @@ urlpatterns = [
     path("counts/", CountsView.as_view(), name="event-counts"),
     path("analytics/statistics/", StatisticsView.as_view(), name="analytics-statistics"),
     path("analytics/trends/", TrendsView.as_view(), name="analytics-trends"),
+    path("analytics/money/", MoneyAnalyticsView.as_view(), name="analytics-money"),
 ]

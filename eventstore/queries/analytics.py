@@ -41,12 +41,15 @@ __all__ = [
     "Interval",
     "MAX_BUCKETS",
     "PAGE_SIZE",
+    "RangeQuery",
+    "Span",
     "Statistics",
     "TooManyBuckets",
     "TrendBucket",
     "Trends",
     "UNKNOWN",
     "rfc3339",
+    "spans",
     "statistics",
     "trends",
 ]
@@ -95,11 +98,16 @@ class TrendBucket(TypedDict):
             datetime equal to one of another zone (PEP 495): convert with
             ``.astimezone(UTC)`` before comparing or subtracting.
         count: events of the range inside the bucket (0 for an empty bucket).
+        partial: True when the bucket is not wholly inside the range (the first
+            or last week or month of a range that starts or ends inside it), or
+            has not ended yet at the store clock's current time: its count
+            covers only part of it.
     """
 
     bucket: str
     start: datetime
     count: int
+    partial: bool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,10 +119,14 @@ class Statistics:
         time_zone: IANA name of the zone ``by_hour`` and ``by_day`` are computed in.
         start / end: the range, aware, in that zone; both ends inclusive.
         total: number of events in the range.
-        by_hour: local hour label (``"2024-10-27T02:00+01:00"``) to count, only
-            hours holding events, in chronological order.
-        by_day: local date (``"2024-10-27"``) to count, only days holding
-            events, in chronological order.
+        by_hour: local hour label (``"2024-10-27T02:00+01:00"``) to count, every
+            hour the range touches in chronological order, empty ones with 0
+            (like the trends' buckets).
+        by_day: local date (``"2024-10-27"``) to count, every day the range
+            touches in chronological order, empty ones with 0.
+        filled: True when ``by_hour`` and ``by_day`` keep the empty buckets; a
+            range touching more than :data:`MAX_BUCKETS` local hours (about
+            416 days) lists only the hours and days holding events (False).
         by_organization / by_user: metadata ``organization_id`` / ``user_id``
             (as a string; :data:`UNKNOWN` when absent) to count, largest count
             first, ties by key.
@@ -129,6 +141,7 @@ class Statistics:
     by_day: dict[str, int]
     by_organization: dict[str, int]
     by_user: dict[str, int]
+    filled: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         """Return the statistics as JSON-native values (times as ISO 8601 strings)."""
@@ -142,6 +155,7 @@ class Statistics:
             "by_day": dict(self.by_day),
             "by_organization": dict(self.by_organization),
             "by_user": dict(self.by_user),
+            "filled": self.filled,
         }
 
 
@@ -178,7 +192,12 @@ class Trends:
             "end": rfc3339(self.end),
             "total": self.total,
             "buckets": [
-                {"bucket": b["bucket"], "start": rfc3339(b["start"]), "count": b["count"]}
+                {
+                    "bucket": b["bucket"],
+                    "start": rfc3339(b["start"]),
+                    "count": b["count"],
+                    "partial": b["partial"],
+                }
                 for b in self.buckets
             ],
         }
@@ -205,32 +224,33 @@ def statistics(
             collection counts nothing).
 
     Returns:
-        :class:`Statistics` (total, by hour, day, organization and user). An
-        empty range gives a total of 0 and empty mappings.
+        :class:`Statistics` (total, by hour, day, organization and user). Every
+        hour and day the range touches is listed, empty ones with 0 (the same
+        buckets as :func:`trends`), up to :data:`MAX_BUCKETS` hours; a longer
+        range lists only the hours and days holding events (``filled`` False).
+        A range without events gives a total of 0, zeros by hour and day, and
+        empty mappings by organization and user.
 
     Raises:
         InvalidQueryError: for a naive ``start``/``end``, ``start`` after ``end``,
             an unknown time zone, an empty or non-string event type, or
             ``organization_ids`` given as a single string.
     """
-    query = _Query.build(event_type, start, end, tz, organization_ids)
+    query = RangeQuery.build(event_type, start, end, tz, organization_ids)
     zone = query.tz
+    try:
+        hours: _Histogram = _Filled("hour", query.start, query.end, zone)
+        days: _Histogram = _Filled("day", query.start, query.end, zone)
+    except TooManyBuckets:  # more than MAX_BUCKETS hours: only those holding events
+        hours, days = _Sparse("hour", zone), _Sparse("day", zone)
     total = 0
-    hours: dict[datetime, int] = {}
-    days: dict[date, int] = {}
     organizations: dict[str, int] = {}
     users: dict[str, int] = {}
-    # The hour bucket depends only on the local hour and offset an instant shows.
-    floors: dict[tuple[datetime, timedelta | None], datetime] = {}
     for record in query.events(store):
         total += 1
-        local = record.timestamp.astimezone(zone)
-        shown = (local.replace(minute=0, second=0, microsecond=0, tzinfo=None), local.utcoffset())
-        hour = floors.get(shown)
-        if hour is None:
-            hour = floors[shown] = _hour_floor(record.timestamp, zone)
-        hours[hour] = hours.get(hour, 0) + 1
-        days[local.date()] = days.get(local.date(), 0) + 1
+        # starts[0] <= start <= timestamp <= end < the start after the last bucket.
+        hours.add(record.timestamp)
+        days.add(record.timestamp)
         metadata = record.metadata  # decoded once: a fresh dict per access
         organization = _key(metadata.get("organization_id"))
         organizations[organization] = organizations.get(organization, 0) + 1
@@ -242,8 +262,9 @@ def statistics(
         start=query.start.astimezone(zone),
         end=query.end.astimezone(zone),
         total=total,
-        by_hour={_hour_label(hour, zone): hours[hour] for hour in sorted(hours)},
-        by_day={day.isoformat(): days[day] for day in sorted(days)},
+        by_hour=hours.counts(),
+        by_day=days.counts(),
+        filled=isinstance(hours, _Filled),
         by_organization=_by_count(organizations),
         by_user=_by_count(users),
     )
@@ -284,12 +305,9 @@ def trends(
         InvalidQueryError: for an unknown ``interval``, a range needing more than
             :data:`MAX_BUCKETS` buckets, and everything :func:`statistics` refuses.
     """
-    if interval not in INTERVALS:
-        raise InvalidQueryError(
-            f"Unknown interval {interval!r}: use one of {', '.join(INTERVALS)}."
-        )
-    query = _Query.build(event_type, start, end, tz, organization_ids)
-    starts, labels = _buckets(interval, query.start, query.end, query.tz)
+    query = RangeQuery.build(event_type, start, end, tz, organization_ids)
+    buckets = spans(interval, query.start, query.end, query.tz, now=store.now())
+    starts = [span.start for span in buckets]
     counts = [0] * len(starts)
     total = 0
     for record in query.events(store):
@@ -304,9 +322,126 @@ def trends(
         end=query.end.astimezone(query.tz),
         total=total,
         buckets=tuple(
-            TrendBucket(bucket=label, start=instant.astimezone(query.tz), count=count)
-            for instant, label, count in zip(starts, labels, counts, strict=True)
+            TrendBucket(
+                bucket=span.label,
+                start=span.start.astimezone(query.tz),
+                count=count,
+                partial=span.partial,
+            )
+            for span, count in zip(buckets, counts, strict=True)
         ),
+    )
+
+
+class _Histogram:
+    """Event counts per hour or day bucket, labelled as :class:`TrendBucket` labels them."""
+
+    def add(self, instant: datetime) -> None:
+        raise NotImplementedError("histograms must provide add()")
+
+    def counts(self) -> dict[str, int]:
+        raise NotImplementedError("histograms must provide counts()")
+
+
+class _Filled(_Histogram):
+    """Every bucket of the range, empty ones 0 (raises InvalidQueryError beyond MAX_BUCKETS)."""
+
+    def __init__(self, interval: Interval, start: datetime, end: datetime, tz: ZoneInfo) -> None:
+        self.starts, self.labels, _ = _buckets(interval, start, end, tz)
+        self.values = [0] * len(self.starts)
+
+    def add(self, instant: datetime) -> None:
+        # starts[0] <= start <= instant <= end < the start after the last bucket.
+        self.values[bisect_right(self.starts, instant) - 1] += 1
+
+    def counts(self) -> dict[str, int]:
+        return dict(zip(self.labels, self.values, strict=True))
+
+
+class _Sparse(_Histogram):
+    """Only the buckets holding events, for ranges too long to list every bucket."""
+
+    def __init__(self, interval: Literal["hour", "day"], tz: ZoneInfo) -> None:
+        self.interval, self.tz = interval, tz
+        self.values: dict[datetime, int] = {}
+        self.labels: dict[datetime, str] = {}
+        # The hour bucket depends only on the local hour and offset an instant shows.
+        self.floors: dict[tuple[datetime, timedelta | None], datetime] = {}
+
+    def add(self, instant: datetime) -> None:
+        local = instant.astimezone(self.tz)
+        if self.interval == "day":
+            start = _first_instant_at(_day_of(local.date(), self.tz), self.tz)
+            self.labels.setdefault(start, local.date().isoformat())
+        else:
+            shown = (
+                local.replace(minute=0, second=0, microsecond=0, tzinfo=None),
+                local.utcoffset(),
+            )
+            start = self.floors.get(shown)  # type: ignore[assignment]
+            if start is None:
+                start = self.floors[shown] = _hour_floor(instant, self.tz)
+            self.labels.setdefault(start, _hour_label(start, self.tz))
+        self.values[start] = self.values.get(start, 0) + 1
+
+    def counts(self) -> dict[str, int]:
+        return {self.labels[start]: self.values[start] for start in sorted(self.values)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Span:
+    """One bucket of a calendar: ``start`` (inclusive) to ``end`` (exclusive), both UTC.
+
+    Attributes:
+        label: as in :class:`TrendBucket` (``"2025-W01"``, ``"2024-10"``, ...).
+        start / end: aware UTC instants; the bucket ends where the next one starts.
+        partial: True when the bucket reaches outside the range it was made for,
+            or ends after ``now`` (see :func:`spans`).
+    """
+
+    label: str
+    start: datetime
+    end: datetime
+    partial: bool
+
+
+def spans(
+    interval: Interval,
+    start: datetime,
+    end: datetime,
+    tz: ZoneInfo,
+    *,
+    now: datetime | None = None,
+) -> tuple[Span, ...]:
+    """Return every ``interval`` bucket from the one holding ``start`` to the one holding ``end``.
+
+    The buckets of :func:`trends` (module docstring: local time of ``tz``,
+    daylight-saving changes, ISO 8601 weeks), with their ends. A bucket is
+    partial when it starts before ``start``, ends after ``end`` (both
+    inclusive bounds: a bucket ending at ``end`` plus one microsecond is
+    whole), or ends after ``now`` (it is not over yet).
+
+    Raises:
+        InvalidQueryError: for an unknown interval, naive bounds, or more than
+            :data:`MAX_BUCKETS` buckets.
+    """
+    if interval not in INTERVALS:
+        raise InvalidQueryError(
+            f"Unknown interval {interval!r}: use one of {', '.join(INTERVALS)}."
+        )
+    start, end = ensure_aware(start, "start"), ensure_aware(end, "end")
+    starts, labels, following = _buckets(interval, start, end, tz)
+    ends = [*starts[1:], following]
+    return tuple(
+        Span(
+            label=label,
+            start=bucket_start,
+            end=bucket_end,
+            partial=bucket_start < start
+            or bucket_end - _TICK > end
+            or (now is not None and bucket_end > now),
+        )
+        for bucket_start, bucket_end, label in zip(starts, ends, labels, strict=True)
     )
 
 
@@ -314,7 +449,7 @@ def trends(
 
 
 @dataclasses.dataclass(frozen=True)
-class _Query:
+class RangeQuery:
     """Validated arguments: event types, the range in UTC, the zone and the organizations."""
 
     event_types: tuple[str, ...]
@@ -332,7 +467,7 @@ class _Query:
         end: datetime,
         tz: ZoneInfo | str,
         organization_ids: Collection[str] | None,
-    ) -> _Query:
+    ) -> RangeQuery:
         start_utc = ensure_aware(start, "start")
         end_utc = ensure_aware(end, "end")
         if start_utc > end_utc:
@@ -515,8 +650,9 @@ def _first_instant_at(wall: datetime, tz: ZoneInfo) -> datetime:
 
 def _buckets(
     interval: Interval, start: datetime, end: datetime, tz: ZoneInfo
-) -> tuple[list[datetime], list[str]]:
-    """Return the bucket starts (UTC, increasing) and labels covering ``start``..``end``.
+) -> tuple[list[datetime], list[str], datetime]:
+    """Return the bucket starts (UTC, increasing) and labels covering ``start``..``end``,
+    and the start (UTC) of the bucket after the last one.
 
     Raises:
         TooManyBuckets: (an InvalidQueryError) if more than :data:`MAX_BUCKETS` buckets
@@ -544,7 +680,7 @@ def _buckets(
         if len(found) > MAX_BUCKETS:
             raise _too_many(interval)
         hours = sorted(found)
-        return hours, [_hour_label(instant, tz) for instant in hours]
+        return hours, [_hour_label(instant, tz) for instant in hours], _next_hour(end, tz)
 
     starts: list[datetime] = []
     labels: list[str] = []
@@ -566,7 +702,29 @@ def _buckets(
             labels.append(label_of(wall))
         wall = step(wall, 1)
         instant = _first_instant_at(wall, tz)
-    return starts, labels
+    return starts, labels, instant
+
+
+def _next_hour(end: datetime, tz: ZoneInfo) -> datetime:
+    """Return the start (UTC) of the first local hour bucket starting after ``end``.
+
+    The earliest hour start after ``end`` among the next few wall-clock hours
+    (clocks move by at most 2 hours at once), or, when the offset changes in
+    between, the bucket the change opens (as in :func:`_buckets`).
+    """
+    wall = _wall_hour(end, tz)
+    later = {
+        instant
+        for hours in range(5)
+        for instant in _hour_starts(wall + hours * _HOUR, tz)  # wall-clock arithmetic
+        if instant > end
+    }
+    following = min(later)
+    if _offset(end, tz) != _offset(following - _TICK, tz):
+        opened = _hour_floor(following - _TICK, tz)
+        if opened > end:
+            following = min(following, opened)
+    return following
 
 
 class TooManyBuckets(InvalidQueryError):

@@ -26,7 +26,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["CSV_CONTENT_TYPE", "FORMULA_TRIGGERS", "csv_cell", "csv_lines"]
+from django.http import StreamingHttpResponse
+
+__all__ = ["CSV_CONTENT_TYPE", "FORMULA_TRIGGERS", "csv_cell", "csv_lines", "csv_response"]
 
 #: The media type of the exports (RFC 4180), UTF-8 encoded.
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -119,3 +121,17 @@ def csv_lines(
     yield str(writer.writerow([csv_cell(name) for name in header])).encode(encoding)
     for row in rows:
         yield str(writer.writerow([csv_cell(value) for value in row])).encode(encoding)
+
+
+def csv_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> StreamingHttpResponse:
+    """Return a streamed ``text/csv`` download of ``header`` and ``rows`` named ``filename``.
+
+    The lines come from :func:`csv_lines` (cells through :func:`csv_cell`).
+    ``filename`` should be plain ASCII without quotes (the caller builds it from
+    labels it controls).
+    """
+    response = StreamingHttpResponse(csv_lines(header, rows), content_type=CSV_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

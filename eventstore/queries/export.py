@@ -9,7 +9,7 @@ amount, currency, data, metadata``
 - ``timestamp``: ISO 8601 with UTC offset, as stored (UTC).
 - ``organization_id``, ``user_id``: from the metadata (empty when absent).
 - ``amount``, ``currency``: the money the event carries
-  (:func:`~eventstore.queries.money.event_money`), the amount as the exact
+  (:func:`~eventstore.money.event_money`), the amount as the exact
   decimal string recorded ("20.00", never rounded or in exponent form);
   empty for events without money.
 - ``data``, ``metadata``: compact JSON of the whole payload, so nothing is lost.
@@ -31,9 +31,9 @@ from typing import Any
 
 from ..backends.base import BaseEventStore
 from ..events import registry
+from ..money import event_money
 from ..records import RecordedEvent
 from .csv import csv_lines
-from .money import event_money
 
 __all__ = [
     "CHUNK",

@@ -12,11 +12,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..events import registry
-from . import analytics
+from . import analytics, money
 from .fields import IsoDateTimeBoundField
 from .rules import rule_error
 
-__all__ = ["AnalyticsQueryForm", "iana_zone_names", "time_zone_names"]
+__all__ = ["AnalyticsQueryForm", "MoneyQueryForm", "iana_zone_names", "time_zone_names"]
 
 
 @functools.cache
@@ -101,3 +101,28 @@ class AnalyticsQueryForm(forms.Form):
         return {
             names.get(key, key): cast(list[str], list(value)) for key, value in self.errors.items()
         }
+
+
+class MoneyQueryForm(AnalyticsQueryForm):
+    """Parse and check the parameters of the money analytics endpoint and dashboard section.
+
+    Those of :class:`AnalyticsQueryForm` without ``event_type`` (the money
+    event types are the ones declaring a money role), plus ``top``. ``cleaned_data``
+    gives ``start``, ``end``, ``tz``, ``interval`` (default ``"day"``) and
+    ``top`` (1 to :data:`~eventstore.queries.money.MAX_TOP`, default
+    :data:`~eventstore.queries.money.DEFAULT_TOP`).
+    """
+
+    top = forms.IntegerField(min_value=1, max_value=money.MAX_TOP, required=False)
+
+    def __init__(self, data: Any) -> None:
+        super().__init__(data)
+        del self.fields["event_type"]
+        cast(dict[str, Any], self.data)["top"] = data.get("top")  # the dict built above
+
+    def clean_interval(self) -> str:
+        return cast(str, self.cleaned_data.get("interval") or "day")
+
+    def clean_top(self) -> int:
+        value = self.cleaned_data.get("top")
+        return money.DEFAULT_TOP if value is None else int(value)

@@ -439,6 +439,7 @@ API_ROOT_LINKS = {
     "counts": ("event-counts", None),
     "analytics_statistics": ("analytics-statistics", None),
     "analytics_trends": ("analytics-trends", None),
+    "analytics_money": ("analytics-money", None),
 }
 
 

@@ -156,8 +156,16 @@ def test_analytics_dashboard_and_interval_switch(page, screenshot, auditor, demo
     bars = page.locator("#chart-trend svg rect.bar")
     assert bars.count() == len(weeks.buckets)
     titles = bars.locator("title").all_text_contents()
-    assert titles == [f"{bucket['bucket']}: {bucket['count']}" for bucket in weeks.buckets]
-    assert all(re.fullmatch(r"\d{4}-W\d{2}: \d+", title) for title in titles)
+    assert titles == [
+        f"{bucket['bucket']}: {bucket['count']}" + (" (partial)" if bucket["partial"] else "")
+        for bucket in weeks.buckets
+    ]
+    assert all(re.fullmatch(r"\d{4}-W\d{2}: \d+( \(partial\))?", title) for title in titles)
+    # This week is not over: the last week is partial (so is the first unless the
+    # range starts on a Monday), hatched; the weeks between are whole.
+    partial = [bucket["partial"] for bucket in weeks.buckets]
+    assert partial[-1] and partial[1:-1] == [False] * (len(partial) - 2)
+    assert page.locator("#chart-trend svg rect.partial").count() == sum(partial)
     assert page.locator("#api-link").get_attribute("href").endswith("&interval=week")
     screenshot("analytics-by-week")
 

@@ -87,6 +87,7 @@ def test_fall_back_day_has_25_hour_buckets_and_two_distinct_2_oclock_hours(event
         "bucket": "2024-10-27T02:00+01:00",
         "start": "2024-10-27T02:00:00+01:00",
         "count": 2,
+        "partial": False,
     }
 
 
@@ -327,7 +328,12 @@ def test_statistics_by_hour_day_organization_and_user(event_store):
     _statistics_events(event_store)
     result = statistics(event_store, HAPPENED, FALL_DAY_START, FALL_DAY_END, tz=PARIS)
     assert result.total == 4
-    assert list(result.by_hour.items()) == [
+    # Every hour of the 25-hour day, empty ones with 0, in the trend's order:
+    # 00:00, 01:00, 02:00 at +02:00, then 02:00 to 23:00 at +01:00.
+    expected = ["2024-10-27T00:00+02:00", "2024-10-27T01:00+02:00", "2024-10-27T02:00+02:00"]
+    expected += [f"2024-10-27T{hour:02d}:00+01:00" for hour in range(2, 24)]
+    assert list(result.by_hour) == expected
+    assert [(hour, n) for hour, n in result.by_hour.items() if n] == [
         ("2024-10-27T02:00+02:00", 1),
         ("2024-10-27T02:00+01:00", 2),
         ("2024-10-27T11:00+01:00", 1),
@@ -367,7 +373,8 @@ def test_statistics_scoped_to_organizations(event_store):
     none = statistics(
         event_store, HAPPENED, FALL_DAY_START, FALL_DAY_END, tz=PARIS, organization_ids=[]
     )
-    assert (none.total, none.by_hour, none.by_organization) == (0, {}, {})
+    assert (none.total, none.by_organization) == (0, {})
+    assert len(none.by_hour) == 25 and set(none.by_hour.values()) == {0}
 
 
 def test_both_ends_are_inclusive(event_store):
@@ -382,8 +389,13 @@ def test_both_ends_are_inclusive(event_store):
 
 
 def test_an_empty_range_gives_zeros(event_store):
+    # 2024-01-01T00:00Z is 01:00+01:00 on the 1st; 2024-01-02T00:00Z is 01:00 on the 2nd:
+    # local hours 01:00 on the 1st to 01:00 on the 2nd (25 buckets), days the 1st and 2nd.
     result = statistics(event_store, HAPPENED, utc(2024, 1, 1), utc(2024, 1, 2), tz=PARIS)
-    assert (result.total, result.by_hour, result.by_day, result.by_user) == (0, {}, {}, {})
+    assert (result.total, result.by_user, result.by_organization) == (0, {}, {})
+    assert result.by_day == {"2024-01-01": 0, "2024-01-02": 0}
+    assert len(result.by_hour) == 25 and set(result.by_hour.values()) == {0}
+    assert next(iter(result.by_hour)) == "2024-01-01T01:00+01:00"
 
 
 # -- cost ------------------------------------------------------------------------------------
@@ -465,3 +477,72 @@ def test_more_than_max_buckets_is_refused(event_store):
             interval="hour",
             tz=UTC_ZONE,
         )
+
+
+# -- partial buckets -------------------------------------------------------------------------
+
+
+def test_buckets_reaching_outside_the_range_are_partial(event_store):
+    # 2024-01-10 to 2024-03-05 UTC: January starts before the range and March
+    # ends after it; February is whole.
+    start, end = utc(2024, 1, 10), utc(2024, 3, 5, 12)
+    result = trends(event_store, HAPPENED, start, end, interval="month", tz=UTC_ZONE)
+    assert [(b["bucket"], b["partial"]) for b in result.buckets] == [
+        ("2024-01", True),
+        ("2024-02", False),
+        ("2024-03", True),
+    ]
+
+
+def test_whole_days_of_the_fall_back_day_are_not_partial(event_store):
+    # The 25 hours of 2024-10-27 in Paris, to its last microsecond: every hour is whole,
+    # the last one (23:00+01:00) ending at 2024-10-27T23:00Z, one microsecond after the end.
+    hours = trends(event_store, HAPPENED, FALL_DAY_START, FALL_DAY_END, interval="hour", tz=PARIS)
+    assert [b["partial"] for b in hours.buckets] == [False] * 25
+    day = trends(event_store, HAPPENED, FALL_DAY_START, FALL_DAY_END, interval="day", tz=PARIS)
+    assert [b["partial"] for b in day.buckets] == [False]
+    # Ending at 10:30 local time, the 10:00 hour is partial, and so is the day.
+    half = utc(2024, 10, 27, 9, 30)  # 10:30+01:00
+    hours = trends(event_store, HAPPENED, FALL_DAY_START, half, interval="hour", tz=PARIS)
+    assert hours.buckets[-1]["bucket"] == "2024-10-27T10:00+01:00"
+    assert [b["partial"] for b in hours.buckets] == [False] * 11 + [True]
+    assert analytics.spans("day", FALL_DAY_START, half, PARIS)[0].partial
+
+
+def test_a_bucket_not_over_yet_is_partial(event_store, event_clock):
+    # The store clock says 2024-05-15 12:00 UTC: May is not over, even for a range
+    # that covers the whole month; April is.
+    event_clock.set(utc(2024, 5, 15, 12))
+    start, end = utc(2024, 4, 1), utc(2024, 5, 31, 23, 59, 59)
+    result = trends(event_store, HAPPENED, start, end, interval="month", tz=UTC_ZONE)
+    assert [(b["bucket"], b["partial"]) for b in result.buckets] == [
+        ("2024-04", False),
+        ("2024-05", True),
+    ]
+
+
+def test_spans_give_each_buckets_end(event_store):
+    # Sunday 2024-10-27 in Paris lasts 25 hours: from 26T22:00Z to 27T23:00Z.
+    (sunday,) = analytics.spans("day", FALL_DAY_START, FALL_DAY_END, PARIS)
+    assert (sunday.start, sunday.end) == (utc(2024, 10, 26, 22), utc(2024, 10, 27, 23))
+    hours = analytics.spans("hour", FALL_DAY_START, FALL_DAY_END, PARIS)
+    assert all(a.end == b.start for a, b in zip(hours, hours[1:], strict=False))
+    assert hours[-1].end == utc(2024, 10, 27, 23)
+
+
+def test_statistics_past_max_buckets_hours_list_only_the_hours_with_events(event_store):
+    # In UTC, start + 9,999 hours is the 10,000th hour: every hour is listed. One
+    # hour more and only the two hours holding events are (as trends refuse it).
+    start = utc(2024, 1, 1)
+    add(event_store, utc(2024, 1, 1, 5, 30))
+    add(event_store, start + timedelta(hours=10_000, minutes=10))
+    fits = statistics(event_store, HAPPENED, start, start + timedelta(hours=9999), tz=UTC_ZONE)
+    assert (len(fits.by_hour), fits.filled, fits.total) == (MAX_BUCKETS, True, 1)
+    longer = statistics(
+        event_store, HAPPENED, start, start + timedelta(hours=10_000, minutes=30), tz=UTC_ZONE
+    )
+    # 10,000 hours are 416 days and 16 hours; 2024 has 366 days, so 2024-01-01 plus
+    # 416 days is 2025-01-01 plus 50 days, 2025-02-20: the second event is at 16:10Z.
+    assert longer.filled is False and longer.as_dict()["filled"] is False
+    assert longer.by_hour == {"2024-01-01T05:00+00:00": 1, "2025-02-20T16:00+00:00": 1}
+    assert longer.by_day == {"2024-01-01": 1, "2025-02-20": 1}

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from eventstore.queries.csv import csv_cell, csv_lines
+from eventstore.queries.csv import csv_cell, csv_lines, csv_response
 
 
 @pytest.mark.parametrize(
@@ -78,4 +78,19 @@ def test_lines_are_streamed_one_row_at_a_time_and_read_back():
     assert parsed == [
         ["1", "'=row1", "a,b", 'say "hi"', "two\nlines"],
         ["2", "'=row2", "a,b", 'say "hi"', "two\nlines"],
+    ]
+
+
+def test_the_response_streams_a_named_attachment():
+    rows = ((f"row-{n}", n) for n in range(3))
+    response = csv_response("table.csv", ["name", "n"], rows)
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="table.csv"'
+    text = b"".join(response.streaming_content).decode()
+    assert list(csv.reader(io.StringIO(text))) == [
+        ["name", "n"],
+        ["row-0", "0"],
+        ["row-1", "1"],
+        ["row-2", "2"],
     ]

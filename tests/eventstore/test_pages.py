@@ -2,6 +2,7 @@
 
 import random
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -602,3 +603,76 @@ def test_pages_served_by_another_admin_site_link_within_that_site(auditor, histo
         html = response.content.decode()
         assert f'href="{link}' in html, (url, link)
         assert "/admin/eventstore/" not in html, url
+
+
+# -- one chart per question, continuous time axes, partial buckets ---------------------------
+
+
+def test_dashboard_has_one_chart_per_question_and_every_hour(auditor, event_store):
+    # Two events, 2024-01-01 10:00 and 2024-01-03 10:00 UTC (a step of two days):
+    # 72 hours over three days, all but two of them empty.
+    _things(event_store, 2, start=datetime(2024, 1, 1, 10, tzinfo=UTC), step=timedelta(days=2))
+    params = {"from": "2024-01-01", "to": "2024-01-03", "tz": "UTC", "interval": "day"}
+    response = auditor.get(ANALYTICS, params)
+    by_id = {item["id"]: item["chart"] for item in response.context["charts"]}
+    assert list(by_id) == ["trend", "by-hour", "by-organization", "by-user"]  # no by-day
+    hours = by_id["by-hour"]
+    assert len(hours.points) == 72 and hours.total == 2
+    assert [label for label, value in hours.rows if value] == [
+        "2024-01-01T10:00+00:00",
+        "2024-01-03T10:00+00:00",
+    ]
+    # Ticks at the start of each day, with short labels.
+    assert [tick.label for tick in hours.x_ticks] == ["Jan 1", "Jan 2", "Jan 3"]
+    assert [tick.label for tick in by_id["trend"].x_ticks] == ["Jan 1", "Jan 2", "Jan 3"]
+    assert response.context["days_with_events"] == 2
+    assert response.context["busiest_hour_shown"] == "2024-01-01 10:00 +00:00"  # wraps at spaces
+    # Per hour, the trend is the hourly chart: it is not drawn twice.
+    hourly = auditor.get(ANALYTICS, {**params, "interval": "hour"})
+    assert [item["id"] for item in hourly.context["charts"]] == [
+        "trend",
+        "by-organization",
+        "by-user",
+    ]
+
+
+def test_partial_weeks_are_hatched_and_named(auditor, event_store):
+    # Wednesday 2024-01-03 to Wednesday 2024-01-17: W01 starts on Monday the 1st
+    # and W03 ends on Sunday the 21st (both partial); W02 is whole.
+    _things(event_store, 3, start=datetime(2024, 1, 3, 12, tzinfo=UTC), step=timedelta(days=7))
+    params = {"from": "2024-01-03", "to": "2024-01-17", "tz": "UTC", "interval": "week"}
+    response = auditor.get(ANALYTICS, params)
+    trend = {item["id"]: item["chart"] for item in response.context["charts"]}["trend"]
+    assert trend.rows == (("2024-W01", 1), ("2024-W02", 1), ("2024-W03", 1))
+    assert [bar.partial for bar in trend.bars] == [True, False, True]
+    page = response.content.decode()
+    assert page.count('<rect class="bar partial"') == 2
+    assert "<title>2024-W01: 1 (partial)</title>" in page
+    assert "<title>2024-W02: 1</title>" in page
+    assert "Hatched: partial week" in page
+
+
+def test_money_values_are_charted_exactly():
+    chart = charts.bar_chart(
+        "Processed",
+        [("a", Decimal("10.50")), ("b", Decimal("0.25"))],
+        value_format=lambda value: f"{value} EUR",
+        partial=[False, True],
+    )
+    assert [row.shown for row in chart.table] == ["10.50 EUR", "0.25 EUR"]
+    assert chart.total == Decimal("10.75") and chart.shown_total == "10.75 EUR"
+    assert [tick.label for tick in chart.y_ticks] == ["0", "5", "10", "15"]
+    assert chart.bars[1].partial and not chart.bars[0].partial
+    with pytest.raises(ValueError, match="one entry per row"):
+        charts.bar_chart("Bad", [("a", 1)], partial=[True, False])
+
+
+def test_hour_axis_labels():
+    # Several days: ticks at each day's first hour, labelled with the day.
+    labels = [f"2024-10-{day}T{hour:02d}:00+01:00" for day in (28, 29) for hour in range(24)]
+    short, places = charts.hour_axis(labels)
+    assert places == [0, 24] and (short[0], short[24]) == ("Oct 28", "Oct 29")
+    # One day with a repeated hour: clock times, the repeated ones with their offset.
+    day = ["2024-10-27T01:00+02:00", "2024-10-27T02:00+02:00", "2024-10-27T02:00+01:00"]
+    assert charts.hour_axis(day) == (["01:00", "02:00+02", "02:00+01"], [0, 1, 2])
+    assert charts.day_axis(["2024-12-31", "2025-01-01"]) == ["Dec 31", "Jan 1"]

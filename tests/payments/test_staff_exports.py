@@ -27,10 +27,10 @@ from django.contrib.auth.models import Permission
 from rest_framework.test import APIClient
 
 import eventstore.testing.contract  # noqa: F401  (registers the contract.* event types)
+from eventstore.money import event_money, format_money
 from eventstore.queries import counting
 from eventstore.queries.counting import MatchCount, count_matches
 from eventstore.queries.export import EVENT_CSV_HEADER, matching_events
-from eventstore.queries.money import event_money, format_money
 from eventstore.records import NewEvent
 from payments.commands import (
     CommandContext,
