@@ -146,12 +146,17 @@ def _time_span(records: Sequence[RecordedEvent], bounds: Range) -> tuple[int, in
     return start, max(start, stop)
 
 
-class _SmallIndex(dict[str, RecordedEvent | list[RecordedEvent]]):
-    """Key → records, keeping a lone record without a list around it.
+#: Records a key of a :class:`_SmallIndex` keeps in a tuple before moving them to a list.
+SMALL_GROUP = 8
 
-    Correlation and causation ids mostly have one or two events each; a list
+
+class _SmallIndex(dict[str, RecordedEvent | tuple[RecordedEvent, ...] | list[RecordedEvent]]):
+    """Key → records, keeping a lone record without a container around it.
+
+    Correlation and causation ids mostly have one to a few events each; a list
     per key would cost about 64 bytes per event, so a key holds its record
-    directly until a second one arrives.
+    directly until a second one arrives, then a tuple (no spare room, half a
+    list's size) while it has fewer than :data:`SMALL_GROUP`, then a list.
     """
 
     def add(self, key: Any, record: RecordedEvent) -> None:
@@ -160,15 +165,17 @@ class _SmallIndex(dict[str, RecordedEvent | list[RecordedEvent]]):
             self[key] = record
         elif isinstance(current, list):
             current.append(record)
+        elif isinstance(current, tuple):
+            self[key] = current + (record,) if len(current) < SMALL_GROUP else [*current, record]
         else:
-            self[key] = [current, record]
+            self[key] = (current, record)
 
     def records(self, key: Any) -> Sequence[RecordedEvent]:
         """Return the records of ``key`` in position order (empty if none)."""
         current = self.get(key)
         if current is None:
             return ()
-        return current if isinstance(current, list) else (current,)
+        return current if isinstance(current, (list, tuple)) else (current,)
 
 
 @dataclass
@@ -261,7 +268,14 @@ class _Data:
         stored = self.by_correlation.get(correlation_id) if correlation_id else None
         if stored is None:
             return correlation_id
-        return (stored[0] if isinstance(stored, list) else stored).correlation_id
+        return self._first(stored).correlation_id
+
+    @staticmethod
+    def _first(
+        stored: RecordedEvent | tuple[RecordedEvent, ...] | list[RecordedEvent],
+    ) -> RecordedEvent:
+        """The first record of a :class:`_SmallIndex` entry."""
+        return stored[0] if isinstance(stored, (list, tuple)) else stored
 
     def shared_metadata(self, metadata_json: str) -> str:
         """Return the stored string equal to ``metadata_json`` if a recent event has one.
@@ -292,25 +306,19 @@ class _Data:
         self.by_id[record.event_id.int] = record
         self.by_aggregate_type.setdefault(record.aggregate_type, []).append(record)
         key = record.correlation_id
-        if key is not None:  # _SmallIndex.add(), inlined
+        if key is not None:
             small = self.by_correlation
-            current = small.get(key)
-            if current is None:
-                small[key] = record
-            elif type(current) is list:
-                current.append(record)
+            if key in small:
+                small.add(key, record)
             else:
-                small[key] = [current, record]
+                small[key] = record
         key = record.causation_id
         if key is not None:
             small = self.by_causation
-            current = small.get(key)
-            if current is None:
-                small[key] = record
-            elif type(current) is list:
-                current.append(record)
+            if key in small:
+                small.add(key, record)
             else:
-                small[key] = [current, record]
+                small[key] = record
         by_metadata = self.by_metadata
         for name, value in zip(INDEXED_METADATA_KEYS, indexed_metadata, strict=True):
             if value is not None:
@@ -622,9 +630,7 @@ class InMemoryEventStore(BaseEventStore):
             if correlation is not None:
                 stored_correlation = data.by_correlation.get(correlation)
                 if stored_correlation is not None:
-                    if type(stored_correlation) is list:
-                        stored_correlation = stored_correlation[0]
-                    correlation = stored_correlation.correlation_id
+                    correlation = data._first(stored_correlation).correlation_id
             causation = event.causation_id
             if causation is not None and causation == correlation:
                 causation = correlation
