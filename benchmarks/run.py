@@ -75,6 +75,8 @@ def setup_django(postgres_url: str | None = None) -> None:
     atexit.register(shutil.rmtree, directory, True)
     os.environ["DJANGO_SQLITE_PATH"] = str(Path(directory) / "bench.sqlite3")
     os.environ["DJANGO_DEBUG"] = "0"
+    # The site refuses DEBUG off without a key; the benchmark's processes share this one.
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-key-" + "x" * 40)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gyroscops.settings")
     import django
 

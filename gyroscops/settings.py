@@ -2,8 +2,14 @@
 
 Environment variables:
     DJANGO_DEBUG: "1"/"true" turns DEBUG on (default off).
-    DJANGO_SECRET_KEY: the signing key; a random one per process when unset.
+    DJANGO_SECRET_KEY: the signing key, the same for every process; required when DEBUG
+        is off (a random one per process in development).
     DJANGO_ALLOWED_HOSTS: comma-separated host names (default "localhost,127.0.0.1").
+    DJANGO_HTTPS: "1" redirects HTTP to HTTPS and keeps cookies on HTTPS (default off).
+    DJANGO_TRUST_X_FORWARDED_PROTO: "1" behind a TLS-terminating proxy setting that header.
+    DJANGO_HSTS_SECONDS: Strict-Transport-Security max-age (default 0: no header).
+    DJANGO_HSTS_INCLUDE_SUBDOMAINS, DJANGO_HSTS_PRELOAD: "1" adds those HSTS directives.
+    DJANGO_CSRF_TRUSTED_ORIGINS: comma-separated origins, e.g. "https://audit.example.com".
     DJANGO_TIME_ZONE: IANA time zone for display and date-only filters (default "UTC").
     DJANGO_SQLITE_PATH: the SQLite file when DATABASE_URL is unset (default db.sqlite3).
     DATABASE_URL: the database, in dj-database-url form (default: SQLite).
@@ -30,10 +36,56 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ImproperlyConfigured(f"{name} must be a whole number ≥ 0, got {value!r}.")
+    return number
+
+
 DEBUG = _env_bool("DJANGO_DEBUG", False)
-# Without DJANGO_SECRET_KEY, each process draws a random key: safe, but sessions and
-# tokens signed by one process are not valid in another or after a restart.
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
+# The signing key (sessions, password reset tokens, signed cookies) must be the same in
+# every process of the site and across restarts: a key drawn per process would log a
+# staff user out whenever another worker answers. So outside development it must be set.
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set and DEBUG is off: every process would sign "
+            "sessions with a key of its own. Set DJANGO_SECRET_KEY to the same long random "
+            "string for every process of the site (e.g. the output of python3 -c "
+            "'import secrets; print(secrets.token_urlsafe(50))'), or DJANGO_DEBUG=1 for "
+            "development; `manage.py rundemo` (make run) sets its own."
+        )
+    SECRET_KEY = secrets.token_urlsafe(50)  # development: one per process is enough
+
+# Serving over HTTPS (the README's "Deploying" lists a production environment that
+# `manage.py check --deploy` passes): DJANGO_HTTPS=1 redirects plain HTTP to HTTPS and
+# sends the session and CSRF cookies over HTTPS only.
+_HTTPS = _env_bool("DJANGO_HTTPS", False)
+SECURE_SSL_REDIRECT = _HTTPS
+SESSION_COOKIE_SECURE = _HTTPS
+CSRF_COOKIE_SECURE = _HTTPS
+# Behind a proxy that terminates TLS and sets X-Forwarded-Proto (and strips it from
+# clients' requests): trust it, or SECURE_SSL_REDIRECT would redirect every request.
+if _env_bool("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTP Strict Transport Security, in seconds (0: no header). Browsers then refuse plain
+# HTTP to the site for that long: start small (e.g. 3600) before a year (31536000).
+SECURE_HSTS_SECONDS = _env_int("DJANGO_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD", False)
+CSRF_TRUSTED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",")
+    if origin.strip()
+]
 
 ALLOWED_HOSTS = [
     host.strip()
@@ -168,7 +220,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"auth_token": os.environ.get("API_TOKEN_RATE", "10/min")},
     # Proxies in front of the site that append to X-Forwarded-For: 0 trusts none (the
     # address is REMOTE_ADDR), so a client cannot pick its own address to dodge the limit.
-    "NUM_PROXIES": int(os.environ.get("DJANGO_NUM_PROXIES", "0")),
+    "NUM_PROXIES": _env_int("DJANGO_NUM_PROXIES", 0),
 }
 
 # Throttling counts (above). Local memory: per process, so with N workers a client gets

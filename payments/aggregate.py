@@ -15,7 +15,7 @@ from eventstore.records import RecordedEvent
 
 from .events import PaymentFailed, PaymentProcessed, PaymentRefunded
 from .exceptions import (
-    InvalidAmount,
+    CurrencyMismatch,
     InvalidReason,
     PaymentAlreadyProcessed,
     PaymentIdTaken,
@@ -106,7 +106,8 @@ class Payment(Aggregate):
         Raises:
             PaymentNotFound: if the payment has no events.
             PaymentNotRefundable: if it never went through (only failed attempts).
-            UnknownCurrency / InvalidAmount: for a bad currency or amount, or a
+            UnknownCurrency / InvalidAmount: for a bad currency or amount;
+            CurrencyMismatch: (an InvalidAmount) for a
                 currency other than the payment's.
             RefundIdConflict: if ``refund_id`` names a refund of another amount.
             RefundExceedsRemaining: if ``amount`` is more than what remains.
@@ -116,7 +117,7 @@ class Payment(Aggregate):
         if self.status not in SUCCEEDED:
             raise PaymentNotRefundable(f"Payment {self.payment_id!r} failed: nothing to refund.")
         if currency is not None and normalize_currency(currency) != self.currency:
-            raise InvalidAmount(
+            raise CurrencyMismatch(
                 f"Refunds of this payment are in {self.currency}, not {currency}.", "currency"
             )
         value = validate_amount(amount, self.currency)

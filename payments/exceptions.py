@@ -10,6 +10,8 @@ from __future__ import annotations
 __all__ = [
     "PaymentError",
     "InvalidAmount",
+    "AmountNotInCurrency",
+    "CurrencyMismatch",
     "UnknownCurrency",
     "InvalidReason",
     "PaymentNotFound",
@@ -19,6 +21,7 @@ __all__ = [
     "PaymentNotRefundable",
     "RefundExceedsRemaining",
     "RefundIdConflict",
+    "VersionNotFound",
 ]
 
 
@@ -35,6 +38,17 @@ class PaymentError(ValueError):
 
 class InvalidAmount(PaymentError):
     code = "invalid_amount"
+
+
+class AmountNotInCurrency(InvalidAmount):
+    """An amount every currency's limits allow, but not this currency's: more decimal
+    places than its minor units, or above its own largest amount (ISO 4217)."""
+
+
+class CurrencyMismatch(InvalidAmount):
+    """A refund in another currency than the payment's."""
+
+    code = "currency_mismatch"
 
 
 class UnknownCurrency(PaymentError):
@@ -90,3 +104,12 @@ class RefundIdConflict(PaymentError):
     """A refund id of this payment is given again with another amount."""
 
     code = "refund_id_conflict"
+
+
+class VersionNotFound(PaymentError):
+    """A replay asks for a version above the payment's latest."""
+
+    code = "version_not_found"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "version")

@@ -9,11 +9,12 @@ from decimal import Decimal, InvalidOperation
 from babel.core import get_global
 from babel.numbers import get_currency_precision
 
-from .exceptions import InvalidAmount, UnknownCurrency
+from .exceptions import AmountNotInCurrency, InvalidAmount, UnknownCurrency
 
 __all__ = [
     "MAX_DIGITS",
     "MAX_INTEGER_DIGITS",
+    "AMOUNT_PATTERN",
     "active_currencies",
     "format_amount",
     "max_amount",
@@ -30,6 +31,17 @@ MAX_DECIMAL_PLACES = 3
 #: (``max_digits=18, decimal_places=3``) hold every such amount, and SQLite keeps exactly
 #: 15 significant digits of a number, so every accepted amount is stored and listed exactly.
 MAX_DIGITS = MAX_INTEGER_DIGITS + MAX_DECIMAL_PLACES
+
+#: The amounts accepted in every currency with :data:`MAX_DECIMAL_PLACES` minor units, as a
+#: decimal string (ECMA 262 / Python regex, the published schema's pattern): above zero, at
+#: most :data:`MAX_INTEGER_DIGITS` digits before the point (no leading zero) and at most
+#: :data:`MAX_DECIMAL_PLACES` after. A currency with fewer minor units accepts fewer of them
+#: (:class:`AmountNotInCurrency`).
+AMOUNT_PATTERN = (
+    f"^(?:[1-9][0-9]{{0,{MAX_INTEGER_DIGITS - 1}}}(?:\\.[0-9]{{1,{MAX_DECIMAL_PLACES}}})?"
+    f"|0\\.(?:[1-9][0-9]{{0,2}}|0[1-9][0-9]?|00[1-9]))$"
+)
+assert MAX_DECIMAL_PLACES == 3, "AMOUNT_PATTERN spells out fractions of three places"
 
 # Enough precision to quantize any finite Decimal without raising (a row or an event
 # written outside the domain's rules may hold more digits than it accepts).
@@ -116,8 +128,11 @@ def validate_amount(amount: object, currency: str, *, field: str = "amount") -> 
 
     Raises:
         InvalidAmount: saying what is wrong: not a decimal number; negative or zero;
-            more than :data:`MAX_DIGITS` digits; above :func:`max_amount` (written
-            with the currency's decimals); more decimal places than the currency has.
+            more than :data:`MAX_DIGITS` digits; :data:`MAX_INTEGER_DIGITS` digits
+            or more before the point; more decimal places than any currency has.
+        AmountNotInCurrency: (an InvalidAmount) for an amount some currency
+            accepts but not this one: above :func:`max_amount` (written with the
+            currency's decimals), or more decimal places than the currency has.
     """
     if isinstance(amount, bool) or isinstance(amount, float):
         raise InvalidAmount('Give the amount as a decimal string, such as "100.00".', field)
@@ -141,11 +156,14 @@ def validate_amount(amount: object, currency: str, *, field: str = "amount") -> 
         )
     limit = max_amount(currency)
     if value > limit:
-        raise InvalidAmount(f"The amount must not exceed {limit} {currency}.", field)
+        # Below 10**12 only the currency's own decimals make it too large.
+        error = InvalidAmount if value >= Decimal(10) ** MAX_INTEGER_DIGITS else AmountNotInCurrency
+        raise error(f"The amount must not exceed {limit} {currency}.", field)
     quantum = Decimal(1).scaleb(-places)
     quantized = value.quantize(quantum)
     if quantized != value:
-        raise InvalidAmount(
-            f"{currency} amounts have at most {places} decimal place(s) (ISO 4217).", field
-        )
+        # No currency has more decimals than MAX_DECIMAL_PLACES; fewer is this currency's rule.
+        fits_some = value.quantize(Decimal(1).scaleb(-MAX_DECIMAL_PLACES)) == value
+        error = AmountNotInCurrency if fits_some else InvalidAmount
+        raise error(f"{currency} amounts have at most {places} decimal place(s) (ISO 4217).", field)
     return quantized

@@ -15,7 +15,7 @@ from eventstore import eventstore as default_store
 from eventstore.records import RecordedEvent
 
 from .aggregate import Payment
-from .exceptions import PaymentError, PaymentNotFound
+from .exceptions import PaymentError, PaymentNotFound, VersionNotFound
 
 __all__ = ["PaymentQueries"]
 
@@ -57,16 +57,15 @@ class PaymentQueries:
 
         Raises:
             PaymentNotFound: if the payment has no events.
-            PaymentError: if ``version`` is below 1 or above the payment's version
-                (field ``version``).
+            PaymentError: if ``version`` is below 1 (field ``version``).
+            VersionNotFound: if ``version`` is above the payment's version.
         """
         if version is not None and version < 1:
             raise PaymentError("version must be 1 or more.", "version")
         events = self.history(payment_id)
         if version is not None and version > len(events):
-            raise PaymentError(
-                f"Payment {payment_id!r} has {len(events)} version(s); {version} does not exist.",
-                "version",
+            raise VersionNotFound(
+                f"Payment {payment_id!r} has {len(events)} version(s); {version} does not exist."
             )
         return Payment.from_events(payment_id, events[:version])
 

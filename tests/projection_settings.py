@@ -1,6 +1,6 @@
-"""Settings of the child processes of the projection tests: the site's, plus the test projection."""
+"""Settings of the projection tests' child processes: the tests' own, plus the test projection."""
 
-from gyroscops.settings import *  # noqa: F403
-from gyroscops.settings import EVENTSTORE_PROJECTIONS
+from tests.settings import *  # noqa: F403
+from tests.settings import EVENTSTORE_PROJECTIONS
 
 EVENTSTORE_PROJECTIONS = [*EVENTSTORE_PROJECTIONS, "tests.projection_fixtures.AppliedLog"]

@@ -1,5 +1,7 @@
 """The published OpenAPI schema lists every endpoint and parameter; docs need no CDN."""
 
+import re
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -79,3 +81,108 @@ def test_docs_page_uses_local_static_files(admin_client):
     page = admin_client.get("/api/docs/").content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in page
     assert "cdn" not in page.lower()
+
+
+# -- the schema declares what the server enforces (issue 13: eleven ways it did not) ------
+
+
+def parameter(schema, path, name, method="get"):
+    (found,) = [p for p in schema["paths"][path][method]["parameters"] if p["name"] == name]
+    return found["schema"]
+
+
+def body(schema, path, name=None):
+    content = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+    reference = content["schema"]["$ref"].split("/")[-1]
+    properties = schema["components"]["schemas"][reference]["properties"]
+    return properties if name is None else properties[name]
+
+
+@pytest.mark.parametrize("path", ["/api/events/", "/api/replay/by-type/", "/api/payments/"])
+def test_page_sizes_are_bounded(schema, path):
+    assert parameter(schema, path, "page_size") == {"type": "integer", "minimum": 1, "maximum": 500}
+
+
+def test_versions_start_at_one(schema):
+    version = parameter(schema, "/api/payments/{payment_id}/replay/", "version")
+    assert (version["type"], version["minimum"], version["maximum"]) == ("integer", 1, 2**63 - 1)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/events/",
+        "/api/replay/by-type/",
+        "/api/analytics/statistics/",
+        "/api/analytics/trends/",
+    ],
+)
+def test_event_types_are_an_enum(schema, path):
+    event_type = parameter(schema, path, "event_type")
+    assert event_type["items"]["enum"] == ["PaymentFailed", "PaymentProcessed", "PaymentRefunded"]
+    if path != "/api/events/":  # required there: at least one
+        assert event_type["minItems"] == 1
+
+
+def test_counts_aggregate_id_is_not_empty(schema):
+    assert parameter(schema, "/api/counts/", "aggregate_id") == {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+    }
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/payments/", "/api/payments/{payment_id}/refunds/"], ids=["create", "refund"]
+)
+def test_idempotency_keys_have_their_pattern_and_length(schema, path):
+    key = parameter(schema, path, "Idempotency-Key", method="post")
+    assert (key["minLength"], key["maxLength"]) == (1, 255)
+    assert re.fullmatch(key["pattern"], "retry-1")
+    assert not re.fullmatch(key["pattern"], "a, b")
+    assert not re.fullmatch(key["pattern"], "two words")
+
+
+def test_payment_ids_and_correlation_ids_are_whole_patterns(schema):
+    payment_id = parameter(schema, "/api/payments/{payment_id}/", "payment_id")
+    correlation_id = parameter(
+        schema, "/api/correlations/{correlation_id}/timeline/", "correlation_id"
+    )
+    for pattern, good, bad in [
+        (payment_id["pattern"], "p-1", "p 1"),
+        (correlation_id["pattern"], "checkout-42", "-checkout"),
+        (body(schema, "/api/payments/", "payment_id")["pattern"], "p_1", "p!1"),
+    ]:
+        assert re.search(pattern, good)
+        assert not re.search(pattern, bad)  # JSON Schema patterns search: anchored
+
+
+def test_amounts_currencies_and_time_zones_are_declared(schema):
+    amount = body(schema, "/api/payments/", "amount")["pattern"]
+    assert all(re.fullmatch(amount, a) for a in ("1", "100.00", "0.001", "999999999999.999"))
+    assert not any(re.fullmatch(amount, a) for a in ("0", "0.000", "-1", "1.0001", "1" * 13))
+    currencies = schema["components"]["schemas"]["CurrencyEnum"]["enum"]
+    assert {"EUR", "JPY", "KWD"} <= set(currencies)
+    assert "XXX" not in currencies
+    assert "Europe/Paris" in parameter(schema, "/api/analytics/statistics/", "tz")["enum"]
+    reason = body(schema, "/api/payments/{payment_id}/failed-attempts/", "reason")["pattern"]
+    assert re.fullmatch(reason, " declined ")
+    assert not re.fullmatch(reason, "   ")
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/events/", "from"),
+        ("/api/events/", "to"),
+        ("/api/payments/", "processed_from"),
+        ("/api/payments/{payment_id}/replay/", "at"),
+        ("/api/analytics/trends/", "to"),
+    ],
+)
+def test_time_bounds_are_iso_8601_with_real_dates(schema, path, name):
+    pattern = parameter(schema, path, name)["pattern"]
+    for good in ("2024-02-29", "2024-01-31T10:00:00+01:00", "2024-01-31 10:00Z"):
+        assert re.fullmatch(pattern, good), good
+    for bad in ("2023-02-29", "2024-04-31", "2024-01-31T10:00:00", "yesterday", "9999-12-31"):
+        assert not re.fullmatch(pattern, bad), bad

@@ -7,7 +7,10 @@
 
 ``from``/``to`` are inclusive: ISO 8601 date-times with offset, or dates meaning
 the whole day in the time zone used. The time zone is ``tz`` (an IANA name) or
-``TIME_ZONE``, and every answer names it. The computing is done once, by
+``TIME_ZONE``, and every answer names it. A parameter that does not fit the
+published schema is a 400 naming it; parameters that fit it but break a rule
+across them (``to`` before ``from``, a trend of more than ``MAX_BUCKETS``
+buckets) are a 422. The computing is done once, by
 :mod:`eventstore.queries.analytics`; this module only parses, scopes and answers.
 """
 
@@ -15,10 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
+from django.http import QueryDict
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,46 +28,60 @@ from rest_framework.views import APIView
 
 from ..handler import eventstore
 from ..queries import analytics
-from ..queries.forms import AnalyticsQueryForm
+from ..queries.forms import AnalyticsQueryForm, time_zone_names
 from ..queries.scope import visible_organizations
-from .errors import StoreErrorsMixin
-from .schema import ERRORS
+from .errors import QueryRuleBroken, StoreErrorsMixin, invalid_request
+from .schema import ERRORS, ErrorSchema, form_field_schema
 from .strict import KnownQueryParametersMixin
 
 __all__ = ["StatisticsView", "TrendsView"]
 
 
-PARAMETERS = [
-    OpenApiParameter(
-        "event_type",
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        required=True,
-        many=True,
-        explode=True,
-        description="Registered event type; repeat for several.",
-    ),
-    OpenApiParameter(
-        "from",
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        required=True,
-        description="Start (inclusive): ISO 8601 with offset, or a date.",
-    ),
-    OpenApiParameter(
-        "to",
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        required=True,
-        description="End (inclusive): ISO 8601 with offset, or a date (the whole day).",
-    ),
-    OpenApiParameter(
-        "tz",
-        OpenApiTypes.STR,
-        OpenApiParameter.QUERY,
-        description="IANA time zone for the buckets; TIME_ZONE by default.",
-    ),
-]
+def _parameters(*, with_interval: bool) -> list[OpenApiParameter]:
+    """The query parameters, their schemas derived from :class:`AnalyticsQueryForm`'s fields."""
+    fields = AnalyticsQueryForm(QueryDict(), with_interval=with_interval).fields
+    parameters = [
+        OpenApiParameter(
+            "event_type",
+            form_field_schema(fields["event_type"]),
+            OpenApiParameter.QUERY,
+            required=True,
+            explode=True,
+            description="Registered event type; repeat for several.",
+        ),
+        OpenApiParameter(
+            "from",
+            form_field_schema(fields["start"]),
+            OpenApiParameter.QUERY,
+            required=True,
+            description="Start (inclusive): ISO 8601 with offset, or a date.",
+        ),
+        OpenApiParameter(
+            "to",
+            form_field_schema(fields["end"]),
+            OpenApiParameter.QUERY,
+            required=True,
+            description="End (inclusive): ISO 8601 with offset, or a date (the whole day). "
+            "Not before from (else 422).",
+        ),
+        OpenApiParameter(
+            "tz",
+            {"type": "string", "enum": time_zone_names()},
+            OpenApiParameter.QUERY,
+            description="IANA time zone for the buckets; TIME_ZONE by default.",
+        ),
+    ]
+    if with_interval:
+        parameters.append(
+            OpenApiParameter(
+                "interval",
+                form_field_schema(fields["interval"]),
+                OpenApiParameter.QUERY,
+                required=True,
+                description=f"Bucket size; at most {analytics.MAX_BUCKETS} buckets (else 422).",
+            )
+        )
+    return parameters
 
 
 class StatisticsSchema(serializers.Serializer[dict[str, Any]]):
@@ -107,16 +123,20 @@ class _AnalyticsView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     def get(self, request: Request) -> Response:
         form = AnalyticsQueryForm(request.query_params, with_interval=self.with_interval)
         if not form.is_valid():
-            raise ValidationError(form.api_errors())
+            raise invalid_request(form.api_errors(), form.errors.as_data())
         data = form.cleaned_data
-        result = self.compute(
-            data["event_type"],
-            data["start"],
-            data["end"],
-            tz=data["tz"],
-            organization_ids=visible_organizations(request.user),
-            **({"interval": data["interval"]} if self.with_interval else {}),
-        )
+        try:
+            result = self.compute(
+                data["event_type"],
+                data["start"],
+                data["end"],
+                tz=data["tz"],
+                organization_ids=visible_organizations(request.user),
+                **({"interval": data["interval"]} if self.with_interval else {}),
+            )
+        except analytics.TooManyBuckets as exc:
+            # Every parameter fits the schema; together they ask for too many buckets.
+            raise QueryRuleBroken(str(exc)) from None
         return Response(result.as_dict())
 
     def compute(self, *args: Any, **kwargs: Any) -> Any:
@@ -128,7 +148,10 @@ class StatisticsView(_AnalyticsView):
 
     query_parameters = frozenset({"event_type", "from", "to", "tz"})
 
-    @extend_schema(parameters=PARAMETERS, responses={200: StatisticsSchema, **ERRORS})
+    @extend_schema(
+        parameters=_parameters(with_interval=False),
+        responses={200: StatisticsSchema, 422: ErrorSchema, **ERRORS},
+    )
     def get(self, request: Request) -> Response:
         return super().get(request)
 
@@ -143,17 +166,8 @@ class TrendsView(_AnalyticsView):
     with_interval = True
 
     @extend_schema(
-        parameters=[
-            *PARAMETERS,
-            OpenApiParameter(
-                "interval",
-                OpenApiTypes.STR,
-                OpenApiParameter.QUERY,
-                required=True,
-                enum=list(analytics.INTERVALS),
-            ),
-        ],
-        responses={200: TrendsSchema, **ERRORS},
+        parameters=_parameters(with_interval=True),
+        responses={200: TrendsSchema, 422: ErrorSchema, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         return super().get(request)

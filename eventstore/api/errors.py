@@ -1,4 +1,14 @@
-"""Turn event store errors into DRF responses (400/404/409/422/507), never a 500.
+"""Turn event store errors into DRF responses (400/404/409/422/503/507).
+
+The one 500 is a store that is not configured correctly
+(:class:`~eventstore.exceptions.InvalidBackendError`, logged with its reason):
+the server must be fixed, and retrying would not help.
+
+A request that does not fit the published schema is a 400 with field
+messages; one that fits it but breaks a rule the schema cannot express (across
+parameters, or on stored data) is a 422 with the same shape of body
+(:func:`invalid_request`, :class:`UnprocessableRequest`; see
+:mod:`eventstore.queries.rules`).
 
 A stored event the code can no longer decode (its type unregistered, its
 payload not fitting its class) is a 422 naming it (``undecodable_event`` or
@@ -16,11 +26,13 @@ expected version that is a sentinel, given by its name (``"ANY"`` or
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -29,13 +41,57 @@ from ..exceptions import (
     ConcurrencyError,
     EventStoreError,
     EventStoreFull,
+    InvalidBackendError,
     InvalidEventError,
     InvalidQueryError,
     UndecodableEventError,
     UnknownEventTypeError,
 )
+from ..queries.rules import RULE_CODE, only_rules
 
-__all__ = ["StoreErrorsMixin", "exception_handler", "store_error_response"]
+__all__ = [
+    "QueryRuleBroken",
+    "StoreErrorsMixin",
+    "UnprocessableRequest",
+    "exception_handler",
+    "invalid_request",
+    "store_error_response",
+]
+
+
+class UnprocessableRequest(ValidationError):
+    """422 with DRF's field messages: every value fits the schema, together they break a rule.
+
+    See :mod:`eventstore.queries.rules` (400 for a request that does not fit the
+    published schema, 422 for one that does but breaks a rule the schema cannot
+    express).
+    """
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = RULE_CODE
+
+
+class QueryRuleBroken(APIException):
+    """422 ``{"detail": ..., "code": "invalid_query"}``: parameters that fit the schema ask
+    for what the store refuses as a whole (e.g. a trend of too many buckets)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "These parameters together ask for what the store cannot answer."
+    default_code = "invalid_query"
+
+
+def invalid_request(messages: Any, errors: Any) -> ValidationError:
+    """Return the exception to raise for a request refused with ``messages``.
+
+    ``messages`` is the body (field → list of messages); ``errors`` the same
+    errors with their codes (``form.errors.as_data()``, or a serializer's
+    ``errors``). Returns :class:`UnprocessableRequest` (422) when every error is
+    a rule beyond the schema (:func:`~eventstore.queries.rules.only_rules`),
+    else DRF's ``ValidationError`` (400).
+    """
+    return UnprocessableRequest(messages) if only_rules(errors) else ValidationError(messages)
+
+logger = logging.getLogger("eventstore.api")
 
 
 def _version(version: object) -> int | str:
@@ -83,6 +139,18 @@ def store_error_response(exc: Exception) -> Response | None:
         )
     if isinstance(exc, (InvalidQueryError, InvalidEventError)):
         return Response({"detail": str(exc), "code": "invalid"}, status=400)
+    if isinstance(exc, InvalidBackendError):
+        # The server's configuration (e.g. a memory store in a forked worker, a journal
+        # held by another process): retrying cannot fix it, so never a 503. The reason,
+        # with its paths and process ids, goes to the log, not to the client.
+        logger.error("Event store misconfigured: %s", exc, exc_info=exc)
+        return Response(
+            {
+                "detail": "The event store is not configured correctly; the server log says why.",
+                "code": "event_store_misconfigured",
+            },
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
     if isinstance(exc, EventStoreError):  # the store could not answer now (e.g. locked)
         return Response(
             {"detail": str(exc), "code": "event_store_unavailable"},

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -26,13 +25,15 @@ from ..events import registry
 from ..handler import eventstore
 from ..queries.filters import EventFilterSet
 from ..queries.scope import scoped_criteria
-from .errors import StoreErrorsMixin
+from .errors import StoreErrorsMixin, invalid_request
 from .pagination import PositionPagination
 from .schema import (
     ERRORS,
     CorrelationReplaySchema,
     CountsSchema,
+    ErrorSchema,
     EventPageSchema,
+    correlation_id_parameter,
     filterset_parameters,
     page_parameters,
 )
@@ -40,6 +41,17 @@ from .strict import KnownQueryParametersMixin
 from .views import correlation_events
 
 __all__ = ["ReplayByTypeView", "ReplayByCorrelationView", "CountsView"]
+
+#: The longest ``aggregate_id`` ``/api/counts/`` reads (the stores' column width).
+MAX_AGGREGATE_ID_LENGTH = 255
+
+
+def _required(parameter: OpenApiParameter) -> OpenApiParameter:
+    """``parameter``, required: at least one value (this endpoint needs an event type)."""
+    parameter.required = True
+    if isinstance(parameter.type, dict) and parameter.type.get("type") == "array":
+        parameter.type = {**parameter.type, "minItems": 1}
+    return parameter
 
 
 class ReplayByTypeView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
@@ -50,17 +62,17 @@ class ReplayByTypeView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
 
     @extend_schema(
         parameters=[
-            p
+            _required(p) if p.name == "event_type" else p
             for p in filterset_parameters(EventFilterSet)
             if p.name in ("event_type", "from", "to")
         ]
         + page_parameters(),
-        responses={200: EventPageSchema, **ERRORS},
+        responses={200: EventPageSchema, 422: ErrorSchema, **ERRORS},
     )
     def get(self, request: Request) -> Response:
         filterset = EventFilterSet(request.query_params, request=request)
         if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
+            raise invalid_request(filterset.errors, filterset.form.errors.as_data())
         if not filterset.form.cleaned_data.get("event_type"):
             raise ValidationError({"event_type": ["This parameter is required."]})
         wanted = {
@@ -86,7 +98,10 @@ class ReplayByCorrelationView(StoreErrorsMixin, KnownQueryParametersMixin, APIVi
     permission_classes = [IsAuthenticated]
     max_events = 10_000
 
-    @extend_schema(responses={200: CorrelationReplaySchema, **ERRORS})
+    @extend_schema(
+        parameters=[correlation_id_parameter()],
+        responses={200: CorrelationReplaySchema, **ERRORS},
+    )
     def get(self, request: Request, correlation_id: str) -> Response:
         events = correlation_events(request, correlation_id, self.max_events)
         return Response(
@@ -108,7 +123,7 @@ class CountsView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
         parameters=[
             OpenApiParameter(
                 "aggregate_id",
-                OpenApiTypes.STR,
+                {"type": "string", "minLength": 1, "maxLength": MAX_AGGREGATE_ID_LENGTH},
                 OpenApiParameter.QUERY,
                 description="Count only this aggregate's events.",
             )
@@ -118,8 +133,10 @@ class CountsView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     def get(self, request: Request) -> Response:
         aggregate_id = request.query_params.get("aggregate_id")
         if aggregate_id is not None:
-            if not aggregate_id or len(aggregate_id) > 255:
-                raise ValidationError({"aggregate_id": ["Enter an id of 1 to 255 characters."]})
+            if not aggregate_id or len(aggregate_id) > MAX_AGGREGATE_ID_LENGTH:
+                raise ValidationError(
+                    {"aggregate_id": [f"Enter an id of 1 to {MAX_AGGREGATE_ID_LENGTH} characters."]}
+                )
             return Response(
                 {
                     "aggregate_id": aggregate_id,

@@ -5,6 +5,13 @@ for the published schema (and the fuzz tests check answers against them).
 :func:`filterset_parameters` lists every filter of a django-filter
 ``FilterSet`` as a query parameter, since drf-spectacular drops filters it
 cannot tie to a model.
+
+Parameters publish what the server enforces, derived from the declarations it
+validates with (:func:`form_field_schema`: a form field's lengths, patterns,
+bounds and choices; the pagination classes' page sizes), so that a request a
+client builds from the schema is never refused with 400 (the positive-data
+check of ``tests/test_positive_data.py``). What a schema cannot say (a rule
+across parameters, stored data) is a 422 (:mod:`eventstore.queries.rules`).
 """
 
 from __future__ import annotations
@@ -12,9 +19,15 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django import forms
+from django.core import validators
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+
+from ..context import CORRELATION_ID_PATTERN
+from ..queries.params import MAX_INT64
+from .pagination import PositionPagination
 
 __all__ = [
     "ERRORS",
@@ -24,8 +37,12 @@ __all__ = [
     "ErrorSchema",
     "EventPageSchema",
     "EventSchema",
+    "correlation_id_parameter",
     "filterset_parameters",
+    "form_field_schema",
     "page_parameters",
+    "publish_char_field_rules",
+    "whole_number_schema",
 ]
 
 
@@ -96,47 +113,157 @@ ERRORS = {
 }
 """Error answers every endpoint may give, in DRF's shape."""
 
-_TYPES = {
-    django_filters.MultipleChoiceFilter: OpenApiTypes.STR,
-    django_filters.NumberFilter: OpenApiTypes.DECIMAL,
-}
+#: A string without NUL (Django's and DRF's CharFields refuse "Null characters").
+NO_NUL_PATTERN = "^[^\\x00]*$"
+#: The same with a character other than white space (what a trimmed, non-blank field needs).
+NON_BLANK_PATTERN = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+
+
+def publish_char_field_rules(serializer: Any, schema: dict[str, Any]) -> dict[str, Any]:
+    """Add to a request body ``schema`` what the DRF ``CharField`` fields of ``serializer`` enforce.
+
+    drf-spectacular publishes lengths and a ``RegexField``'s pattern; a
+    ``CharField`` also refuses NUL, and a trimmed one (``trim_whitespace``) that
+    may not be blank refuses white space only (``" "`` is blank once trimmed).
+    Fields with an ``enum`` or a pattern of their own keep it (anchored).
+    """
+    properties = schema.get("properties", {})
+    for name, field in serializer.fields.items():
+        published = properties.get(name)
+        if published is None or field.read_only or not isinstance(field, serializers.CharField):
+            continue
+        if "enum" in published:
+            continue
+        if "pattern" in published:
+            published["pattern"] = anchored(published["pattern"])
+        elif field.trim_whitespace and not field.allow_blank:
+            published["pattern"] = NON_BLANK_PATTERN
+        else:
+            published["pattern"] = NO_NUL_PATTERN
+    return schema
+
+
+def anchored(pattern: str) -> str:
+    """Return ``pattern`` matching whole strings (JSON Schema patterns match anywhere)."""
+    if pattern.startswith("^") and pattern.endswith("$"):
+        return pattern
+    return f"^(?:{pattern})$"
+
+
+def _choice_values(field: forms.ChoiceField) -> list[str]:
+    values: list[str] = []
+    choices: Any = field.choices
+    for value, label in choices:
+        if isinstance(label, list | tuple):  # a group of choices
+            values.extend(str(v) for v, _label in label)
+        elif value != "":
+            values.append(str(value))
+    return values
+
+
+def form_field_schema(field: forms.Field) -> dict[str, Any]:
+    """Return the JSON Schema of the values the Django form ``field`` accepts.
+
+    A field with a ``json_schema`` attribute declares its own (e.g.
+    :class:`~eventstore.queries.fields.IsoDateTimeBoundField`). Otherwise:
+    choices give an ``enum`` (an array of them for a multiple choice field, at
+    least one item when required); a ``CharField`` gives ``maxLength`` /
+    ``minLength`` and the ``pattern`` of its ``RegexValidator`` (anchored), or
+    "no NUL" (:data:`NO_NUL_PATTERN`) for a field that refuses null characters;
+    a number field gives ``minimum`` / ``maximum`` from its value validators.
+    Patterns beyond the first are published under ``allOf``.
+    """
+    declared = getattr(field, "json_schema", None)
+    if declared is not None:
+        return dict(declared)
+    if isinstance(field, forms.MultipleChoiceField):
+        items = {"type": "string", "enum": _choice_values(field)}
+        return {"type": "array", "items": items, **({"minItems": 1} if field.required else {})}
+    if isinstance(field, forms.ChoiceField):
+        return {"type": "string", "enum": _choice_values(field)}
+    if isinstance(field, forms.DecimalField | forms.FloatField | forms.IntegerField):
+        # Django's DecimalField is an IntegerField subclass: test it first.
+        whole = isinstance(field, forms.IntegerField) and not isinstance(field, forms.DecimalField)
+        schema: dict[str, Any] = {"type": "integer" if whole else "number"}
+        for validator in field.validators:
+            if isinstance(validator, validators.MaxValueValidator):
+                schema["maximum"] = validator.limit_value
+            elif isinstance(validator, validators.MinValueValidator):
+                schema["minimum"] = validator.limit_value
+        return schema
+    schema = {"type": "string"}
+    patterns = []
+    for validator in field.validators:
+        if isinstance(validator, validators.RegexValidator) and not validator.inverse_match:
+            regex: Any = validator.regex
+            patterns.append(anchored(regex if isinstance(regex, str) else regex.pattern))
+        elif isinstance(validator, validators.ProhibitNullCharactersValidator):
+            patterns.append(NO_NUL_PATTERN)
+        elif isinstance(validator, validators.MaxLengthValidator):
+            schema["maxLength"] = validator.limit_value
+        elif isinstance(validator, validators.MinLengthValidator):
+            schema["minLength"] = validator.limit_value
+    if patterns:
+        schema["pattern"] = patterns[0]
+    if len(patterns) > 1:
+        schema["allOf"] = [{"pattern": pattern} for pattern in patterns[1:]]
+    return schema
+
+
+def whole_number_schema(minimum: int = 1, maximum: int = MAX_INT64) -> dict[str, Any]:
+    """The schema of a whole number read by :func:`~eventstore.queries.params.parse_int`."""
+    return {"type": "integer", "minimum": minimum, "maximum": maximum}
 
 
 def filterset_parameters(
     filterset_class: type[django_filters.FilterSet],
 ) -> list[OpenApiParameter]:
-    """Return one query parameter per filter of ``filterset_class`` (with help texts)."""
+    """Return one query parameter per filter of ``filterset_class`` (with help texts).
+
+    Each parameter's schema is :func:`form_field_schema` of the filter's form field,
+    so it publishes what the filter validates.
+    """
     parameters = []
     for name, filter_ in filterset_class.base_filters.items():
-        many = isinstance(filter_, django_filters.MultipleChoiceFilter)
-        enum = None
-        if isinstance(filter_, django_filters.ChoiceFilter | django_filters.MultipleChoiceFilter):
-            choices: Any = filter_.extra.get("choices")
-            enum = [value for value, _label in (choices() if callable(choices) else choices)]
+        schema = form_field_schema(filter_.field)
         parameters.append(
             OpenApiParameter(
                 name,
-                _TYPES.get(type(filter_), OpenApiTypes.STR),
+                schema,
                 OpenApiParameter.QUERY,
+                required=filter_.field.required,
                 description=str(filter_.extra.get("help_text") or filter_.label or name),
-                many=many or None,
-                explode=True if many else None,
-                enum=enum,
+                explode=True if schema["type"] == "array" else None,
             )
         )
     return parameters
 
 
-def page_parameters() -> list[OpenApiParameter]:
-    """``cursor`` and ``page_size`` of :class:`~eventstore.api.pagination.PositionPagination`."""
+def page_parameters(pagination_class: Any = PositionPagination) -> list[OpenApiParameter]:
+    """``cursor`` and ``page_size`` of a list paginated by ``pagination_class``.
+
+    ``page_size`` is 1 to the class's ``max_page_size`` (its ``page_size`` by default),
+    as :func:`~eventstore.api.pagination.page_size` enforces.
+    """
+    default, maximum = pagination_class.page_size, pagination_class.max_page_size
     return [
         OpenApiParameter(
             "cursor", OpenApiTypes.STR, OpenApiParameter.QUERY, description="Opaque page cursor."
         ),
         OpenApiParameter(
             "page_size",
-            OpenApiTypes.INT,
+            whole_number_schema(1, maximum),
             OpenApiParameter.QUERY,
-            description="Events per page, 1 to 500 (default 50).",
+            description=f"Items per page, 1 to {maximum} (default {default}).",
         ),
     ]
+
+
+def correlation_id_parameter(location: Any = OpenApiParameter.PATH) -> OpenApiParameter:
+    """The ``correlation_id`` parameter: 1 to 128 of ``A-Z a-z 0-9 . _ : -``, first alphanumeric."""
+    return OpenApiParameter(
+        "correlation_id",
+        {"type": "string", "pattern": anchored(CORRELATION_ID_PATTERN.pattern)},
+        location,
+        description="Correlation id shared by one request or process chain.",
+    )

@@ -15,6 +15,8 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
+from .schema import publish_char_field_rules
+
 __all__ = ["KnownBodyFieldsMixin", "KnownQueryParametersMixin"]
 
 #: Parameters DRF itself reads on any endpoint (renderer choice).
@@ -66,7 +68,10 @@ FORM_ALWAYS_ALLOWED = frozenset({"csrfmiddlewaretoken"})
 
 
 class KnownBodyFieldsSchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
-    """Publish ``additionalProperties: false`` for request bodies of strict serializers."""
+    """Publish ``additionalProperties: false`` for request bodies of strict serializers.
+
+    Their fields' text rules too (:func:`~eventstore.api.schema.publish_char_field_rules`).
+    """
 
     target_class = KnownBodyFieldsMixin
     match_subclasses = True
@@ -75,4 +80,5 @@ class KnownBodyFieldsSchema(OpenApiSerializerExtension):  # type: ignore[no-unty
         schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
         if direction == "request":
             schema["additionalProperties"] = False
+            publish_char_field_rules(self.target, schema)
         return schema

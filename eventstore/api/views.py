@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,13 +17,15 @@ from ..handler import eventstore
 from ..queries.filters import EventFilterSet
 from ..queries.scope import may_see, scoped_criteria
 from ..queries.timelines import timeline_entries
-from .errors import StoreErrorsMixin
+from .errors import StoreErrorsMixin, invalid_request
 from .pagination import PositionPagination
 from .schema import (
     ERRORS,
     CorrelationTimelineSchema,
+    ErrorSchema,
     EventPageSchema,
     EventSchema,
+    correlation_id_parameter,
     filterset_parameters,
     page_parameters,
 )
@@ -36,8 +39,9 @@ class EventListView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
 
     Query parameters: see :class:`~eventstore.queries.filters.EventFilterSet`, plus
     ``cursor`` and ``page_size`` (1..500, default 50). An invalid parameter is a
-    400 naming it. Users without the audit-trail permission see only their
-    organizations' events. Every backend answers through ``store.search``.
+    400 naming it; ``to`` before ``from`` (each valid) is a 422. Users without
+    the audit-trail permission see only their organizations' events. Every backend
+    answers through ``store.search``.
     """
 
     permission_classes = [IsAuthenticated]
@@ -45,13 +49,13 @@ class EventListView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
 
     @extend_schema(
         parameters=[*filterset_parameters(EventFilterSet), *page_parameters()],
-        responses={200: EventPageSchema, **ERRORS},
+        responses={200: EventPageSchema, 422: ErrorSchema, **ERRORS},
         operation_id="events_list",  # not events_retrieve, the detail's
     )
     def get(self, request: Request) -> Response:
         filterset = EventFilterSet(request.query_params, request=request)
         if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
+            raise invalid_request(filterset.errors, filterset.form.errors.as_data())
         page = PositionPagination(request)
         criteria = scoped_criteria(request.user, filterset.criteria())
         if criteria is None:
@@ -67,7 +71,10 @@ class EventDetailView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: EventSchema, **ERRORS})
+    @extend_schema(
+        parameters=[OpenApiParameter("event_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        responses={200: EventSchema, **ERRORS},
+    )
     def get(self, request: Request, event_id: str) -> Response:
         event = eventstore.get_event(event_id)
         if event is None:
@@ -88,7 +95,10 @@ class CorrelationTimelineView(StoreErrorsMixin, KnownQueryParametersMixin, APIVi
     permission_classes = [IsAuthenticated]
     max_events = 10_000
 
-    @extend_schema(responses={200: CorrelationTimelineSchema, **ERRORS})
+    @extend_schema(
+        parameters=[correlation_id_parameter()],
+        responses={200: CorrelationTimelineSchema, **ERRORS},
+    )
     def get(self, request: Request, correlation_id: str) -> Response:
         events = correlation_events(request, correlation_id, self.max_events)
         return Response(

@@ -17,13 +17,13 @@ journal, and reported (logged, in ``stats()`` and by the system check); the
 events of complete lines load normally. A damaged line that is not the last
 one is corruption and refuses start-up.
 
-Only one process may write a journal: it is locked with ``flock`` while open;
-a second process (or a second alias on the same file) is refused.
+Only one process may write a journal: it is locked with ``flock`` while open
+(:func:`eventstore.backends.locks.open_locked`); a second process (or a second
+alias on the same file) is refused with what to do.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
@@ -34,6 +34,7 @@ from pathlib import Path
 from ..exceptions import EventStoreError, InvalidBackendError, InvalidEventError
 from ..records import RecordedEvent
 from ..serialization import record_from_object, record_to_json
+from .locks import ONE_PROCESS_HINT, open_locked
 
 __all__ = ["Journal", "TornTail"]
 
@@ -70,18 +71,16 @@ class Journal:
         self.fsync = fsync
         self.torn_tail: TornTail | None = None
         try:
-            self._file = open(self.path, "a+b")  # noqa: SIM115 - held open for the lock
+            file = open_locked(self.path)
         except OSError as exc:
             raise InvalidBackendError(f"Cannot open journal {self.path}: {exc}") from exc
-        try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._file.close()
+        if file is None:
             raise InvalidBackendError(
-                f"Journal {self.path} is locked by another process: only one process may "
-                "write a journal. Stop the other process, or use a database backend for "
-                "several workers."
-            ) from None
+                f"Journal {self.path} is locked by another process (a running server, or "
+                "another worker of it): only one process may write a journal. To run a "
+                f"management command on it, stop that process first. {ONE_PROCESS_HINT}"
+            )
+        self._file = file
 
     def load(self) -> list[list[RecordedEvent]]:
         """Read every complete batch, in order; cut and report a torn last line.

@@ -51,8 +51,10 @@ from ..exceptions import (
 from ..identity import journal_identity, new_identity, write_journal_identity
 from ..mapping import INDEXED_METADATA_KEYS, PendingEvent, indexable_value
 from ..records import ANY, RecordedEvent, make_record
+from ..serving import refuse_if_forked
 from .base import BaseEventStore, ExpectedVersionArg
 from .journal import Journal
+from .locks import ONE_PROCESS_HINT
 
 __all__ = ["InMemoryEventStore"]
 
@@ -396,14 +398,6 @@ def _load_journal(data: _Data) -> None:
             )
 
 
-def clear_all() -> None:
-    """Empty the store of every alias of this process (tests, between test cases)."""
-    with _data_lock:
-        everything = list(_data.values())
-    for data in everything:
-        data.reset()
-
-
 def swap_data(alias: str, data: _Data | None) -> _Data | None:
     """Make ``data`` the alias's data (``None``: none yet) and return the data it replaces.
 
@@ -465,6 +459,7 @@ class InMemoryEventStore(BaseEventStore):
 
     def __init__(self, alias: str = "default", options: Any = None, **kwargs: Any) -> None:
         super().__init__(alias, options, **kwargs)
+        refuse_if_forked(alias)
         self._data = _data_for(alias, self.options["JOURNAL"], self.options["JOURNAL_FSYNC"])
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
@@ -485,8 +480,9 @@ class InMemoryEventStore(BaseEventStore):
     def check(self) -> list[Any]:
         """Warn (eventstore.W001) when this store runs outside development (``DEBUG = False``).
 
-        Process memory is lost on restart, and each worker process of a
-        multi-process server keeps its own, different history.
+        Process memory is lost on restart (unless journaled), and each worker
+        process of a multi-process server would keep its own, different history;
+        :func:`eventstore.serving.claim_serving` makes a second one refuse to start.
         """
         from django.conf import settings
         from django.core import checks
@@ -496,9 +492,11 @@ class InMemoryEventStore(BaseEventStore):
             messages.append(
                 checks.Warning(
                     f"EVENTSTORES[{self.alias!r}] keeps events in process memory without a "
-                    "JOURNAL while DEBUG is False: events are lost on restart and each worker "
-                    "process has its own store.",
-                    hint="Set OPTIONS['JOURNAL'], or use a database backend for several workers.",
+                    "JOURNAL while DEBUG is False: events are lost on restart, and each "
+                    "worker process of a server would keep its own, diverging history.",
+                    hint=f"{ONE_PROCESS_HINT} Call eventstore.serving.claim_serving() in "
+                    "wsgi.py/asgi.py so that a second process refuses to start; "
+                    "OPTIONS['JOURNAL'] keeps the events across restarts.",
                     id="eventstore.W001",
                 )
             )

@@ -42,9 +42,11 @@ __all__ = [
     "MAX_BUCKETS",
     "PAGE_SIZE",
     "Statistics",
+    "TooManyBuckets",
     "TrendBucket",
     "Trends",
     "UNKNOWN",
+    "rfc3339",
     "statistics",
     "trends",
 ]
@@ -64,6 +66,19 @@ UNKNOWN = "unknown"
 
 _HOUR = timedelta(hours=1)
 _TICK = timedelta(microseconds=1)
+
+
+def rfc3339(moment: datetime) -> str:
+    """Return aware ``moment`` in ISO 8601 as RFC 3339 allows: an offset of whole minutes.
+
+    A zone's local mean time before it adopted a standard offset can be off UTC by
+    seconds (Europe/London -00:01:15 until 1847); such an instant is given in UTC
+    (``+00:00``), the same instant, since RFC 3339 offsets have no seconds.
+    """
+    offset = moment.utcoffset()
+    if offset is not None and offset % timedelta(minutes=1):
+        moment = moment.astimezone(UTC)
+    return moment.isoformat()
 
 
 class TrendBucket(TypedDict):
@@ -120,8 +135,8 @@ class Statistics:
         return {
             "event_types": list(self.event_types),
             "time_zone": self.time_zone,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "start": rfc3339(self.start),
+            "end": rfc3339(self.end),
             "total": self.total,
             "by_hour": dict(self.by_hour),
             "by_day": dict(self.by_day),
@@ -159,11 +174,11 @@ class Trends:
             "event_types": list(self.event_types),
             "interval": self.interval,
             "time_zone": self.time_zone,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
+            "start": rfc3339(self.start),
+            "end": rfc3339(self.end),
             "total": self.total,
             "buckets": [
-                {"bucket": b["bucket"], "start": b["start"].isoformat(), "count": b["count"]}
+                {"bucket": b["bucket"], "start": rfc3339(b["start"]), "count": b["count"]}
                 for b in self.buckets
             ],
         }
@@ -504,7 +519,8 @@ def _buckets(
     """Return the bucket starts (UTC, increasing) and labels covering ``start``..``end``.
 
     Raises:
-        InvalidQueryError: if more than :data:`MAX_BUCKETS` buckets would be needed.
+        TooManyBuckets: (an InvalidQueryError) if more than :data:`MAX_BUCKETS` buckets
+            would be needed.
     """
     if interval == "hour":
         # The starts of every local hour whose wall clock lies within 3 hours of
@@ -553,8 +569,12 @@ def _buckets(
     return starts, labels
 
 
-def _too_many(interval: str) -> InvalidQueryError:
-    return InvalidQueryError(
+class TooManyBuckets(InvalidQueryError):
+    """A trend's range and interval need more than :data:`MAX_BUCKETS` buckets."""
+
+
+def _too_many(interval: str) -> TooManyBuckets:
+    return TooManyBuckets(
         f"This range needs more than {MAX_BUCKETS} {interval} buckets (the limit, "
         f"MAX_BUCKETS = {MAX_BUCKETS}): use a shorter range or a longer interval."
     )

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-__all__ = ["IsoDateTimeBoundField", "TimeBound"]
+__all__ = ["ISO_BOUND_PATTERN", "IsoDateTimeBoundField", "TimeBound"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,27 @@ _ISO_DATE_TIME = re.compile(
 )
 
 
+# The values every IsoDateTimeBoundField accepts, as one ECMA 262 / Python regex (the published
+# schema's pattern): real calendar dates of years 2 to 9998 (so that no offset or next day
+# leaves years 1..9999), times 00:00 to 23:59:59.999999, and the offset a date-time must have.
+_YEAR = (
+    "(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+)
+_MONTH_DAY = (
+    "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    "|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+)
+# Leap years: divisible by 4, centuries only when divisible by 400 (all within years 4..9996).
+_LEAP_DAY = (
+    "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29"
+)
+_HOUR_MINUTE = "(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+_TIME = f"[T ]{_HOUR_MINUTE}(?::[0-5][0-9](?:\\.[0-9]{{1,6}})?)?(?:Z|[+-]{_HOUR_MINUTE})"
+#: Every string matching this is accepted by :class:`IsoDateTimeBoundField` (lower or upper).
+ISO_BOUND_PATTERN = f"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})(?:{_TIME})?$"
+
+
 class IsoDateTimeBoundField(forms.Field):
     """An ISO 8601 date-time with UTC offset, or a date meaning that whole day.
 
@@ -45,6 +66,13 @@ class IsoDateTimeBoundField(forms.Field):
         "naive": "Add a UTC offset (for example +00:00 or Z) to the date-time.",
         "out_of_range": "This date or time is outside the supported range (years 1 to 9999 "
         "once converted to UTC; a date-only upper bound needs the next day too).",
+    }
+
+    #: The JSON Schema of the accepted values (published in the API's OpenAPI schema).
+    json_schema = {
+        "type": "string",
+        "pattern": ISO_BOUND_PATTERN,
+        "example": "2024-01-31T10:00:00+01:00",
     }
 
     def __init__(self, *, upper: bool = False, **kwargs: Any) -> None:

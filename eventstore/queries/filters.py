@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 import django_filters
 from django import forms
+from django.core.validators import RegexValidator
 
 from ..context import CORRELATION_ID_PATTERN
 from ..events import registry
 from .fields import IsoDateTimeBoundField, TimeBound
+from .rules import rule_error
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -78,6 +80,11 @@ class EventFilterSet(django_filters.FilterSet):
     correlation_id = django_filters.CharFilter(
         label="Correlation id",
         max_length=128,
+        validators=[
+            RegexValidator(
+                f"^(?:{CORRELATION_ID_PATTERN.pattern})$", "Enter a valid correlation id."
+            )
+        ],
         help_text="Correlation id shared by one request or process chain.",
     )
     causation_id = django_filters.CharFilter(
@@ -92,7 +99,12 @@ class EventFilterSet(django_filters.FilterSet):
         label="User id", max_length=255, help_text="metadata.user_id"
     )
     search = django_filters.CharFilter(
-        label="Search", max_length=200, help_text="Case-insensitive text in the event's data."
+        label="Search",
+        max_length=200,
+        validators=[
+            RegexValidator("^[^\\x00-\\x1f]*$", "Remove control characters from the search text.")
+        ],
+        help_text="Case-insensitive text in the event's data.",
     )
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
@@ -108,13 +120,8 @@ class EventFilterSet(django_filters.FilterSet):
                 start, end = cleaned.get("from"), cleaned.get("to")
                 if isinstance(start, TimeBound) and isinstance(end, TimeBound):
                     if start.value > end.value or (end.exclusive and start.value >= end.value):
-                        self.add_error("to", "'to' must not be before 'from'.")
-                search = cleaned.get("search") or ""
-                if any(ord(character) < 32 for character in search):
-                    self.add_error("search", "Remove control characters from the search text.")
-                correlation_id = cleaned.get("correlation_id")
-                if correlation_id and not CORRELATION_ID_PATTERN.fullmatch(correlation_id):
-                    self.add_error("correlation_id", "Enter a valid correlation id.")
+                        # Both fit the schema: a rule across them (422, see .rules).
+                        self.add_error("to", rule_error("'to' must not be before 'from'."))
                 return cleaned
 
         return EventFilterForm

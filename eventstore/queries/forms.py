@@ -14,8 +14,9 @@ from django.utils import timezone
 from ..events import registry
 from . import analytics
 from .fields import IsoDateTimeBoundField
+from .rules import rule_error
 
-__all__ = ["AnalyticsQueryForm", "iana_zone_names"]
+__all__ = ["AnalyticsQueryForm", "iana_zone_names", "time_zone_names"]
 
 
 @functools.cache
@@ -26,6 +27,11 @@ def iana_zone_names() -> frozenset[str]:
     not zones; ``right/``/``posix/`` copies are left out by ``available_timezones``.
     """
     return frozenset(available_timezones()) - {"localtime", "posixrules", "Factory"}
+
+
+def time_zone_names() -> list[str]:
+    """The names ``tz`` accepts, sorted: the IANA zones and ``settings.TIME_ZONE``."""
+    return sorted(iana_zone_names() | {settings.TIME_ZONE})
 
 
 class AnalyticsQueryForm(forms.Form):
@@ -59,7 +65,7 @@ class AnalyticsQueryForm(forms.Form):
 
     def clean_tz(self) -> ZoneInfo:
         name = self.cleaned_data.get("tz") or settings.TIME_ZONE
-        if name not in iana_zone_names() and name != settings.TIME_ZONE:
+        if name not in time_zone_names():
             raise forms.ValidationError(f"Unknown time zone {name!r}: give an IANA name.")
         try:
             return ZoneInfo(name)
@@ -84,7 +90,8 @@ class AnalyticsQueryForm(forms.Form):
             # A date-only "to" is "before the next day": the last inclusive instant.
             cleaned["end"] = end.value - timedelta(microseconds=1) if end.exclusive else end.value
             if cleaned["start"] > cleaned["end"]:
-                self.add_error("end", "'to' must not be before 'from'.")
+                # Both fit the schema: a rule across them (422, see .rules).
+                self.add_error("end", rule_error("'to' must not be before 'from'."))
         return cleaned
 
     def api_errors(self) -> dict[str, list[str]]:

@@ -48,7 +48,13 @@ from rest_framework.response import Response
 
 from ..models import IdempotencyRecord
 
-__all__ = ["DEFAULT_CLAIM_TIMEOUT", "IDEMPOTENCY_HEADER", "command_id", "idempotent"]
+__all__ = [
+    "DEFAULT_CLAIM_TIMEOUT",
+    "IDEMPOTENCY_HEADER",
+    "IDEMPOTENCY_KEY_PATTERN",
+    "command_id",
+    "idempotent",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +65,8 @@ DEFAULT_CLAIM_TIMEOUT = 300
 _NAMESPACE = uuid.UUID("3f0b2a52-5c0e-4e57-9a57-1d5e0c9b7a61")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-# Visible ASCII but the comma, which joins repeated headers ("a, b" is two keys).
-_KEY = re.compile(r"[\x21-\x2b\x2d-\x7e]{1,255}")
+#: Visible ASCII but the comma, which joins repeated headers ("a, b" is two keys).
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[\x21-\x2b\x2d-\x7e]{1,255}")
 
 
 class IdempotencyKeyReused(APIException):
@@ -155,7 +161,7 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
         key = request.headers.get(IDEMPOTENCY_HEADER)
         if key is None:
             return method(view, request, *args, **kwargs)
-        if not _KEY.fullmatch(key):
+        if not IDEMPOTENCY_KEY_PATTERN.fullmatch(key):
             raise ValidationError(
                 {IDEMPOTENCY_HEADER: ["Use 1 to 255 visible ASCII characters, without commas."]}
             )

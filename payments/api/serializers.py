@@ -9,17 +9,25 @@ from rest_framework.authtoken.serializers import AuthTokenSerializer as DRFAuthT
 
 from eventstore.api.schema import EventSchema
 from eventstore.api.strict import KnownBodyFieldsMixin
+from eventstore.queries.rules import RULE_CODE
 
 from ..commands import PAYMENT_ID_PATTERN
 from ..models import Organization, PaymentSummary
 from ..money import format_amount
-from .fields import AmountField
+from .fields import AmountField, CurrencyField
+
+#: ``payment_id`` and ``refund_id``: the whole value matches (a RegexField searches).
+ID_REGEX = f"^(?:{PAYMENT_ID_PATTERN.pattern})$"
 
 
 def existing_organization(slug: str) -> str:
-    """Return ``slug`` if an organization has it, else raise a validation error."""
+    """Return ``slug`` if an organization has it, else raise a validation error.
+
+    A well-formed slug no organization has fits the schema: the error is a rule
+    on stored data (``code`` :data:`~eventstore.queries.rules.RULE_CODE`, a 422).
+    """
     if not Organization.objects.filter(slug=slug).exists():
-        raise serializers.ValidationError(f"No organization {slug!r}.")
+        raise serializers.ValidationError(f"No organization {slug!r}.", code=RULE_CODE)
     return slug
 
 
@@ -38,13 +46,13 @@ class ProcessPaymentSerializer(KnownBodyFieldsMixin, serializers.Serializer):
     """``POST /api/payments/``: ``payment_id`` is optional (a UUID is generated)."""
 
     payment_id = serializers.RegexField(
-        PAYMENT_ID_PATTERN.pattern,
+        ID_REGEX,
         required=False,
         max_length=64,
         help_text="1 to 64 letters, digits, '-' or '_'; generated when absent.",
     )
     amount = AmountField(help_text='Decimal string, such as "100.00".')
-    currency = serializers.CharField(max_length=3, min_length=3, help_text="ISO 4217 code.")
+    currency = CurrencyField(help_text="ISO 4217 code.")
     organization_id = serializers.SlugField(max_length=64)
 
     def validate_organization_id(self, value: str) -> str:
@@ -55,13 +63,10 @@ class RefundSerializer(KnownBodyFieldsMixin, serializers.Serializer):
     """``POST /api/payments/{id}/refunds/``."""
 
     amount = AmountField(help_text="Decimal string, at most what remains to refund.")
-    currency = serializers.CharField(
-        max_length=3,
-        min_length=3,
-        required=False,
-        help_text="Optional; must be the payment's currency when given.",
+    currency = CurrencyField(
+        required=False, help_text="Optional; must be the payment's currency when given (else 422)."
     )
-    refund_id = serializers.RegexField(PAYMENT_ID_PATTERN.pattern, required=False, max_length=64)
+    refund_id = serializers.RegexField(ID_REGEX, required=False, max_length=64)
 
 
 class FailedAttemptSerializer(KnownBodyFieldsMixin, serializers.Serializer):
@@ -71,7 +76,7 @@ class FailedAttemptSerializer(KnownBodyFieldsMixin, serializers.Serializer):
         return existing_organization(value)
 
     amount = AmountField()
-    currency = serializers.CharField(max_length=3, min_length=3)
+    currency = CurrencyField()
     organization_id = serializers.SlugField(max_length=64)
     reason = serializers.CharField(max_length=500, help_text="Why the attempt failed.")
 

@@ -12,7 +12,6 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -24,15 +23,24 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from eventstore.api.errors import UnprocessableRequest, invalid_request
 from eventstore.api.pagination import page_size
-from eventstore.api.schema import ERRORS, ErrorSchema
+from eventstore.api.schema import (
+    ERRORS,
+    ErrorSchema,
+    anchored,
+    filterset_parameters,
+    whole_number_schema,
+)
 from eventstore.api.strict import KnownQueryParametersMixin
 from eventstore.queries.fields import IsoDateTimeBoundField
 from eventstore.queries.params import parse_int
+from eventstore.queries.rules import RULE_CODE
 from eventstore.queries.scope import visible_organizations
 
 from ..aggregate import Payment
 from ..commands import (
+    PAYMENT_ID_PATTERN,
     CommandContext,
     FailPayment,
     PaymentCommandHandler,
@@ -42,7 +50,7 @@ from ..commands import (
 from ..models import PaymentSummary
 from ..queries import PaymentQueries
 from .filters import PaymentSummaryFilterSet
-from .idempotency import IDEMPOTENCY_HEADER, command_id, idempotent
+from .idempotency import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN, command_id, idempotent
 from .serializers import (
     AuthTokenSerializer,
     FailedAttemptSerializer,
@@ -66,10 +74,35 @@ __all__ = [
 
 IDEMPOTENCY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    OpenApiTypes.STR,
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": anchored(IDEMPOTENCY_KEY_PATTERN.pattern),
+    },
     OpenApiParameter.HEADER,
-    description="Send the same key to retry safely: the first answer is returned again.",
+    description="Send the same key to retry safely: the first answer is returned again. "
+    "1 to 255 visible ASCII characters, without commas.",
 )
+
+#: The ``{payment_id}`` of every payment URL: what ``validate_payment_id`` accepts.
+PAYMENT_ID_PARAMETER = OpenApiParameter(
+    "payment_id",
+    {"type": "string", "pattern": anchored(PAYMENT_ID_PATTERN.pattern)},
+    OpenApiParameter.PATH,
+    description="1 to 64 letters, digits, '-' or '_'.",
+)
+
+
+def validated(serializer: serializers.Serializer) -> dict[str, Any]:
+    """Return ``serializer``'s validated data, or raise 400 (or 422 for rules beyond the schema).
+
+    See :func:`eventstore.api.errors.invalid_request`: an unknown organization is a
+    well-formed body breaking a rule on stored data (422), any other error a 400.
+    """
+    if not serializer.is_valid():
+        raise invalid_request(serializer.errors, serializer.errors)
+    return dict(serializer.validated_data)
 
 
 #: Answers of endpoints that build a payment's state: 422 when its history no longer decodes.
@@ -146,6 +179,14 @@ class PaymentPagination(CursorPagination):
             self.max_page_size,
         )
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """DRF's ``cursor`` and ``page_size``, with the bounds :meth:`get_page_size` enforces."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = whole_number_schema(1, self.max_page_size)
+        return parameters
+
     def decode_cursor(self, request: Request) -> Any:
         cursor = super().decode_cursor(request)
         if cursor is not None and cursor.position is not None:
@@ -168,7 +209,10 @@ class PaymentListCreateView(KnownQueryParametersMixin, ListAPIView):
     pagination_class = PaymentPagination
     query_parameters = frozenset(PaymentSummaryFilterSet.base_filters) | {"cursor", "page_size"}
 
-    @extend_schema(responses={200: PaymentSummarySerializer(many=True), **ERRORS})
+    @extend_schema(
+        parameters=filterset_parameters(PaymentSummaryFilterSet),
+        responses={200: PaymentSummarySerializer(many=True), **ERRORS},
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -184,9 +228,7 @@ class PaymentListCreateView(KnownQueryParametersMixin, ListAPIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        serializer = ProcessPaymentSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(ProcessPaymentSerializer(data=request.data))
         payment, _events = PaymentCommandHandler().process(
             ProcessPayment(
                 payment_id=data.get("payment_id") or new_payment_id(request),
@@ -204,7 +246,7 @@ class PaymentDetailView(KnownQueryParametersMixin, APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=STATE_RESPONSES)
+    @extend_schema(parameters=[PAYMENT_ID_PARAMETER], responses=STATE_RESPONSES)
     def get(self, request: Request, payment_id: str) -> Response:
         return Response(queries_for(request).state(payment_id).state())
 
@@ -214,7 +256,9 @@ class PaymentHistoryView(KnownQueryParametersMixin, APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={200: PaymentHistorySchema, **ERRORS})
+    @extend_schema(
+        parameters=[PAYMENT_ID_PARAMETER], responses={200: PaymentHistorySchema, **ERRORS}
+    )
     def get(self, request: Request, payment_id: str) -> Response:
         events = queries_for(request).history(payment_id)
         return Response(
@@ -240,15 +284,17 @@ class PaymentReplayView(KnownQueryParametersMixin, APIView):
 
     @extend_schema(
         parameters=[
+            PAYMENT_ID_PARAMETER,
             OpenApiParameter(
                 "version",
-                OpenApiTypes.INT,
+                whole_number_schema(1),
                 OpenApiParameter.QUERY,
-                description="State after this version (1 or more).",
+                description="State after this version (1 or more; one the payment has, "
+                "else 422). Give version or at, not both (else 422).",
             ),
             OpenApiParameter(
                 "at",
-                OpenApiTypes.STR,
+                IsoDateTimeBoundField.json_schema,
                 OpenApiParameter.QUERY,
                 description="State at this instant: ISO 8601 with offset, or a date.",
             ),
@@ -259,7 +305,8 @@ class PaymentReplayView(KnownQueryParametersMixin, APIView):
         raw_version = request.query_params.get("version")
         raw_at = request.query_params.get("at")
         if (raw_version is None) == (raw_at is None):
-            raise ValidationError({"version": ["Give either version or at."]})
+            # Each parameter is optional in the schema; needing exactly one is a rule across them.
+            raise UnprocessableRequest({"version": ["Give either version or at."]}, RULE_CODE)
         queries = queries_for(request)
         if raw_version is not None:
             version = parse_int(raw_version, minimum=1)
@@ -290,19 +337,18 @@ class PaymentRefundView(APIView):
 
     @extend_schema(
         request=RefundSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[PAYMENT_ID_PARAMETER, IDEMPOTENCY_PARAMETER],
         responses={200: PaymentStateSerializer, **COMMAND_RESPONSES},
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
-        serializer = RefundSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = validated(RefundSerializer(data=request.data))
         payment, events = PaymentCommandHandler().refund(
             RefundPayment(
                 payment_id=payment_id,
-                amount=serializer.validated_data["amount"],
-                refund_id=serializer.validated_data.get("refund_id"),
-                currency=serializer.validated_data.get("currency"),
+                amount=data["amount"],
+                refund_id=data.get("refund_id"),
+                currency=data.get("currency"),
             ),
             command_context(request),
         )
@@ -322,14 +368,12 @@ class PaymentFailedAttemptView(APIView):
 
     @extend_schema(
         request=FailedAttemptSerializer,
-        parameters=[IDEMPOTENCY_PARAMETER],
+        parameters=[PAYMENT_ID_PARAMETER, IDEMPOTENCY_PARAMETER],
         responses=COMMAND_RESPONSES,
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
-        serializer = FailedAttemptSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        data = validated(FailedAttemptSerializer(data=request.data))
         payment, _events = PaymentCommandHandler().fail(
             FailPayment(
                 payment_id=payment_id,

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIClient
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from eventstore.exceptions import EventStoreError, InvalidQueryError
+from eventstore.exceptions import EventStoreError, InvalidBackendError, InvalidQueryError
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +68,18 @@ def test_with_drfs_handler_store_errors_are_not_500s(settings, api, failing_sear
     assert response.status_code == 503
     assert response["Retry-After"] == "1"
     assert response.json()["code"] == "event_store_unavailable"
+
+
+def test_a_misconfigured_store_is_a_500_that_retrying_cannot_fix(settings, api, failing_search):
+    with_exception_handler(settings)
+    failing_search(InvalidBackendError("Journal /srv/events.journal is locked by process 7"))
+    response = api.get("/api/events/")
+    assert response.status_code == 500
+    assert "Retry-After" not in response
+    assert response.json() == {
+        "detail": "The event store is not configured correctly; the server log says why.",
+        "code": "event_store_misconfigured",
+    }
 
 
 def test_with_drfs_handler_bodies_keep_their_code(settings, api, event_store):

@@ -309,10 +309,17 @@ def test_the_system_check_warns_about_memory_without_a_journal(open_store, setti
     assert warning.id == "eventstore.W001"
     assert warning.msg == (
         "EVENTSTORES['checked'] keeps events in process memory without a JOURNAL while DEBUG "
-        "is False: events are lost on restart and each worker process has its own store."
+        "is False: events are lost on restart, and each worker process of a server would "
+        "keep its own, diverging history."
     )
+    # What fixes it: one process (claimed at start-up), or the database backend; a journal
+    # alone does not (a second worker is refused the journal).
     assert warning.hint == (
-        "Set OPTIONS['JOURNAL'], or use a database backend for several workers."
+        "A process-memory store is served by one process: run the server with one worker "
+        "process (gunicorn --workers=1, or uvicorn/daphne without several workers), or use "
+        "the database backend (eventstore.backends.database.DatabaseEventStore) to serve "
+        "from several. Call eventstore.serving.claim_serving() in wsgi.py/asgi.py so that a "
+        "second process refuses to start; OPTIONS['JOURNAL'] keeps the events across restarts."
     )
     assert open_store(journal="checked").check() == []
     settings.DEBUG = True

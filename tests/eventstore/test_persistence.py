@@ -206,6 +206,10 @@ def test_a_second_process_cannot_open_the_same_journal(journal_store, tmp_path):
     out, err = other.communicate(timeout=60)
     assert b"InvalidBackendError" in out, err
     assert b"locked by another process" in out
+    # What to do, as the system check and the serving claim say it.
+    assert b"stop that process first" in out
+    assert b"run the server with one worker process" in out
+    assert b"use the database backend" in out
 
 
 def test_kill_9_loses_no_acknowledged_event(journal_store, tmp_path):

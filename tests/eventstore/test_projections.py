@@ -303,18 +303,25 @@ def test_the_admin_page_shows_the_status_table(client, django_user_model, event_
     assert "caught_up" in page
 
 
-def test_a_projection_handles_events_stored_under_a_former_name_of_its_types():
-    from eventstore import DomainEvent, event, registry
+def test_a_projection_handles_events_stored_under_a_former_name_of_its_types(event_store):
+    from eventstore import DomainEvent, NewEvent, event, registry
     from eventstore.projections import Projection
-    from eventstore.records import RecordedEvent
 
     class Watching(Projection):
         name = "tests.watching"
         event_types = ["tests.Renamed"]
 
-    old = RecordedEvent.__new__(RecordedEvent)
-    object.__setattr__(old, "event_type", "tests.Original")
+    @event
+    class Original(DomainEvent, event_type="tests.Original"):
+        note: str
+
+    try:
+        event_store.append("w-1", "Watched", [NewEvent("tests.Original", {"note": "old"})], 0)
+    finally:
+        registry.unregister("tests.Original")  # the deploy that renamed the class
+    (old,) = event_store.read_aggregate("w-1")
     watching = Watching()
+    assert old.event_type == "tests.Original"
     assert not watching.handles(old)
 
     @event
@@ -323,6 +330,7 @@ def test_a_projection_handles_events_stored_under_a_former_name_of_its_types():
 
     try:
         assert watching.handles(old)
+        assert old.to_event() == Renamed(note="old")
     finally:
         registry.unregister("tests.Renamed")
 
