@@ -19,6 +19,7 @@ Only "our" timed sections run under the profiler (``--profile``).
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import http.client
 import json
@@ -515,16 +516,25 @@ def append(config: Config, fixtures: Fixtures) -> list[Row]:
     peer_inputs = [to_peer(spec) for spec in specs]
     peer_raw = [peer_fields(spec) for spec in specs]
     floor_inputs = [to_floor(spec) for spec in specs]
+    # The batches: each aggregate's 10 events in one append, stamped in append order
+    # (a batch is appended at one time; the generated times interleave aggregates).
+    batched = [
+        dataclasses.replace(spec, timestamp=START + STEP * position)
+        for position, spec in enumerate(
+            spec for batch in _batched(specs, lambda spec: str(spec.aggregate_id)) for spec in batch
+        )
+    ]
     del specs
     ours_batches = [
         (batch[0][0], [item[1] for item in batch], 0)
-        for batch in _batched(ours_inputs, lambda item: item[0])
+        for batch in _batched([to_ours(spec) for spec in batched], lambda item: item[0])
     ]
-    peer_raw_batches = _batched(peer_raw, lambda item: item[0])
+    peer_raw_batches = _batched([peer_fields(spec) for spec in batched], lambda item: item[0])
     floor_batches = [
         (batch[0][0], [item[1] for item in batch], 0)
-        for batch in _batched(floor_inputs, lambda item: item[0])
+        for batch in _batched([to_floor(spec) for spec in batched], lambda item: item[0])
     ]
+    del batched
     total = len(ours_inputs)
     kept: dict[str, Any] = {}
 
