@@ -30,6 +30,7 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/postgres"
 #: decision to create the databases, which comes before the workloads can be imported.
 WORKLOAD_NAMES = (
     "pg_append",
+    "pg_writers",
     "pg_read_aggregate",
     "pg_catch_up",
     # benchmarks.projection_workloads, on the same databases:
@@ -37,6 +38,8 @@ WORKLOAD_NAMES = (
     "pg_projection_rebuild",
     "pg_projection_lag",
 )
+#: PostgreSQL workloads whose timed code runs in other processes: ``--profile`` cannot see it.
+NOT_PROFILABLE = ("pg_writers",)
 PREFIX = "gyroscops_bench_"
 
 

@@ -10,7 +10,10 @@ own fresh database on the same server (see ``benchmarks.pg_server``), and each
 append is one transaction on both sides. The events, and their shaping before
 the timers, are those of ``benchmarks.workloads``.
 
-No targets are set for PostgreSQL: the rows report ("report", met "—").
+No targets are set for the single-process PostgreSQL rows: they report
+("report", met "—"). The writer-process rows (``pg_writers``, see
+``benchmarks.pg_writers``) have issue 12's target: at least the peer's rate at
+every level, rising from 1 to 2 writers and not falling after.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from django.db import connections, transaction
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import sql
 
-from benchmarks import projection_workloads
-from benchmarks.pg_server import WORKLOAD_NAMES, BenchDatabases
+from benchmarks import pg_writers, projection_workloads
+from benchmarks.pg_server import NOT_PROFILABLE, WORKLOAD_NAMES, BenchDatabases
 from benchmarks.workloads import (
     AGGREGATE_TYPE,
     EVENTS_PER_AGGREGATE,
@@ -45,7 +48,8 @@ from benchmarks.workloads import (
     to_ours,
     to_peer,
 )
-from eventstore.backends.database import DatabaseEventStore
+from eventstore.backends.database import COUNTER, DatabaseEventStore
+from eventstore.models import PositionCounter, StoredEvent
 
 #: The Django ``DATABASES`` alias that ``EVENTSTORE_TEST_POSTGRES_URL`` adds.
 DJANGO_ALIAS = "postgres"
@@ -193,6 +197,115 @@ def pg_append(config: Config, fixtures: Fixtures) -> list[Row]:
     return [Row(label, ours, peer, "/s", TARGET, None)]
 
 
+# -- 10b. PostgreSQL append from 1, 2, 4 and 8 writer processes ------------------------------
+
+
+def _empty_ours_for_writers() -> None:
+    """Empty our event table (TRUNCATE, as the peer's) and set the position counter to 0."""
+    events = connections[DJANGO_ALIAS].ops.quote_name(StoredEvent._meta.db_table)
+    counter = connections[DJANGO_ALIAS].ops.quote_name(PositionCounter._meta.db_table)
+    with connections[DJANGO_ALIAS].cursor() as cursor:
+        cursor.execute(f"TRUNCATE {events}, {counter}")  # noqa: S608  (quoted names)
+    PositionCounter.objects.using(DJANGO_ALIAS).create(name=COUNTER, value=0)
+
+
+def _check_ours_gapless(appends: int, label: str) -> None:
+    """Raise :class:`Failure` unless ours holds exactly ``appends`` events, positions
+    1..appends, and every aggregate versions 1..k."""
+    events = connections[DJANGO_ALIAS].ops.quote_name(StoredEvent._meta.db_table)
+    with connections[DJANGO_ALIAS].cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), coalesce(min(position), 0), coalesce(max(position), 0) "  # noqa: S608
+            f"FROM {events}"
+        )
+        count, first, last = cursor.fetchone()
+        cursor.execute(
+            f"SELECT count(*) FROM (SELECT aggregate_id FROM {events} GROUP BY aggregate_id "  # noqa: S608
+            "HAVING min(version) <> 1 OR max(version) <> count(*)) AS broken"
+        )
+        broken = cursor.fetchone()[0]
+    check(count == appends, f"{label}: {count} events stored, the writers made {appends}")
+    check(appends == 0 or (first, last) == (1, appends), f"{label}: positions {first}..{last}")
+    check(broken == 0, f"{label}: {broken} aggregates with missing or doubled versions")
+
+
+def pg_writers_workload(config: Config, fixtures: Fixtures) -> list[Row]:
+    """Appends per second from 1, 2, 4 and 8 writer processes on their own aggregates.
+
+    See :mod:`benchmarks.pg_writers`. Runs ``repeats`` × levels × 2 sides of
+    ``seconds`` each (3 s × 3 repeats in a full run, 1.5 s × 1 in ``--quick``).
+    """
+    pg = _stores(fixtures)
+    quick = config.pg_append_aggregates <= Config.quick(seed=config.seed).pg_append_aggregates
+    settings = pg_writers.QUICK if quick else pg_writers.FULL
+    pg.store  # noqa: B018  (migrates ours)
+    pg.holding = None  # the tables are emptied below
+    databases = pg.databases
+    peer_kwargs = databases.connect_kwargs(databases.peer)
+    datastore = PostgresDatastore(**peer_kwargs, pool_size=1, originator_id_type="text")
+    try:
+        recorder = PostgresApplicationRecorder(datastore, events_table_name=pg_writers.PEER_TABLE)
+        recorder.create_table()
+
+        def empty_peer() -> None:
+            table = sql.Identifier(pg_writers.PEER_TABLE)
+            with datastore.transaction(commit=True) as cursor:
+                cursor.execute(sql.SQL("TRUNCATE TABLE {} RESTART IDENTITY").format(table))
+
+        progress(f"starting {max(pg_writers.LEVELS)} writer processes (spawn)")
+        writers = pg_writers.Writers(
+            max(pg_writers.LEVELS), databases.url(databases.ours), peer_kwargs, config.seed
+        )
+        samples: dict[tuple[str, int], list[float]] = {}
+        try:
+            for repeat in range(settings.repeats):
+                for number, level in enumerate(pg_writers.LEVELS):
+                    sides = ("ours", "peer") if (repeat + number) % 2 == 0 else ("peer", "ours")
+                    for side in sides:
+                        dbname = databases.ours if side == "ours" else databases.peer
+                        if side == "ours":
+                            _empty_ours_for_writers()
+                        else:
+                            empty_peer()
+                        sampler = pg_writers.ActivitySampler(databases.admin_url, dbname)
+                        with sampler:
+                            rate, appends, exhausted = writers.run(side, level, settings.seconds)
+                        label = f"PostgreSQL {level} writers ({side}, run {repeat + 1})"
+                        check(not exhausted, f"{label}: a writer ran out of prepared events")
+                        if side == "ours":
+                            _check_ours_gapless(appends, label)
+                        else:
+                            stored = recorder.max_notification_id() or 0
+                            check(stored == appends, f"{label}: {stored} stored of {appends}")
+                        samples.setdefault((side, level), []).append(rate)
+                        progress(f"{label}: {rate:,.0f}/s; backends: {sampler.summary()}")
+        finally:
+            writers.stop()
+        _empty_ours_for_writers()
+        empty_peer()
+    finally:
+        datastore.close()
+    ours, peer = pg_writers.medians(samples, "ours"), pg_writers.medians(samples, "peer")
+    rows = []
+    previous: float | None = None
+    for level in pg_writers.LEVELS:
+        if previous is None:
+            target, met = "≥ 1× peer", ours[level] >= peer[level]
+        elif level == 2:
+            target = "≥ 1× peer, > 1 writer"
+            met = ours[level] >= peer[level] and ours[level] > previous
+        else:
+            target = f"≥ 1× peer, ≥ {level // 2} writers"
+            met = ours[level] >= peer[level] and ours[level] >= previous
+        label = (
+            f"PostgreSQL append, {level} writer process{'es' if level > 1 else ''}, "
+            "1 event/call (appends/s)"
+        )
+        rows.append(Row(label, ours[level], peer[level], "/s", target, met))
+        previous = ours[level]
+    return rows
+
+
 # -- 11. PostgreSQL read one aggregate ------------------------------------------------------
 
 
@@ -253,6 +366,7 @@ def json_event_id(state: bytes) -> str:
 #: The PostgreSQL workloads in table order (after those of ``benchmarks.workloads``).
 WORKLOADS = {
     "pg_append": pg_append,
+    "pg_writers": pg_writers_workload,
     "pg_read_aggregate": pg_read_aggregate,
     "pg_catch_up": pg_catch_up,
     **projection_workloads.PG_WORKLOADS,
@@ -262,5 +376,6 @@ assert tuple(WORKLOADS) == WORKLOAD_NAMES
 PROFILABLE = tuple(
     name
     for name in WORKLOAD_NAMES
-    if name not in projection_workloads.PG_WORKLOADS or name in projection_workloads.PROFILABLE
+    if name not in NOT_PROFILABLE
+    and (name not in projection_workloads.PG_WORKLOADS or name in projection_workloads.PROFILABLE)
 )

@@ -132,6 +132,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:,.0f} B"
     if unit == "x":
         return f"{value:.2f}×"
+    if unit == "n":  # a count (SQL statements)
+        return f"{value:,.0f}"
     if value < 1e-3:
         return f"{value * 1e6:,.2f} µs"
     if value < 1:
@@ -221,11 +223,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     databases, postgres_note = prepare_postgres(args)
     setup_django(databases.url(databases.ours) if databases else None)
-    from benchmarks import pg_server, projection_workloads, workloads
+    from benchmarks import http_workloads, pg_server, projection_workloads, workloads
 
     # Name -> workload in table order: the memory workloads (the projection ones last),
     # then PostgreSQL's if set up.
-    registry = {**workloads.WORKLOADS, **projection_workloads.WORKLOADS}
+    registry = {
+        **workloads.WORKLOADS,
+        **projection_workloads.WORKLOADS,
+        **http_workloads.WORKLOADS,
+    }
     pg_stores = None
     if databases is not None:
         try:
@@ -237,13 +243,19 @@ def main(argv: list[str] | None = None) -> int:
         else:
             registry.update(pg_workloads.WORKLOADS)
             pg_stores = pg_workloads.PgStores(databases)
-    known = [*workloads.WORKLOADS, *projection_workloads.WORKLOADS, *pg_server.WORKLOAD_NAMES]
+    known = [
+        *workloads.WORKLOADS,
+        *projection_workloads.WORKLOADS,
+        *http_workloads.WORKLOADS,
+        *pg_server.WORKLOAD_NAMES,
+    ]
     profilable = (  # the daemon lag's work is in the daemon's process: not profilable
         *workloads.PROFILABLE,
         *(
             name
             for name in pg_server.WORKLOAD_NAMES
             if name not in projection_workloads.PG_WORKLOADS
+            and name not in pg_server.NOT_PROFILABLE
         ),
         *projection_workloads.PROFILABLE,
     )
@@ -281,7 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     fixtures = workloads.Fixtures(config, postgres=pg_stores)
     results: dict[str, list[Any]] = {}
     failed = False
-    run_order = (*workloads.RUN_ORDER, *projection_workloads.RUN_ORDER, *pg_server.WORKLOAD_NAMES)
+    run_order = (
+        *workloads.RUN_ORDER,
+        *projection_workloads.RUN_ORDER,
+        *http_workloads.RUN_ORDER,
+        *pg_server.WORKLOAD_NAMES,
+    )
     order = [name for name in run_order if name in selected and name in registry]
     try:
         for index, name in enumerate(order):
@@ -318,9 +335,10 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         "ratio: ours/peer for rates, peer/ours for times and bytes (>1: ours better). "
-        "peer: eventsourcing POPOApplicationRecorder (HTTP row: a bare Django JSON view "
-        "on the same server). Times: median of several runs of the mean over a batch of "
-        "calls. Inputs are built before the timers."
+        "peer: eventsourcing POPOApplicationRecorder (HTTP rows: a DRF echo view with the "
+        "same token authentication, or a bare Django JSON view, on the same gunicorn "
+        "server, interleaved; benchmarks/http_workloads.py). Times: median of several runs "
+        "of the mean over a batch of calls. Inputs are built before the timers."
     )
     if any(name in results for name in pg_server.WORKLOAD_NAMES):
         print()
@@ -330,6 +348,17 @@ def main(argv: list[str] | None = None) -> int:
             "one transaction per append on both sides. No targets: the rows report. The "
             "memory backend's figures for the same workloads are the rows 'append, 1 "
             "event/call', 'read aggregate (10 events) @ 100k events' and 'catch-up page' above."
+        )
+    if "pg_writers" in results:
+        print()
+        print(
+            "PostgreSQL writer-process rows (benchmarks/pg_writers.py): N spawned processes "
+            "append to their own aggregates (string ids on both sides), one event per "
+            "append, for a bounded time; rate = all appends / (last commit - start). Ours: "
+            "the public append (validation, encoding, expected version); peer: "
+            "insert_events of StoredEvents made before the timer (text originator ids). "
+            "Sides alternate, each into emptied tables; median of the repeats; ours' "
+            "positions checked gapless after each run."
         )
     projection_names = (*projection_workloads.WORKLOADS, *projection_workloads.PG_WORKLOADS)
     if any(name in results for name in projection_names):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import http.client
 import json
 import random
 import statistics
@@ -1091,111 +1090,6 @@ def command_path(config: Config, fixtures: Fixtures) -> list[Row]:
     return [Row(label, ours, None, "/s", "≥ 20,000", ours >= 20_000)]
 
 
-# -- 9. HTTP --------------------------------------------------------------------------------
-
-
-def _post_many(port: int, path: str, bodies: Sequence[bytes], headers: dict[str, str]) -> float:
-    """POST each body in turn on one keep-alive connection; return the seconds taken."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        start = perf_counter()
-        for body in bodies:
-            connection.request("POST", path, body=body, headers=headers)
-            response = connection.getresponse()
-            content = response.read()
-            if response.status not in (200, 201):
-                raise Failure(f"POST {path}: {response.status} {content[:300]!r}")
-        return perf_counter() - start
-    finally:
-        connection.close()
-
-
-def http_post(config: Config, fixtures: Fixtures) -> list[Row]:
-    """``POST /api/payments/`` against a bare Django JSON view, on one real in-process server.
-
-    The server is Django's ``ThreadedWSGIServer`` on 127.0.0.1 (a free port),
-    serving ``get_wsgi_application()`` with ``benchmarks.bench_urls`` as URLconf.
-    Requests are sequential on one keep-alive connection, authenticated with a
-    DRF token of a superuser in a temporary SQLite database (with the
-    organization the payments name). Both endpoints
-    alternate in rounds; the rate is all requests over all time.
-    """
-    from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
-    from django.core.wsgi import get_wsgi_application
-    from django.test.utils import override_settings
-    from rest_framework.authtoken.models import Token
-
-    from eventstore import eventstores
-    from payments.models import Organization
-
-    class QuietHandler(WSGIRequestHandler):
-        """The development server's handler, without its log line and with TCP_NODELAY.
-
-        Without TCP_NODELAY, Nagle's algorithm holds the response body until the
-        client's delayed ACK (~40 ms): every request would take 40 ms, whatever the view.
-        """
-
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    progress("migrating the temporary database")
-    call_command("migrate", verbosity=0, interactive=False)
-    user = get_user_model().objects.create_superuser("bench", "bench@example.invalid", None)
-    token = Token.objects.create(user=user)
-    Organization.objects.create(slug="acme", name="Acme")
-    headers = {"Content-Type": "application/json", "Authorization": f"Token {token.key}"}
-    default_store = eventstores["default"]
-    default_store.clear()
-
-    def bodies(prefix: str, count: int) -> list[bytes]:
-        return [
-            json.dumps(
-                {
-                    "payment_id": f"{prefix}-{number:06d}",
-                    "amount": "100.00",
-                    "currency": "EUR",
-                    "organization_id": "acme",
-                }
-            ).encode()
-            for number in range(count)
-        ]
-
-    rounds = 2
-    per_round = max(1, config.http_requests // rounds)
-    with override_settings(ROOT_URLCONF="benchmarks.bench_urls"):
-        server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler)
-        server.set_app(get_wsgi_application())
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        port = server.server_address[1]
-        try:
-            _post_many(port, "/api/payments/", bodies("warm", 100), headers)
-            _post_many(port, "/bench/bare/", bodies("warm", 100), headers)
-            ours_time = bare_time = 0.0
-            for number in range(rounds):
-                ours_time += _post_many(
-                    port, "/api/payments/", bodies(f"r{number}", per_round), headers
-                )
-                bare_time += _post_many(
-                    port, "/bench/bare/", bodies(f"r{number}", per_round), headers
-                )
-        finally:
-            server.shutdown()
-            server.server_close()
-    check(
-        default_store.last_position() == 100 + rounds * per_round,
-        "HTTP: not every POST recorded its event",
-    )
-    default_store.clear()
-    ours, bare = rounds * per_round / ours_time, rounds * per_round / bare_time
-    label = "HTTP POST /api/payments/ (req/s; peer column: bare Django JSON view)"
-    return [Row(label, ours, bare, "/s", "≥ 0.5 × bare", ours >= 0.5 * bare)]
-
-
 #: The workloads in table order, by the names ``--only`` and ``--profile`` take.
 WORKLOADS: dict[str, Callable[[Config, Fixtures], list[Row]]] = {
     "append": append,
@@ -1206,7 +1100,6 @@ WORKLOADS: dict[str, Callable[[Config, Fixtures], list[Row]]] = {
     "memory": memory,
     "threads": threads,
     "command_path": command_path,
-    "http": http_post,
 }
 
 #: The order they run in: memory right after read_aggregate, so the 1M-event stores
@@ -1220,7 +1113,6 @@ RUN_ORDER = (
     "catch_up",
     "threads",
     "command_path",
-    "http",
 )
 
 #: Which shared fixtures each workload uses (released once no later workload needs them).

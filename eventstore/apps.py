@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class EventStoreConfig(AppConfig):
-    """The eventstore app: registers its system checks."""
+    """The eventstore app: registers its system checks and the scope cache's signals."""
 
     name = "eventstore"
     verbose_name = "Audit trail"
@@ -10,3 +10,6 @@ class EventStoreConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the checks)
+        from .queries.scope import connect_auth_signals
+
+        connect_auth_signals()

@@ -78,10 +78,11 @@ class StoredEvent(models.Model):
 class PositionCounter(models.Model):
     """The last position handed out, per store alias; its row is the append lock.
 
-    An append updates this row first, which locks it until the transaction
-    ends (a row lock on PostgreSQL, the database write lock on SQLite): appends
-    are serialized, so positions are assigned in commit order and a reader
-    paging by position never skips an event that commits late.
+    An append updates this row in its last statement(s), after every check,
+    which locks it until the transaction ends (a row lock on PostgreSQL, the
+    database write lock on SQLite): the writes of appends are serialized, so
+    positions are assigned in commit order and a reader paging by position
+    never skips an event that commits late.
     """
 
     name = models.CharField(max_length=100, primary_key=True)

@@ -151,6 +151,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (threads of a test share it), one per test process (parallel runs don't clash).
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # Every transaction takes the write lock when it begins (BEGIN IMMEDIATE): writers
+    # queue for `timeout` seconds instead of failing with "database is locked" when a
+    # read transaction turns into a write, and the projection runner needs no statement
+    # of its own to lock its checkpoint. WAL: readers never block the writer.
+    # synchronous=NORMAL with the memory event store only: a commit is then not flushed
+    # to disk until the WAL's checkpoint (a power loss, not a crash of the process, may
+    # undo the last commits: the read model and its checkpoint together, rebuilt from
+    # the store, whose history a restart loses anyway). With the database event store
+    # an acknowledged append must survive a power loss: FULL, SQLite's default.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;" + (
+        "PRAGMA synchronous=NORMAL;"
+        if os.environ.get("EVENTSTORE_BACKEND", "memory") == "memory"
+        else ""
+    )
 # A second database, used only by the test suite's PostgreSQL part when set.
 if os.environ.get("EVENTSTORE_TEST_POSTGRES_URL"):
     DATABASES["postgres"] = dj_database_url.parse(os.environ["EVENTSTORE_TEST_POSTGRES_URL"])
@@ -248,3 +263,7 @@ LOGGING = {
 
 # Which organizations a user belongs to, for scoping API reads (eventstore.queries.scope).
 EVENTSTORE_USER_ORGANIZATIONS = "payments.models.organizations_for_user"
+# A user's scope (audit-trail permission, memberships) is kept for this many seconds in
+# each process: changes made in this process apply at once (signals), a change made in
+# another process (another gunicorn worker, manage.py shell) within this many seconds.
+EVENTSTORE_SCOPE_CACHE_SECONDS = 10

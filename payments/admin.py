@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .models import Organization, PaymentSummary
+from .money import format_amount
 
 
 @admin.register(Organization)
@@ -26,16 +27,28 @@ class PaymentSummaryAdmin(admin.ModelAdmin):
     list_display = [
         "payment_id",
         "status",
-        "amount",
+        "amount_display",
         "currency",
-        "refunded_amount",
+        "refunded_display",
         "organization_id",
         "processed_at",
         "timeline",
     ]
     list_filter = ["status", "currency", "organization_id"]
     search_fields = ["payment_id"]
-    readonly_fields = ["timeline"]
+    readonly_fields = ["amount_display", "refunded_display", "timeline"]
+    # The change form (read-only) shows the amounts as the list does, not as stored (3 places).
+    exclude = ["amount", "refunded_amount"]
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_display(self, row: PaymentSummary) -> str:
+        """The amount in the currency's minor units (EUR "5.00", JPY "500", KWD "5.000")."""
+        return format_amount(row.amount, row.currency)
+
+    @admin.display(description="refunded amount", ordering="refunded_amount")
+    def refunded_display(self, row: PaymentSummary) -> str:
+        """The refunded amount in the currency's minor units, like :meth:`amount_display`."""
+        return format_amount(row.refunded_amount, row.currency)
 
     @admin.display(description="audit trail")
     def timeline(self, row: PaymentSummary) -> str:

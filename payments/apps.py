@@ -10,3 +10,6 @@ class PaymentsConfig(AppConfig):
     def ready(self) -> None:
         # Register the event types and the aggregate, and connect the read model.
         from . import aggregate, events, projections  # noqa: F401
+        from .models import connect_scope_signals
+
+        connect_scope_signals()

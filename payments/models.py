@@ -33,6 +33,29 @@ def organizations_for_user(user: object) -> Iterable[str]:
     return Organization.objects.filter(members=user).values_list("slug", flat=True)
 
 
+def connect_scope_signals() -> None:
+    """Forget the cached API scopes when memberships or organizations change.
+
+    ``eventstore.queries.scope`` keeps each user's organizations for
+    ``EVENTSTORE_SCOPE_CACHE_SECONDS``; a member added or removed (either side
+    of ``Organization.members``), an organization saved (its slug may change) or
+    deleted forgets them in this process at once, and again when the change commits.
+    """
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    from eventstore.queries.scope import forget_scopes_on_change
+
+    m2m_changed.connect(
+        forget_scopes_on_change,
+        sender=Organization.members.through,
+        dispatch_uid="payments-scope-members",
+    )
+    for signal in (post_save, post_delete):
+        signal.connect(
+            forget_scopes_on_change, sender=Organization, dispatch_uid=f"payments-scope-{signal}"
+        )
+
+
 class MoneyField(models.DecimalField):
     """A ``DecimalField`` that reads back any number its column holds, never raising.
 

@@ -18,6 +18,7 @@ from eventstore import eventstore as default_store
 from eventstore.exceptions import UndecodableEventError
 from eventstore.projections import Projection
 from eventstore.projections import rebuild as rebuild_projection
+from eventstore.projections.rows import upsert
 from eventstore.records import RecordedEvent
 
 from .aggregate import Payment
@@ -81,13 +82,9 @@ def project(events: Iterable[RecordedEvent], store: Any = None) -> list[str]:
                 created_position=history[0].position,
             )
         )
-    # One upsert statement for the whole batch (INSERT ... ON CONFLICT DO UPDATE).
-    PaymentSummary.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["payment_id"],
-        update_fields=_UPDATED_FIELDS,
-    )
+    # One upsert statement for the whole batch (INSERT ... ON CONFLICT DO UPDATE), the
+    # statement bulk_create(update_conflicts=True) sends, built once.
+    upsert(PaymentSummary, rows, unique_fields=["payment_id"], update_fields=_UPDATED_FIELDS)
     return left_out
 
 

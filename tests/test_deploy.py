@@ -131,6 +131,37 @@ def test_one_worker_serves_a_second_server_is_refused_and_commands_still_run(env
         stop(server)
 
 
+def test_the_asgi_application_claims_the_memory_stores_too(env):
+    env = {**env, "DJANGO_SECRET_KEY": KEY, "EVENTSTORE_BACKEND": "memory"}
+    code = "import sys, gyroscops.asgi; print('serving', flush=True); sys.stdin.readline()"
+    first = subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert first.stdout.readline() == "serving\n", first.stderr.read()
+        second = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode == 1
+        assert f"already served by process {first.pid} of this project" in second.stderr
+    finally:
+        first.stdin.close()
+        first.wait(30)
+
+
 def test_the_settings_refuse_debug_off_without_a_secret_key(env):
     refused = manage({**env, "DJANGO_DEBUG": "0"}, "check")
     assert refused.returncode == 1

@@ -15,14 +15,20 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
 from ..models import AuditTrail
 from ..queries.scope import AUDIT_TRAIL_PERMISSION
-from . import browser, dashboard, detail, timelines
+from . import browser, dashboard, detail, export, timelines
 from .projections import projection_status_page
+
+#: A page view: the request, the admin's context, and the URL's keyword arguments.
+View = Callable[..., HttpResponseBase]
 
 
 @admin.register(AuditTrail)
@@ -32,6 +38,8 @@ class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscr
     URLs, under ``admin/eventstore/audittrail/``:
 
     - ``""``: event browser (``admin:eventstore_audittrail_changelist``);
+    - ``export.csv``: the browser's filter as a CSV download, every page
+      (``admin:eventstore_event_export``);
     - ``event/<event_id>/``: one event (``admin:eventstore_event_detail``);
     - ``aggregate/<aggregate_id>/``: its timeline, ``?version=N`` for the state
       at a version (``admin:eventstore_aggregate_timeline``);
@@ -57,7 +65,7 @@ class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscr
         return False
 
     def get_urls(self) -> list[URLPattern]:
-        def page(view: Callable[..., HttpResponse], title: str) -> Callable[..., HttpResponse]:
+        def page(view: View, title: str) -> View:
             return self.admin_site.admin_view(self._page(view, title))
 
         return [
@@ -65,6 +73,11 @@ class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscr
                 "",
                 page(browser.event_browser, "Audit trail: events"),
                 name="eventstore_audittrail_changelist",
+            ),
+            path(
+                "export.csv",
+                page(export.event_export, "Audit trail: events"),
+                name="eventstore_event_export",
             ),
             path(
                 "event/<str:event_id>/",
@@ -93,16 +106,33 @@ class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscr
             ),
         ]
 
-    def _page(self, view: Callable[..., HttpResponse], title: str) -> Callable[..., HttpResponse]:
+    def _page(self, view: View, title: str) -> View:
         """Wrap a page view: check the permission, then call it with the admin's context."""
 
-        def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
             request.current_app = self.admin_site.name  # links stay on this admin site
+            if not self.has_module_permission(request):
+                return self.permission_denied(request)
             return view(request, self._context(request, title.format(**kwargs)), **kwargs)
 
         wrapper.__name__ = wrapper.__qualname__ = view.__name__
         wrapper.__doc__ = view.__doc__
         return wrapper
+
+    def permission_denied(self, request: HttpRequest) -> TemplateResponse:
+        """Return the 403 page for staff without ``eventstore.view_audit_trail``.
+
+        It renders in the admin's chrome (``admin/base_site.html``, the site's
+        header and navigation sidebar), names the permission to ask for, and
+        links back to the admin index.
+        """
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Permission needed",
+            "permission": AUDIT_TRAIL_PERMISSION,
+            "permission_name": _permission_name(),
+        }
+        return TemplateResponse(request, "eventstore/permission_denied.html", context, status=403)
 
     def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
         if not self.has_module_permission(request):
@@ -113,3 +143,12 @@ class AuditTrailAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # not subscr
             "title": title,
             **extra,
         }
+
+
+def _permission_name() -> str:
+    """Return the permission's human name ("Can view the audit trail"), as the admin lists it."""
+    app_label, _, codename = AUDIT_TRAIL_PERMISSION.partition(".")
+    permission = Permission.objects.filter(
+        content_type__app_label=app_label, codename=codename
+    ).first()
+    return permission.name if permission is not None else codename

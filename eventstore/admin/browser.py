@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.http import HttpRequest, QueryDict
@@ -12,9 +12,12 @@ from django.utils import timezone
 from ..aggregates import aggregate_types
 from ..events import registry
 from ..handler import eventstore
+from ..queries.counting import MatchCount, count_matches
 from ..queries.filters import EventFilterSet
+from ..queries.money import event_money
 from ..queries.paging import EventPage, newest_first
 from ..queries.params import parse_int
+from ..records import RecordedEvent
 from .common import (
     NEWER_THAN,
     OLDER_THAN,
@@ -28,17 +31,17 @@ from .common import (
     without,
 )
 
-__all__ = ["event_browser"]
+__all__ = ["event_browser", "parse_filters"]
 
 
-def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResponse:
-    """List events newest first, filtered like an admin change list, with cursor paging.
+def parse_filters(params: QueryDict) -> tuple[EventFilterSet, dict[str, int | None], list[str]]:
+    """Read the browser's query string: the filters, the page cursors and every error.
 
-    Query parameters: those of :class:`EventFilterSet` (the API's), and
-    ``older_than``/``newer_than`` (a position) for paging. Invalid values are
-    shown as errors with no results (status 400), never ignored.
+    Returns ``(filterset, cursors, errors)``: ``cursors`` maps ``older_than`` and
+    ``newer_than`` to a position or None; ``errors`` is one message per invalid
+    or unknown parameter (empty when the filters can be run; then
+    ``filterset.criteria()`` gives the store's criteria).
     """
-    params = request.GET
     filterset = EventFilterSet(without(params, OLDER_THAN, NEWER_THAN))
     errors: list[str] = []
     cursors: dict[str, int | None] = {}
@@ -56,8 +59,25 @@ def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResp
         for name, messages in filterset.errors.items():
             label = filterset.filters[name].label if name in filterset.filters else name
             errors.extend(f"{label}: {message}" for message in messages)
+    return filterset, cursors, errors
+
+
+def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResponse:
+    """List events newest first, filtered like an admin change list, with cursor paging.
+
+    Query parameters: those of :class:`EventFilterSet` (the API's), and
+    ``older_than``/``newer_than`` (a position) for paging. Invalid values are
+    shown as errors with no results (status 400), never ignored.
+
+    The count line counts the events matching the filters
+    (:func:`~eventstore.queries.counting.count_matches`): exact for indexed
+    filters, "more than N" for a free-text search that would have to read
+    every event; without filters it gives the store's totals.
+    """
+    params = request.GET
+    filterset, cursors, errors = parse_filters(params)
     page = None
-    result_count = None
+    match_count: MatchCount | None = None
     criteria: dict[str, Any] = {}
     if not errors:
         criteria = filterset.criteria()
@@ -68,17 +88,15 @@ def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResp
             older_than=cursors[OLDER_THAN],
             newer_than=cursors[NEWER_THAN],
         )
-        # Counting a free-text search would read every event: like the admin's
-        # show_full_result_count, the count is only shown for indexed filters.
-        if criteria and "text" not in criteria:
-            result_count = page.total if page.total is not None else eventstore.count(**criteria)
+        if criteria:
+            match_count = count_matches(eventstore, criteria, page)
     filters_query = without(params, OLDER_THAN, NEWER_THAN)
     context.update(
         filterset=filterset,
         errors=errors,
-        rows=[event_row(request, event, params) for event in page.events] if page else [],
+        rows=[_browser_row(request, event, params) for event in page.events] if page else [],
         page=page,
-        result_count=result_count,
+        match_count=match_count,
         stats=eventstore.stats(),
         page_size=PAGE_SIZE,
         filtered=bool(criteria),
@@ -87,7 +105,7 @@ def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResp
         active_filters=_active_filters(params, filterset),
         clear_url="?",
         text_filters=[
-            (name, filterset.filters[name].label, params.get(name, ""))
+            _text_filter(name, str(filterset.filters[name].label), params.get(name, ""))
             for name in (
                 "organization_id",
                 "user_id",
@@ -102,12 +120,41 @@ def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResp
         hidden_for_search=hidden_inputs(params, drop=("search",)),
         search=params.get("search", ""),
         api_url=api_link("event-list", query=filters_query),
+        export_url=None
+        if errors
+        else admin_url(request, "eventstore_event_export") + query_string(params, {}),
         analytics_url=admin_url(request, "eventstore_analytics"),
         time_zone=timezone.get_current_timezone_name(),
     )
     return TemplateResponse(
         request, "eventstore/event_browser.html", context, status=400 if errors else 200
     )
+
+
+def _browser_row(request: HttpRequest, event: RecordedEvent, params: QueryDict) -> dict[str, Any]:
+    """Return :func:`event_row` with the money the event carries (``money``: EventMoney or None)."""
+    return {**event_row(request, event, params), "money": event_money(event.data)}
+
+
+def _text_filter(name: str, label: str, value: str) -> dict[str, str]:
+    """Return one sidebar field: a date picker for ``from``/``to`` unless it holds a date-time.
+
+    ``<input type="date">`` holds only a date (ISO 8601 ``YYYY-MM-DD``, which the
+    filter reads as that whole day); a date-time bound (from a link or the API)
+    stays in a text field so that submitting the form keeps it.
+    """
+    kind = "text"
+    if name in ("from", "to") and (not value or _is_date(value)):
+        kind = "date"
+    return {"name": name, "label": label, "value": value, "type": kind}
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
 
 
 def _page_links(

@@ -13,7 +13,7 @@ from ..context import is_valid_correlation_id
 from ..exceptions import UndecodableEventError
 from ..handler import eventstore
 from ..queries.params import parse_int
-from ..queries.timelines import timeline_entries
+from ..queries.timelines import changes_by_event, state_changes, timeline_entries
 from .common import (
     admin_url,
     aggregate_api_link,
@@ -59,11 +59,7 @@ def aggregate_timeline(
         if aggregate is not None and undecodable is None:
             state = aggregate.state()
             row["state"] = state
-            row["changes"] = [
-                (key, before.get(key), value)
-                for key, value in state.items()
-                if key != "version" and before.get(key) != value
-            ]
+            row["changes"] = state_changes(before, state)
             before = state
         rows.append(row)
     current = events[-1].version
@@ -112,7 +108,9 @@ def correlation_timeline(
 
     Each event is indented under the event that caused it (depths from
     :func:`timeline_entries`, as in the API), and the causation tree is drawn
-    as nested lists.
+    as nested lists. The change column shows what each event changed in its
+    aggregate's state, the same diff as the aggregate timeline
+    (:func:`changes_by_event`); an event whose aggregate has no class shows its data.
     """
     if not is_valid_correlation_id(correlation_id):
         raise Http404("Invalid correlation id.")
@@ -121,8 +119,14 @@ def correlation_timeline(
         raise Http404("No events with this correlation id.")
     events = eventstore.search(correlation_id=correlation_id, limit=MAX_CORRELATION_EVENTS)
     entries = timeline_entries(events)
+    changes = changes_by_event(eventstore, events)
     rows = [
-        {**event_row(request, event), "depth": entry["depth"], "indent": entry["depth"] * 1.5}
+        {
+            **event_row(request, event),
+            "depth": entry["depth"],
+            "indent": entry["depth"] * 1.5,
+            "changes": changes.get(str(event.event_id)),
+        }
         for event, entry in zip(events, entries, strict=True)
     ]
     context.update(

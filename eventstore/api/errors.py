@@ -91,6 +91,7 @@ def invalid_request(messages: Any, errors: Any) -> ValidationError:
     """
     return UnprocessableRequest(messages) if only_rules(errors) else ValidationError(messages)
 
+
 logger = logging.getLogger("eventstore.api")
 
 

@@ -29,6 +29,7 @@ from .errors import StoreErrorsMixin, invalid_request
 from .pagination import PositionPagination
 from .schema import (
     ERRORS,
+    NO_NUL_PATTERN,
     CorrelationReplaySchema,
     CountsSchema,
     ErrorSchema,
@@ -123,7 +124,12 @@ class CountsView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
         parameters=[
             OpenApiParameter(
                 "aggregate_id",
-                {"type": "string", "minLength": 1, "maxLength": MAX_AGGREGATE_ID_LENGTH},
+                {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": MAX_AGGREGATE_ID_LENGTH,
+                    "pattern": NO_NUL_PATTERN,
+                },
                 OpenApiParameter.QUERY,
                 description="Count only this aggregate's events.",
             )
@@ -137,6 +143,8 @@ class CountsView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
                 raise ValidationError(
                     {"aggregate_id": [f"Enter an id of 1 to {MAX_AGGREGATE_ID_LENGTH} characters."]}
                 )
+            if "\x00" in aggregate_id:  # as every CharField of the API refuses it
+                raise ValidationError({"aggregate_id": ["Null characters are not allowed."]})
             return Response(
                 {
                     "aggregate_id": aggregate_id,

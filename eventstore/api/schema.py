@@ -22,7 +22,7 @@ import django_filters
 from django import forms
 from django.core import validators
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
 
 from ..context import CORRELATION_ID_PATTERN
@@ -31,15 +31,23 @@ from .pagination import PositionPagination
 
 __all__ = [
     "ERRORS",
+    "NON_BLANK_PATTERN",
+    "NO_NUL_PATTERN",
+    "EVENT_CSV_DESCRIPTION",
+    "EVENT_CSV_RESPONSE",
+    "EVENT_PAGE_RESPONSE",
     "CorrelationReplaySchema",
     "CorrelationTimelineSchema",
     "CountsSchema",
     "ErrorSchema",
     "EventPageSchema",
     "EventSchema",
+    "anchored",
     "correlation_id_parameter",
     "filterset_parameters",
     "form_field_schema",
+    "format_parameter",
+    "json_errors",
     "page_parameters",
     "publish_char_field_rules",
     "whole_number_schema",
@@ -213,6 +221,64 @@ def form_field_schema(field: forms.Field) -> dict[str, Any]:
 def whole_number_schema(minimum: int = 1, maximum: int = MAX_INT64) -> dict[str, Any]:
     """The schema of a whole number read by :func:`~eventstore.queries.params.parse_int`."""
     return {"type": "integer", "minimum": minimum, "maximum": maximum}
+
+
+#: How ``GET /api/events/`` answers in CSV (see :mod:`eventstore.api.renderers`).
+EVENT_CSV_DESCRIPTION = (
+    "A page of events. JSON by default (`next`, `results`). "
+    "With `?format=csv` or `Accept: text/csv`: the same page of events as CSV "
+    "(RFC 4180, UTF-8, CRLF line ends, no byte-order mark). A header row, then one row "
+    "per event, oldest first: `position, event_id, timestamp, event_type, schema_version, "
+    "aggregate_type, aggregate_id, version, correlation_id, causation_id, organization_id, "
+    "user_id, amount, currency, data, metadata`, then, when filtered by `event_type`, a "
+    "`data.<field>` column per field those event classes declare (`data.reason`). "
+    "`timestamp` is ISO 8601 with offset; "
+    "`organization_id` and `user_id` come from the metadata; `amount` and `currency` are "
+    "the money the event's data carries (`amount` the exact decimal string recorded), "
+    "empty otherwise; `data` and `metadata` are compact JSON. A text cell beginning with "
+    "`=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'` (OWASP "
+    '"CSV Injection"). Paging follows the cursor like the JSON answer: the next page\'s '
+    'URL is in the `Link` header (`<url>; rel="next"`), absent on the last page. Errors '
+    "are JSON."
+)
+#: The JSON answer of ``GET /api/events/``, documented with both formats.
+EVENT_PAGE_RESPONSE = OpenApiResponse(response=EventPageSchema, description=EVENT_CSV_DESCRIPTION)
+#: The CSV answer of ``GET /api/events/``.
+EVENT_CSV_RESPONSE = OpenApiResponse(
+    response=OpenApiTypes.STR,
+    description=EVENT_CSV_DESCRIPTION,
+    examples=[
+        OpenApiExample(
+            "Two events",
+            media_type="text/csv",
+            value=(
+                "position,event_id,timestamp,event_type,schema_version,aggregate_type,"
+                "aggregate_id,version,correlation_id,causation_id,organization_id,user_id,"
+                "amount,currency,data,metadata\r\n"
+                "1,0f8c1f3e-5d5a-4c47-9b1e-1d2f1c7e9a10,2024-03-01T10:00:00+00:00,"
+                "PaymentProcessed,1,Payment,pay-1,1,checkout-1,,acme,1,5.00,EUR,"
+                '"{""amount"":""5.00"",""currency"":""EUR"",""organization_id"":""acme""}",'
+                '"{""organization_id"":""acme"",""user_id"":""1""}"\r\n'
+            ),
+        )
+    ],
+)
+
+
+def json_errors() -> dict[tuple[int, str], Any]:
+    """Return :data:`ERRORS` for a view that also renders CSV: errors are JSON only."""
+    return {(code, "application/json"): schema for code, schema in ERRORS.items()}
+
+
+def format_parameter() -> OpenApiParameter:
+    """``format``: DRF's renderer choice in the query string (``json`` or ``csv``)."""
+    return OpenApiParameter(
+        "format",
+        OpenApiTypes.STR,
+        OpenApiParameter.QUERY,
+        description="Answer as `json` (default) or `csv` (same as `Accept: text/csv`).",
+        enum=["json", "csv"],
+    )
 
 
 def filterset_parameters(

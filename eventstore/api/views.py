@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,14 +20,18 @@ from ..queries.scope import may_see, scoped_criteria
 from ..queries.timelines import timeline_entries
 from .errors import StoreErrorsMixin, invalid_request
 from .pagination import PositionPagination
+from .renderers import CSVErrorsAsJSONMixin, EventCSVRenderer
 from .schema import (
     ERRORS,
+    EVENT_CSV_RESPONSE,
+    EVENT_PAGE_RESPONSE,
     CorrelationTimelineSchema,
     ErrorSchema,
-    EventPageSchema,
     EventSchema,
     correlation_id_parameter,
     filterset_parameters,
+    format_parameter,
+    json_errors,
     page_parameters,
 )
 from .strict import KnownQueryParametersMixin
@@ -34,7 +39,7 @@ from .strict import KnownQueryParametersMixin
 __all__ = ["CorrelationTimelineView", "EventDetailView", "EventListView"]
 
 
-class EventListView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
+class EventListView(CSVErrorsAsJSONMixin, StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     """``GET /api/events/``: search recorded events, newest position last, cursor-paginated.
 
     Query parameters: see :class:`~eventstore.queries.filters.EventFilterSet`, plus
@@ -42,14 +47,31 @@ class EventListView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
     400 naming it; ``to`` before ``from`` (each valid) is a 422. Users without
     the audit-trail permission see only their organizations' events. Every backend
     answers through ``store.search``.
+
+    JSON by default; CSV with ``?format=csv`` or ``Accept: text/csv``
+    (:mod:`eventstore.api.renderers`): the same page, its next page in the
+    ``Link`` header.
     """
 
     permission_classes = [IsAuthenticated]
     query_parameters = frozenset(EventFilterSet.base_filters) | {"cursor", "page_size"}
 
+    def get_renderers(self) -> list[BaseRenderer]:
+        """Return the project's renderers (``DEFAULT_RENDERER_CLASSES``), then CSV."""
+        return [*super().get_renderers(), EventCSVRenderer()]
+
     @extend_schema(
-        parameters=[*filterset_parameters(EventFilterSet), *page_parameters()],
-        responses={200: EventPageSchema, 422: ErrorSchema, **ERRORS},
+        parameters=[
+            *filterset_parameters(EventFilterSet),
+            *page_parameters(),
+            format_parameter(),
+        ],
+        responses={
+            (200, "application/json"): EVENT_PAGE_RESPONSE,
+            (200, "text/csv"): EVENT_CSV_RESPONSE,
+            (422, "application/json"): ErrorSchema,
+            **json_errors(),
+        },
         operation_id="events_list",  # not events_retrieve, the detail's
     )
     def get(self, request: Request) -> Response:

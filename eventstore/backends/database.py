@@ -3,19 +3,33 @@
 Several worker processes (or machines) share one history here, unlike the
 process-memory backend.
 
-Commit-ordered positions: every append first updates the single
-:class:`~eventstore.models.PositionCounter` row, inside the append's
-transaction. That row stays locked until the transaction ends (a row lock on
-PostgreSQL; SQLite's write lock), so appends run one after another and each
-takes the positions right after the previous commit's. A reader paging
-"everything after position P" therefore never sees position P+2 while P+1 is
-still uncommitted: nothing can be skipped, and positions have no gaps (a
-rolled-back append rolls the counter back too). The cost is that appends do
-not run in parallel, which the benchmark figures show.
+Commit-ordered positions: positions come from the single
+:class:`~eventstore.models.PositionCounter` row, updated by the append's last
+statement(s) and locked from then until the append's transaction ends (a row
+lock on PostgreSQL; SQLite's write lock). Two appends therefore never hold
+positions at once: each takes the positions right after the previous commit's.
+A reader paging "everything after position P" never sees position P+2 while
+P+1 is still uncommitted: nothing can be skipped, and positions have no gaps
+(a rolled-back append rolls the counter back too).
 
-Concurrency: the expected version is checked under that lock; the unique
-constraint on (aggregate_id, version) backs it up. Database errors become
-the store's own errors in one place, :func:`translate_errors`.
+Short hold: everything else happens before the counter is taken, without any
+lock: validation and encoding, the expected-version check (against the
+stream's last event), timestamps and the rows' values. On PostgreSQL, a batch
+of up to :data:`CHUNK_ROWS` events is then written by one statement (one round
+trip, committing by itself outside a transaction): a guard that the stream
+still ends where the append expects it (when the expected version is an int;
+no lock is taken if it does not), the counter update, the insert of every row
+and the ``NOTIFY``. So the counter is held for that statement's insert and its
+commit only. On SQLite (and for bigger batches) it is one short transaction:
+the counter update (``UPDATE … RETURNING``), then the insert.
+
+Concurrency: the unique constraint on (aggregate_id, version) decides between
+two appends that read the same version; the loser gets
+:class:`~eventstore.exceptions.ConcurrencyError` with the version read
+afterwards (with ``ANY``/``STREAM_EXISTS`` it reads the stream again and
+retries). An idempotent retry of a stored batch is recognized when the write
+(or the version check) fails. Database errors become the store's own errors in
+one place, :func:`translate_errors`.
 
 Events are published on the event bus after the transaction commits
 (``transaction.on_commit``), never for a rolled-back append.
@@ -24,12 +38,15 @@ Events are published on the event bus after the transaction commits
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from django.db import DatabaseError, IntegrityError, connections, transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Field, Max, Q, QuerySet
 
 from .. import codec
 from ..bus import publish
@@ -42,8 +59,8 @@ from ..exceptions import (
     InvalidEventError,
 )
 from ..mapping import PendingEvent
-from ..projections.notify import notify_append
-from ..records import ENVELOPE_FIELDS, RecordedEvent
+from ..projections.notify import CHANNEL, notify_append
+from ..records import ANY, ENVELOPE_FIELDS, STREAM_EXISTS, RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg
 
 if TYPE_CHECKING:
@@ -121,84 +138,113 @@ class DatabaseEventStore(BaseEventStore):
         pending: list[PendingEvent],
         expected_version: ExpectedVersionArg,
     ) -> tuple[list[RecordedEvent], bool]:
-        from ..models import StoredEvent
+        """Check and build the rows without any lock, then write them in one short step.
 
-        with translate_errors(aggregate_id), transaction.atomic(using=self.using):
-            last = self._lock_positions(len(pending))
-            ids = [event.event_id for event in pending]
-            existing = {row.event_id: row for row in self._events().filter(event_id__in=ids)}
-            if pending[0].event_id in existing:
-                first = to_record(existing[pending[0].event_id])
-                stored = self.read_aggregate(
-                    first.aggregate_id, first.version, first.version + len(pending) - 1
+        With an int ``expected_version`` on PostgreSQL the write is a single
+        statement that checks the stream itself (:func:`write_rows` with a
+        guard); when its check fails, or otherwise, the stream's last event is
+        read first and checked here. A write that loses a race on
+        (aggregate_id, version) raises :class:`ConcurrencyError` with the
+        version read afterwards; with ``ANY``/``STREAM_EXISTS`` the stream is
+        read again and the write retried (each retry follows another append to
+        that stream that committed).
+        """
+        if type(expected_version) is int and one_statement(self.using, len(pending)):
+            try:
+                stamps = self.stream_timestamps(pending, None)
+            except InvalidEventError:
+                pass  # the checked path below reports it, after the version check
+            else:
+                records = _records(aggregate_id, aggregate_type, pending, expected_version, stamps)
+                guard = (
+                    None
+                    if expected_version == 0  # version 1 is free only in a new stream
+                    else Guard(aggregate_id, expected_version, aggregate_type, stamps[0])
                 )
-                transaction.set_rollback(True, using=self.using)  # give the positions back
-                return self.retried_batch(
-                    first, stored, aggregate_id, pending, expected_version
-                ), False
-            if existing:
-                raise DuplicateEventError(next(iter(existing)))
-            head = (
-                self._events()
-                .filter(aggregate_id=aggregate_id)
-                .order_by("-version")
-                .values_list("version", "aggregate_type", "timestamp")
-                .first()
-            )
-            actual, stored_type, previous = head if head else (0, None, None)
-            self.check_expected_version(aggregate_id, expected_version, actual)
-            self.check_stream_type(stored_type, aggregate_id, aggregate_type)
-            stamps = self.stream_timestamps(pending, previous)
-            rows = []
-            for offset, (event, stamp) in enumerate(zip(pending, stamps, strict=True), start=1):
-                data = codec.loads(event.data_json)
-                metadata = codec.loads(event.metadata_json)
-                rows.append(
-                    StoredEvent(
-                        position=last + offset,
-                        event_id=event.event_id,
-                        aggregate_id=aggregate_id,
-                        aggregate_type=aggregate_type,
-                        event_type=event.event_type,
-                        version=actual + offset,
-                        timestamp=stamp,
-                        correlation_id=event.correlation_id,
-                        causation_id=event.causation_id,
-                        schema_version=event.schema_version,
-                        organization_id=_scalar_text(metadata.get("organization_id")),
-                        user_id=_scalar_text(metadata.get("user_id")),
-                        data=data,
-                        metadata=metadata,
-                        search_text=searchable_text(data),
-                    )
-                )
-            StoredEvent.objects.using(self.using).bulk_create(rows)
-            notify_append(self.using, rows[-1].position)  # PostgreSQL: NOTIFY, sent on commit
-        return [to_record(row) for row in rows], True
+                written = self._write(aggregate_id, pending, expected_version, records, guard)
+                if written is not None:
+                    return written
+        while True:
+            with translate_errors(aggregate_id):
+                actual, stored_type, previous = stream_head(self.using, aggregate_id)
+            try:
+                self.check_expected_version(aggregate_id, expected_version, actual)
+                self.check_stream_type(stored_type, aggregate_id, aggregate_type)
+                stamps = self.stream_timestamps(pending, previous)
+            except (ConcurrencyError, InvalidEventError):
+                retried = self._stored_batch(aggregate_id, pending, expected_version)
+                if retried is not None:
+                    return retried, False
+                raise
+            records = _records(aggregate_id, aggregate_type, pending, actual, stamps)
+            written = self._write(aggregate_id, pending, expected_version, records, None)
+            if written is not None:
+                return written
+            # Lost the stream's next version to another append (ANY/STREAM_EXISTS): read again.
 
-    def _lock_positions(self, count: int) -> int:
-        """Take the append lock and reserve ``count`` positions; return the last one used."""
-        from ..models import PositionCounter
+    def _write(
+        self,
+        aggregate_id: str,
+        pending: list[PendingEvent],
+        expected_version: ExpectedVersionArg,
+        records: list[RecordedEvent],
+        guard: Guard | None,
+    ) -> tuple[list[RecordedEvent], bool] | None:
+        """Write ``records`` (positions 1..n within the batch); return them with their positions.
 
-        table = connections[self.using].ops.quote_name(PositionCounter._meta.db_table)
-        # One round trip: UPDATE ... RETURNING (PostgreSQL, and SQLite since 3.35).
-        sql = f"UPDATE {table} SET value = value + %s WHERE name = %s RETURNING value"  # noqa: S608
-        with connections[self.using].cursor() as cursor:
-            cursor.execute(sql, [count, COUNTER])
-            row = cursor.fetchone()
-            if row is None:
-                # First append (or the table was emptied): start after the highest position.
-                highest = self._events().aggregate(Max("position"))["position__max"] or 0
+        Returns:
+            ``(records, True)``, or ``(stored records, False)`` for a retry of a
+            stored batch; None when ``guard`` does not hold or, with ``ANY`` /
+            ``STREAM_EXISTS``, another append took the stream's next version.
+
+        Raises:
+            ConcurrencyError: another append took the version (an int
+                ``expected_version``), with the stream's version read afterwards.
+            DuplicateEventError: an event id is stored, not as this batch.
+        """
+        rows = [row_values(self.using, record) for record in records]
+        try:
+            with translate_errors(aggregate_id):
                 try:
-                    with transaction.atomic(using=self.using):
-                        PositionCounter.objects.using(self.using).create(
-                            name=COUNTER, value=highest
-                        )
+                    last = write_rows(self.using, rows, guard)
                 except IntegrityError:
-                    pass  # another writer created it first
-                cursor.execute(sql, [count, COUNTER])
-                row = cursor.fetchone()
-        return cast(int, row[0]) - count
+                    retried = self._stored_batch(aggregate_id, pending, expected_version)
+                    if retried is not None:
+                        return retried, False
+                    raise
+        except ConcurrencyError as exc:
+            if expected_version is ANY or expected_version is STREAM_EXISTS:
+                return None
+            current = self.aggregate_version(aggregate_id)
+            raise ConcurrencyError(aggregate_id, expected_version, current) from exc
+        if last is None:
+            return None
+        first = last - len(records)
+        return [replace(record, position=first + record.position) for record in records], True
+
+    def _stored_batch(
+        self,
+        aggregate_id: str,
+        pending: list[PendingEvent],
+        expected_version: ExpectedVersionArg,
+    ) -> list[RecordedEvent] | None:
+        """Return the stored batch if ``pending`` is a retry of it, None if no id is stored.
+
+        Raises:
+            DuplicateEventError: an id of the batch is stored, but not as this batch.
+        """
+        ids = [event.event_id for event in pending]
+        with translate_errors(aggregate_id):
+            existing = {row.event_id: row for row in self._events().filter(event_id__in=ids)}
+        if not existing:
+            return None
+        if pending[0].event_id not in existing:
+            raise DuplicateEventError(next(iter(existing)))
+        first = to_record(existing[pending[0].event_id])
+        stored = self.read_aggregate(
+            first.aggregate_id, first.version, first.version + len(pending) - 1
+        )
+        return self.retried_batch(first, stored, aggregate_id, pending, expected_version)
 
     def publish(self, records: Sequence[RecordedEvent]) -> None:
         """Publish once the surrounding transaction commits; never for a rolled-back one."""
@@ -292,6 +338,313 @@ class DatabaseEventStore(BaseEventStore):
             self._events().delete()
             PositionCounter.objects.using(self.using).filter(name=COUNTER).delete()
             StoreIdentity.objects.using(self.using).filter(name=COUNTER).delete()
+
+
+#: Columns written by an append after ``position``, in order (see :func:`row_values`).
+_WRITE_COLUMNS = (
+    "event_id",
+    "aggregate_id",
+    "aggregate_type",
+    "event_type",
+    "version",
+    "timestamp",
+    "correlation_id",
+    "causation_id",
+    "schema_version",
+    "organization_id",
+    "user_id",
+    "data",
+    "metadata",
+    "search_text",
+)
+#: Largest batch written in one statement; a bigger one goes in chunks (one transaction).
+CHUNK_ROWS = 500
+
+
+def row_values(using: str, record: RecordedEvent) -> tuple[Any, ...]:
+    """Return the database values of ``record``'s row, in :data:`_WRITE_COLUMNS` order.
+
+    Data and metadata go as their canonical JSON text (``jsonb`` on PostgreSQL,
+    text on SQLite); the other values are prepared by the model's fields for
+    the database of ``using`` (a UUID is 32 hex digits on SQLite, for instance).
+    The indexed copies are taken here: ``organization_id`` and ``user_id`` from
+    the metadata, ``search_text`` from the data.
+    """
+    connection = connections[using]
+    fields = _fields()
+    metadata = codec.loads(record.metadata_json)
+    return (
+        fields["event_id"].get_db_prep_save(record.event_id, connection),
+        record.aggregate_id,
+        record.aggregate_type,
+        record.event_type,
+        record.version,
+        fields["timestamp"].get_db_prep_save(record.timestamp, connection),
+        record.correlation_id,
+        record.causation_id,
+        record.schema_version,
+        _scalar_text(metadata.get("organization_id")),
+        _scalar_text(metadata.get("user_id")),
+        record.data_json,
+        record.metadata_json,
+        searchable_text(codec.loads(record.data_json)),
+    )
+
+
+def stream_head(using: str, aggregate_id: str) -> tuple[int, str | None, datetime | None]:
+    """Return the last event's ``(version, aggregate_type, timestamp)`` of a stream.
+
+    ``(0, None, None)`` for a stream without events. One indexed query (the
+    unique (aggregate_id, version) index, read backwards), converted by the
+    model fields' database converters as the ORM would (an aware UTC timestamp).
+    """
+    from ..models import StoredEvent
+
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT {quote('version')}, {quote('aggregate_type')}, {quote('timestamp')} "  # noqa: S608
+        f"FROM {quote(StoredEvent._meta.db_table)} WHERE {quote('aggregate_id')} = %s "
+        f"ORDER BY {quote('version')} DESC LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [aggregate_id])
+        row = cursor.fetchone()
+    if row is None:
+        return 0, None, None
+    version, stored_type, stamp = row
+    column = _fields()["timestamp"].get_col(StoredEvent._meta.db_table)
+    for converter in connection.ops.get_db_converters(column) + column.get_db_converters(
+        connection
+    ):
+        stamp = converter(stamp, column, connection)
+    return version, stored_type, stamp
+
+
+@functools.cache
+def _fields() -> dict[str, Field[Any, Any]]:
+    """The model fields of :data:`_WRITE_COLUMNS`, by name."""
+    from ..models import StoredEvent
+
+    return {
+        name: cast("Field[Any, Any]", StoredEvent._meta.get_field(name)) for name in _WRITE_COLUMNS
+    }
+
+
+class Guard(NamedTuple):
+    """What :func:`write_rows` checks before taking the counter: the stream's last event.
+
+    The write happens only if the stream has an event at ``version`` (so, as
+    the unique (aggregate_id, version) index refuses version + 1 if taken, it
+    is the last), of ``aggregate_type``, stamped no later than ``timestamp``
+    (the batch's first timestamp).
+    """
+
+    aggregate_id: str
+    version: int
+    aggregate_type: str
+    timestamp: datetime
+
+
+def one_statement(using: str, count: int) -> bool:
+    """Whether :func:`write_rows` writes ``count`` rows on ``using`` in one statement."""
+    return connections[using].vendor == "postgresql" and count <= CHUNK_ROWS
+
+
+def write_rows(
+    using: str, rows: Sequence[tuple[Any, ...]], guard: Guard | None = None
+) -> int | None:
+    """Write an append's rows (from :func:`row_values`) at the next positions; return the last.
+
+    The position counter is taken by the write's last statement(s) only, and
+    held until the write commits (or the surrounding transaction does). When
+    :func:`one_statement` (PostgreSQL, up to :data:`CHUNK_ROWS` rows) it is a
+    single statement: the ``guard`` check if any, the counter update, the
+    insert of every row and the ``NOTIFY``; it commits by itself outside a
+    transaction (a savepoint inside one). Otherwise (SQLite, bigger batches;
+    ``guard`` must be None): one transaction of the counter update
+    (``UPDATE … RETURNING``) and an insert per chunk.
+
+    Returns:
+        The last position written, or None (nothing written) if ``guard`` does
+        not hold or the counter row is missing (the first append of a store).
+
+    Raises:
+        IntegrityError: a row's (aggregate_id, version) or event_id is taken;
+            nothing is written and the counter is unchanged.
+    """
+    connection = connections[using]
+    if one_statement(using, len(rows)):
+        kind = "append" if guard is None else "guarded append"
+        statement = _statement(connection, kind, len(rows))
+        params = [
+            COUNTER,
+            *(() if guard is None else _guard_values(using, guard)),
+            *(value for row in rows for value in row),
+            CHANNEL,
+        ]
+        for _ in range(2):
+            if connection.get_autocommit() and not connection.in_atomic_block:
+                last = _fetch_value(using, statement, params)  # one statement, one commit
+            else:
+                with transaction.atomic(using=using):
+                    last = _fetch_value(using, statement, params)
+            if last is not None or guard is not None:
+                return last
+            _create_counter(using)  # the first append: no counter row yet
+    if guard is not None:
+        raise ValueError("write_rows: a guard needs the one-statement write")
+    with transaction.atomic(using=using):
+        last = _take_positions(using, len(rows))
+        first = last - len(rows)
+        for start in range(0, len(rows), CHUNK_ROWS):
+            chunk = rows[start : start + CHUNK_ROWS]
+            params = [
+                value
+                for offset, row in enumerate(chunk, start=first + start + 1)
+                for value in (offset, *row)
+            ]
+            with connection.cursor() as cursor:
+                cursor.execute(_statement(connection, "insert", len(chunk)), params)
+        notify_append(using, last)  # PostgreSQL: NOTIFY, sent on commit
+    return last
+
+
+def _guard_values(using: str, guard: Guard) -> tuple[Any, ...]:
+    connection = connections[using]
+    stamp = _fields()["timestamp"].get_db_prep_save(guard.timestamp, connection)
+    return guard.aggregate_id, guard.version, guard.aggregate_type, stamp
+
+
+def _records(
+    aggregate_id: str,
+    aggregate_type: str,
+    pending: Sequence[PendingEvent],
+    actual: int,
+    stamps: Sequence[datetime],
+) -> list[RecordedEvent]:
+    """The records of a batch appended after version ``actual``; positions 1..n for now."""
+    return [
+        RecordedEvent(
+            event_id=event.event_id,
+            aggregate_id=aggregate_id,
+            aggregate_type=aggregate_type,
+            event_type=event.event_type,
+            version=actual + offset,
+            position=offset,  # within the batch until the counter gives the first
+            timestamp=stamp,
+            correlation_id=event.correlation_id,
+            causation_id=event.causation_id,
+            schema_version=event.schema_version,
+            data_json=event.data_json,
+            metadata_json=event.metadata_json,
+        )
+        for offset, (event, stamp) in enumerate(zip(pending, stamps, strict=True), start=1)
+    ]
+
+
+def _fetch_value(using: str, statement: str, params: Sequence[Any]) -> int | None:
+    """Run ``statement``; return the first column of its first row, None for no row."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    return None if row is None else cast(int, row[0])
+
+
+def _take_positions(using: str, count: int) -> int:
+    """Lock the position counter (until the transaction ends), add ``count``; return it."""
+    from ..models import PositionCounter
+
+    table = connections[using].ops.quote_name(PositionCounter._meta.db_table)
+    # One round trip: UPDATE ... RETURNING (PostgreSQL, and SQLite since 3.35).
+    sql = f"UPDATE {table} SET value = value + %s WHERE name = %s RETURNING value"  # noqa: S608
+    for _ in range(2):
+        last = _fetch_value(using, sql, [count, COUNTER])
+        if last is not None:
+            return last
+        _create_counter(using)
+    raise EventStoreError("The position counter row cannot be created.")
+
+
+def _create_counter(using: str) -> None:
+    """Create the position counter, after the highest stored position (first append)."""
+    from ..models import PositionCounter, StoredEvent
+
+    highest = StoredEvent.objects.using(using).aggregate(Max("position"))["position__max"] or 0
+    try:
+        with transaction.atomic(using=using):
+            PositionCounter.objects.using(using).create(name=COUNTER, value=highest)
+    except IntegrityError:
+        pass  # another writer created it first
+
+
+#: Built statements, by (vendor, kind, rows); batches of up to 16 rows are kept.
+_STATEMENTS: dict[tuple[str, str, int], str] = {}
+
+
+def _statement(connection: Any, kind: str, count: int) -> str:
+    """Return the ``kind`` statement (``"insert"`` or ``"append"``) for ``count`` rows."""
+    key = (connection.vendor, kind, count)
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        if kind == "insert":
+            statement = _insert_sql(connection, count)
+        else:
+            statement = _postgresql_append_sql(connection, count, guarded=kind != "append")
+        if count <= 16:
+            _STATEMENTS[key] = statement
+    return statement
+
+
+def _insert_sql(connection: Any, count: int) -> str:
+    """``INSERT`` of ``count`` rows of (position, *_WRITE_COLUMNS), plain placeholders."""
+    from ..models import StoredEvent
+
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in ("position", *_WRITE_COLUMNS))
+    row = "(" + ", ".join(["%s"] * (len(_WRITE_COLUMNS) + 1)) + ")"
+    table = quote(StoredEvent._meta.db_table)
+    return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * count)}"  # noqa: S608
+
+
+def _postgresql_append_sql(connection: Any, count: int, *, guarded: bool) -> str:
+    """The one-statement append of ``count`` rows on PostgreSQL.
+
+    Parameters: the counter's name, the :class:`Guard`'s values if ``guarded``,
+    the rows' values, the notification channel. Returns one row, the last
+    position, or none if the guard fails or the counter row is missing (then
+    nothing was written). The guard is a condition of the counter's update, so
+    a failing one takes no lock. Each value is cast to its column's type
+    (``text`` for character columns, so that a value too long for its column
+    is refused by the insert, not cut by the cast).
+    """
+    from ..models import PositionCounter, StoredEvent
+
+    quote = connection.ops.quote_name
+    casts = []
+    for field in _fields().values():
+        is_text = field.get_internal_type() in ("CharField", "TextField")
+        casts.append(f"%s::{'text' if is_text else field.db_type(connection)}")
+    values = ", ".join(f"({offset}, {', '.join(casts)})" for offset in range(1, count + 1))
+    names = ", ".join(quote(name) for name in _WRITE_COLUMNS)
+    counter = quote(PositionCounter._meta.db_table)
+    events = quote(StoredEvent._meta.db_table)
+    selected = ", ".join(f"v.{quote(name)}" for name in _WRITE_COLUMNS)
+    condition = ""
+    if guarded:
+        condition = (
+            f" AND EXISTS (SELECT 1 FROM {events} WHERE {quote('aggregate_id')} = %s "  # noqa: S608
+            f"AND {quote('version')} = %s AND {quote('aggregate_type')} = %s "
+            f"AND {quote('timestamp')} <= %s::timestamptz)"
+        )
+    return (
+        f"WITH counter AS (UPDATE {counter} SET value = value + {count} "  # noqa: S608
+        f"WHERE name = %s{condition} RETURNING value), "
+        f"inserted AS (INSERT INTO {events} ({quote('position')}, {names}) "
+        f"SELECT counter.value - {count} + v.o, {selected} "
+        f"FROM counter, (VALUES {values}) AS v(o, {names})) "
+        "SELECT value FROM counter, pg_notify(%s, counter.value::text)"
+    )
 
 
 _RECORD_FIELDS = (*ENVELOPE_FIELDS, "data", "metadata")

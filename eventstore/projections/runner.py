@@ -39,6 +39,7 @@ from django.utils import timezone
 from ..bus import receiver_failed
 from ..records import RecordedEvent
 from .base import Projection
+from .rows import read_row, update_row
 
 __all__ = [
     "CatchUpResult",
@@ -89,6 +90,10 @@ class _Skipped(Exception):
     """The checkpoint row is held by another runner (skip) or moved under us."""
 
 
+class _ApplyCarefully(Exception):
+    """A batch applied without a savepoint raised: roll back, take it again with savepoints."""
+
+
 _applying = threading.local()
 
 
@@ -136,41 +141,74 @@ def _lock_checkpoint(projection: Projection, lock: str) -> Any:
     from ..models import Checkpoint
 
     database = projection.database
-    rows = Checkpoint.objects.using(database).filter(name=projection.name)
+
+    def rows() -> Any:  # built only when used: a filter costs more than the SQLite read
+        return Checkpoint.objects.using(database).filter(name=projection.name)
+
     for _attempt in range(2):
-        if connections[database].features.has_select_for_update:
+        if _holds_write_lock(database):  # SQLite, BEGIN IMMEDIATE: the lock is ours
+            checkpoint = _read_checkpoint(database, projection.name)
+            if checkpoint is not None:
+                return checkpoint
+        elif connections[database].features.has_select_for_update:
             try:
-                checkpoint = rows.select_for_update(
-                    nowait=lock == "nowait", skip_locked=lock == "skip"
-                ).first()
+                checkpoint = (
+                    rows()
+                    .select_for_update(nowait=lock == "nowait", skip_locked=lock == "skip")
+                    .first()
+                )
             except DatabaseError as exc:
                 raise ProjectionBusy(
                     f"Projection {projection.name!r} is being applied by another runner."
                 ) from exc
             if checkpoint is not None:
                 return checkpoint
-            if lock == "skip" and rows.exists():
+            if lock == "skip" and rows().exists():
                 raise _Skipped
-        elif rows.update(position=F("position")):  # SQLite: take the write lock first
-            return rows.get()
+        elif rows().update(position=F("position")):  # SQLite: take the write lock first
+            return rows().get()
         try:
             with transaction.atomic(using=database):
                 Checkpoint.objects.using(database).create(name=projection.name)
         except IntegrityError:
             pass  # another runner created it
-    return rows.select_for_update().get() if lock == "wait" else rows.get()
+    return rows().select_for_update().get() if lock == "wait" else rows().get()
+
+
+def _read_checkpoint(database: str, name: str) -> Any:
+    """Return the checkpoint row named ``name``, or None: one plain ``SELECT`` (see ``rows``)."""
+    from ..models import Checkpoint
+
+    return read_row(Checkpoint, database, "name", name)
+
+
+def _holds_write_lock(database: str) -> bool:
+    """Whether this SQLite transaction took the database's write lock when it began.
+
+    True with ``OPTIONS["transaction_mode"]`` ``"IMMEDIATE"`` or ``"EXCLUSIVE"``
+    (Django 5.1+): every transaction Django begins takes that lock, so locking
+    the checkpoint needs no statement of its own. Not when the transaction began
+    with autocommit turned off by hand (``commit_on_exit`` false): sqlite3 then
+    began it itself, deferred.
+    """
+    connection = connections[database]
+    mode = getattr(connection, "transaction_mode", None)
+    return bool(
+        connection.in_atomic_block
+        and connection.commit_on_exit
+        and mode in {"IMMEDIATE", "EXCLUSIVE"}
+    )
 
 
 def _save(checkpoint: Any, old_position: int, **fields: Any) -> None:
     """Write ``fields`` to the locked checkpoint, guarded by the position read under the lock."""
-    from ..models import Checkpoint
 
+    # Only the fields whose value changes (a caught-up runner moves the position and its
+    # heartbeat, and clears no error it does not have).
+    fields = {name: value for name, value in fields.items() if getattr(checkpoint, name) != value}
     fields["updated_at"] = timezone.now()
-    changed = (
-        Checkpoint.objects.using(checkpoint._state.db)
-        .filter(pk=checkpoint.pk, position=old_position)
-        .update(**fields)
-    )
+    # One plain UPDATE (see ``rows``): written once per batch.
+    changed = update_row(checkpoint, fields, where={"position": old_position})
     if not changed:
         raise _Skipped  # cannot happen under the lock; refuse rather than double-apply
     for name, value in fields.items():
@@ -295,6 +333,10 @@ def _catch_up(
     identity = store.identity()
     result = CatchUpResult(projection.name, position=0)
     failure: BaseException | None = None
+    # A batch is first applied without a savepoint (one statement less each way); if it
+    # raises, the whole transaction rolls back and the batch is taken again carefully:
+    # under a savepoint, then event by event to find the failing one.
+    careful = False
     while True:
         try:
             with transaction.atomic(using=projection.database):
@@ -315,15 +357,21 @@ def _catch_up(
                         )
                     break
                 relevant = [event for event in page if projection.handles(event)]
+                notes: list[str] = []
                 try:
-                    with transaction.atomic(using=projection.database):
+                    with transaction.atomic(using=projection.database, savepoint=careful):
                         if relevant:
-                            _apply(projection, relevant, store, result.notes)
+                            _apply(projection, relevant, store, notes)
                     position, failed, failure = page[-1].position, None, None
-                except Exception:  # noqa: BLE001 - find the event, record it
+                except Exception as exc:  # noqa: BLE001 - find the event, record it
+                    if not careful:
+                        raise _ApplyCarefully from exc
+                    notes = []
                     position, failed, failure = _apply_one_by_one(
-                        projection, store, page, start, result.notes
+                        projection, store, page, start, notes
                     )
+                careful = False
+                result.notes.extend(notes)
                 result.applied += sum(
                     1 for event in relevant if event.position <= position and event is not failed
                 )
@@ -362,6 +410,9 @@ def _catch_up(
                         runner=runner,
                         heartbeat_at=now,
                     )
+        except _ApplyCarefully:
+            careful = True
+            continue
         except _Skipped:
             result.skipped = True
             result.status = "behind"

@@ -4,6 +4,7 @@
 - :mod:`.fields`: ISO 8601 time bounds for searches and analytics.
 - :mod:`.scope`: which organizations' events a user may see.
 - :mod:`.analytics`: statistics and trends in calendar buckets.
+- :mod:`.csv`: CSV cells safe from formula injection, and streamed CSV lines.
 - :mod:`.forms`: the analytics parameters, parsed and checked.
 - :mod:`.paging`: pages of events newest first (the event browser).
 - :mod:`.params`: whole numbers from query strings (positions, versions, page sizes).

@@ -579,6 +579,23 @@ class EventStoreContract(unittest.TestCase):
         )
         self.assertEqual(self.store.search(metadata={"missing": "x"}), [])
 
+    def test_criteria_of_every_kind_apply_together(self) -> None:
+        self._search_fixture()
+        ids: Callable[[list[RecordedEvent]], list[str]] = lambda events: [  # noqa: E731
+            e.aggregate_id for e in events
+        ]
+        # Each pair: the second criterion alone would also match another event.
+        self.assertEqual(
+            ids(self.store.search(aggregate_type="Order", correlation_id="corr-1")), ["o-1"]
+        )
+        self.assertEqual(
+            ids(self.store.search(aggregate_type="Payment", metadata={"channel": "c1"})), ["p-2"]
+        )
+        self.assertEqual(ids(self.store.search(aggregate_type="Payment", text="eu")), [])
+        self.assertEqual(ids(self.store.search(aggregate_type="Payment", text="e")), ["p-1", "p-3"])
+        # A list of accepted values may mix JSON types.
+        self.assertEqual(ids(self.store.search(metadata={"channel": ["c1", 2]})), ["p-2", "o-1"])
+
     def test_search_ranges_on_version_position_and_timestamp(self) -> None:
         self._search_fixture()
         self.assertEqual(

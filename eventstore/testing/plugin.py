@@ -138,6 +138,14 @@ def run_projection() -> Any:
 
 
 @pytest.fixture(autouse=True)
+def _eventstore_forget_scopes() -> None:
+    """Each test starts without cached scopes (a rolled-back test sends no signal)."""
+    scope = sys.modules.get("eventstore.queries.scope")
+    if scope is not None:
+        scope.forget_scopes()
+
+
+@pytest.fixture(autouse=True)
 def _eventstore_reset_memory_stores() -> Iterator[None]:
     yield
     testing = sys.modules.get("eventstore.testing")

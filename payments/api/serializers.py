@@ -20,12 +20,18 @@ from .fields import AmountField, CurrencyField
 ID_REGEX = f"^(?:{PAYMENT_ID_PATTERN.pattern})$"
 
 
-def existing_organization(slug: str) -> str:
+def existing_organization(slug: str, scope: frozenset[str] | None = None) -> str:
     """Return ``slug`` if an organization has it, else raise a validation error.
 
-    A well-formed slug no organization has fits the schema: the error is a rule
-    on stored data (``code`` :data:`~eventstore.queries.rules.RULE_CODE`, a 422).
+    ``scope`` is the requesting user's organizations (``visible_organizations``),
+    None for "all": a slug in it names an organization the user is a member of,
+    which exists (memberships are ``Organization.members`` rows, and deleting an
+    organization forgets the cached scopes), so it is not looked up again. A
+    well-formed slug no organization has fits the schema: the error is a rule on
+    stored data (``code`` :data:`~eventstore.queries.rules.RULE_CODE`, a 422).
     """
+    if scope is not None and slug in scope:
+        return slug
     if not Organization.objects.filter(slug=slug).exists():
         raise serializers.ValidationError(f"No organization {slug!r}.", code=RULE_CODE)
     return slug
@@ -56,7 +62,7 @@ class ProcessPaymentSerializer(KnownBodyFieldsMixin, serializers.Serializer):
     organization_id = serializers.SlugField(max_length=64)
 
     def validate_organization_id(self, value: str) -> str:
-        return existing_organization(value)
+        return existing_organization(value, self.context.get("organizations"))
 
 
 class RefundSerializer(KnownBodyFieldsMixin, serializers.Serializer):
@@ -73,7 +79,7 @@ class FailedAttemptSerializer(KnownBodyFieldsMixin, serializers.Serializer):
     """``POST /api/payments/{id}/failed-attempts/``: an attempt that did not go through."""
 
     def validate_organization_id(self, value: str) -> str:
-        return existing_organization(value)
+        return existing_organization(value, self.context.get("organizations"))
 
     amount = AmountField()
     currency = CurrencyField()

@@ -228,7 +228,11 @@ class PaymentListCreateView(KnownQueryParametersMixin, ListAPIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        data = validated(ProcessPaymentSerializer(data=request.data))
+        data = validated(
+            ProcessPaymentSerializer(
+                data=request.data, context={"organizations": visible_organizations(request.user)}
+            )
+        )
         payment, _events = PaymentCommandHandler().process(
             ProcessPayment(
                 payment_id=data.get("payment_id") or new_payment_id(request),
@@ -373,7 +377,11 @@ class PaymentFailedAttemptView(APIView):
     )
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
-        data = validated(FailedAttemptSerializer(data=request.data))
+        data = validated(
+            FailedAttemptSerializer(
+                data=request.data, context={"organizations": visible_organizations(request.user)}
+            )
+        )
         payment, _events = PaymentCommandHandler().fail(
             FailPayment(
                 payment_id=payment_id,

@@ -341,3 +341,17 @@ def test_stream_exists_on_a_missing_stream_names_it(store):
     assert str(caught.value) == (
         "Concurrency conflict on aggregate 'a-1': expected version STREAM_EXISTS, actual version 0."
     )
+
+
+def test_count_hands_the_backend_criteria_without_paging():
+    class Recording(BaseEventStore):
+        def _count(self, criteria):
+            self.counted = criteria
+            return 0
+
+    recording = Recording("recording")
+    recording.count(aggregate_id="a-1", after_position=5, limit=2)
+    assert (recording.counted.after_position, recording.counted.limit) == (0, None)
+    assert recording.counted.aggregate_ids == frozenset({"a-1"})
+    recording.count(Criteria.build(after_position=3, limit=1))
+    assert (recording.counted.after_position, recording.counted.limit) == (0, None)

@@ -61,6 +61,33 @@ class DatabaseBackendPromises:
             [("slow", 1), ("fast", 2)],
         )
 
+    def test_an_append_losing_the_race_after_its_check_reports_the_version_read_afterwards(self):
+        # The stream's last event is read before the position counter is taken; an append
+        # that commits in between takes the version first and the unique index refuses ours.
+        from unittest import mock
+
+        from eventstore.backends import database
+        from eventstore.records import ANY
+
+        self.store.append("a-1", "Thing", [happened("one"), happened("two")], 0)
+        stale = mock.patch.object(database, "stream_head", return_value=(0, None, None))
+        with stale, self.assertRaises(ConcurrencyError) as caught:
+            self.store.append("a-1", "Thing", [happened("late")], 0)
+        self.assertEqual(
+            (caught.exception.expected_version, caught.exception.actual_version), (0, 2)
+        )
+        # With ANY the append reads the stream again and goes after the last event.
+        real = database.stream_head
+        reads = iter([(0, None, None)])
+        with mock.patch.object(
+            database, "stream_head", side_effect=lambda *args: next(reads, None) or real(*args)
+        ):
+            added = self.store.append("a-1", "Thing", [happened("any")], ANY)
+        self.assertEqual([(e.version, e.position) for e in added], [(3, 3)])
+        self.assertEqual(
+            [e.data["note"] for e in self.store.read_aggregate("a-1")], ["one", "two", "any"]
+        )
+
     def test_the_bus_publishes_after_commit_and_never_for_a_rollback(self):
         recorder = EventRecorder().connect()
         self.addCleanup(recorder.disconnect)

@@ -125,8 +125,10 @@ class DatabaseStoreDetailsTests(TransactionTestCase):
             "d-1", "Thing", [happened(metadata={"organization_id": {"a": 1}, "user_id": [1]})], 0
         )
         self.store.append("s-1", "Thing", [happened(metadata={"organization_id": "acme"})], 0)
+        self.store.append("n-7", "Thing", [happened(metadata={"organization_id": 7})], 0)
         found = self.store.search(organization_id=42)
         self.assertEqual([e.aggregate_id for e in found], ["n-1"])
+        self.assertEqual([e.aggregate_id for e in self.store.search(organization_id=7)], ["n-7"])
         self.assertEqual([e.aggregate_id for e in self.store.search(user_id=True)], ["n-1"])
         self.assertEqual(self.store.count(organization_id="acme"), 1)
         self.assertEqual(self.store.search(organization_id=[None]), [])
@@ -151,3 +153,18 @@ class DatabaseStoreDetailsTests(TransactionTestCase):
         self.assertEqual([e.data for e in again], [{"note": "é"}, {"note": "2"}])
         self.assertEqual(again[0].metadata, {"user_id": "u"})
         self.assertEqual(self.store.last_position(), 2)
+        # The retry's reserved positions were given back: no gap after it.
+        self.assertEqual(self.store.append("b-1", "Thing", [happened()], NO_STREAM)[0].position, 3)
+
+    def test_the_identity_is_shared_by_instances_and_renewed_by_clear(self):
+        identity = self.store.identity()
+        self.assertEqual(DatabaseEventStore("db-other").identity(), identity)
+        self.assertEqual(self.store.identity(), identity)
+        self.store.clear()
+        self.assertNotEqual(self.store.identity(), identity)
+
+    def test_positions_start_at_one_again_after_clear(self):
+        self.store.append("a-1", "Thing", [happened(), happened()], NO_STREAM)
+        self.store.clear()
+        self.assertEqual(self.store.append("a-1", "Thing", [happened()], NO_STREAM)[0].position, 1)
+        self.assertEqual(self.store.last_position(), 1)

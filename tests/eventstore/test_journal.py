@@ -55,9 +55,12 @@ def test_a_second_alias_on_the_same_journal_is_refused_with_the_way_out(open_sto
     with pytest.raises(InvalidBackendError) as caught:
         open_store("shared")
     assert str(caught.value) == (
-        f"Journal {(tmp_path / 'shared').resolve()} is locked by another process: only one "
-        "process may write a journal. Stop the other process, or use a database backend for "
-        "several workers."
+        f"Journal {(tmp_path / 'shared').resolve()} is locked by another process (a running "
+        "server, or another worker of it): only one process may write a journal. To run a "
+        "management command on it, stop that process first. A process-memory store is served "
+        "by one process: run the server with one worker process (gunicorn --workers=1, or "
+        "uvicorn/daphne without several workers), or use the database backend "
+        "(eventstore.backends.database.DatabaseEventStore) to serve from several."
     )
 
 
