@@ -34,6 +34,7 @@ import copy
 import heapq
 import os
 import threading
+import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -350,6 +351,39 @@ class _Data:
         return self.by_time
 
 
+class _WriteLock:
+    """Take an append's lock without ever waiting for it in a blocking call (no lock convoy).
+
+    A thread blocked on the lock wakes up holding it but without the GIL, and
+    then waits for the GIL while every other appender blocks on the lock: from
+    then on each append costs a thread switch. Here a thread that finds the lock
+    taken lets the holder run (``time.sleep(0)`` gives up the GIL) and tries
+    again; after many tries (a journal's fsync holds the lock for milliseconds)
+    it blocks as usual.
+    """
+
+    __slots__ = ("lock",)
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self.lock = lock
+
+    def __enter__(self) -> None:
+        lock = self.lock
+        if lock.acquire(False):
+            return
+        for _ in range(_SPINS):
+            time.sleep(0)
+            if lock.acquire(False):
+                return
+        lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.lock.release()
+
+
+#: Tries of _WriteLock before blocking.
+_SPINS = 200
+
 _data: dict[str, _Data] = {}
 _data_lock = threading.Lock()
 
@@ -531,7 +565,7 @@ class InMemoryEventStore(BaseEventStore):
             len(event.data_json) + len(event.metadata_json) + RECORD_OVERHEAD_BYTES
             for event in pending
         )
-        with data.lock:
+        with _WriteLock(data.lock):
             stream = data.streams.get(aggregate_id)
             actual = len(stream) if stream else 0
             by_id = data.by_id
@@ -605,7 +639,7 @@ class InMemoryEventStore(BaseEventStore):
         event_id = event.event_id
         options = self.options
         bounded = options["MAX_EVENTS"] is not None or options["MAX_BYTES"] is not None
-        with data.lock:
+        with _WriteLock(data.lock):
             stream = data.streams.get(aggregate_id)
             first = data.by_id.get(event_id.int)
             if first is not None:
