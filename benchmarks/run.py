@@ -109,7 +109,17 @@ def machine_info(mode: str, postgres_version: str | None = None) -> str:
         f"eventsourcing {version('eventsourcing')} · "
         + (f"PostgreSQL {postgres_version} · " if postgres_version else "")
         + f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {mode} run"
+        + load_average()
     )
+
+
+def load_average() -> str:
+    """Return `` · load 1.02 0.87 0.55`` (1, 5, 15 minutes), or "" where the OS has none."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except (AttributeError, OSError):
+        return ""
+    return f" · load {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 def format_value(value: float | None, unit: str) -> str:
@@ -320,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     print()
     print(render_table(rows))
+    print()
+    print(f"At the end:{load_average().removeprefix(' ·')}.")
     print()
     print(
         "ratio: ours/peer for rates, peer/ours for times and bytes (>1: ours better). "

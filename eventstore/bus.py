@@ -56,16 +56,25 @@ def publish(store: BaseEventStore, events: Sequence[RecordedEvent]) -> None:
     """
     if not events:
         return
-    if events_appended.has_listeners(type(store)):
+    # ``receivers`` is empty when nothing is connected at all: then skip the look-up
+    # of the receivers for this sender (Django's own send() checks it the same way).
+    if events_appended.receivers and events_appended.has_listeners(type(store)):
         results = events_appended.send_robust(
             sender=type(store), store=store, alias=store.alias, events=list(events)
         )
         for receiver, result in results:
             if isinstance(result, Exception):
                 report_receiver_error(receiver, events, result, sender=type(store))
-    from .projections.inline import run_inline
+    global _run_inline
+    if _run_inline is None:
+        from .projections.inline import run_inline
 
-    run_inline(store, events)
+        _run_inline = run_inline
+    _run_inline(store, events)
+
+
+#: eventstore.projections.inline.run_inline, imported on first use (it imports this module).
+_run_inline: Callable[[BaseEventStore, Sequence[RecordedEvent]], None] | None = None
 
 
 def report_receiver_error(

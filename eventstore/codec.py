@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-__all__ = ["check_utf8", "dumps", "loads", "to_json_value", "from_json_value"]
+__all__ = ["check_utf8", "dumps", "loads", "to_json_value", "to_native", "from_json_value"]
 
 # "\u0000" preceded by an even number of backslashes: an escaped NUL, not the text "\u0000".
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -71,6 +71,44 @@ def to_json_value(value: Any) -> Any:
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True
 )
+# JSONEncoder.encode() also builds its C scanner on every call; build it once. Same
+# arguments as JSONEncoder.iterencode() passes (no circular check: the values encoded
+# are fresh trees from to_json_value() or flat objects, and deep nesting is a
+# RecursionError either way), so the text is the same as _ENCODER.encode()'s.
+_c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(
+        None,
+        _ENCODER.default,
+        json.encoder.encode_basestring,
+        None,
+        _ENCODER.key_separator,
+        _ENCODER.item_separator,
+        True,
+        False,
+        False,
+    )
+)
+#: Types that need no conversion by to_json_value() (bool is an int subclass: exact types).
+_NATIVE_SCALARS = frozenset({str, int, bool, type(None)})
+
+
+def to_native(value: Any) -> Any:
+    """Return ``value`` as JSON-native values: itself if it already is, else :func:`to_json_value`.
+
+    A dict of string keys to ``str``/``int``/``bool``/``None`` values (the usual
+    payload) is returned as it is, without a copy; anything else is converted.
+    Raises the errors of :func:`to_json_value`.
+    """
+    if type(value) is not dict:
+        return to_json_value(value)
+    scalars = _NATIVE_SCALARS
+    for key, item in value.items():
+        if type(key) is not str or type(item) not in scalars:
+            return to_json_value(value)
+    return value
 
 
 def dumps(value: Any, *, native: bool = False) -> str:
@@ -86,7 +124,12 @@ def dumps(value: Any, *, native: bool = False) -> str:
     that has no UTF-8 form (a lone surrogate such as U+D800: RFC 8259 §8.1 asks
     for UTF-8, and RFC 3629 §3 excludes surrogates from it).
     """
-    text = _ENCODER.encode(value if native else to_json_value(value))
+    if not native:
+        value = to_native(value)
+    if _C_ENCODE is None or type(value) is str:
+        text = _ENCODER.encode(value)
+    else:
+        text = "".join(_C_ENCODE(value, 0))
     if "\\u0000" in text and _NUL_ESCAPE.search(text):
         raise ValueError("Strings must not contain the NUL character (U+0000).")
     if not text.isascii():

@@ -49,6 +49,9 @@ class EventRegistry:
         self._aliases: dict[str, str] = {}  # former name -> registered name
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
         self._lock = threading.Lock()
+        #: Rises on every change of the registered classes or names, so callers can
+        #: cache what they derive from them (see Projection.handles()).
+        self.version = 0
 
     def register(self, event_class: type[DomainEvent]) -> type[DomainEvent]:
         """Register ``event_class`` under its ``event_type``; return it (usable as a decorator).
@@ -77,6 +80,7 @@ class EventRegistry:
             self._classes[name] = event_class
             for alias in event_class.aliases:
                 self._aliases[alias] = name
+            self.version += 1
         return event_class
 
     def unregister(self, event_type: str) -> None:
@@ -87,6 +91,7 @@ class EventRegistry:
                 del self._aliases[alias]
             for key in [key for key in self._upcasters if key[0] == event_type]:
                 del self._upcasters[key]
+            self.version += 1
 
     def get(self, event_type: str) -> type[DomainEvent]:
         """Return the class registered as ``event_type`` or with it as a former name (alias).

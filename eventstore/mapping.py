@@ -8,15 +8,15 @@ events and never see an unchecked one.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import codec
 from .criteria import ensure_aware
-from .events import DomainEvent, EventRegistry
+from .events import DomainEvent, EventRegistry, _type_hints
 from .exceptions import InvalidEventError, InvalidQueryError, UnknownEventTypeError
 from .records import NewEvent
 
@@ -39,9 +39,11 @@ MAX_ID_LENGTH = 255
 DEFAULT_MAX_EVENT_BYTES = 1_048_576
 
 
-@dataclass(frozen=True, slots=True)
-class PendingEvent:
-    """An event validated and serialized by :meth:`BaseEventStore.append`, not yet stored."""
+class PendingEvent(NamedTuple):
+    """An event validated and serialized by :meth:`BaseEventStore.append`, not yet stored.
+
+    A named tuple (immutable, and cheap to build once per appended event).
+    """
 
     event_id: uuid.UUID
     event_type: str
@@ -88,72 +90,241 @@ def prepare_event(
             its class (see :func:`check_replayable`), its timestamp is naive, an id
             is empty, too long or holds NUL, or it is larger than ``max_event_bytes``.
     """
-    where = f"events[{index}]"
-    native = False
-    if isinstance(event, DomainEvent):
-        event = NewEvent.from_domain(event)
-        native = True  # to_data() already gave JSON-native values
-    elif not isinstance(event, NewEvent):
+    return prepare(
+        event, index, batch_metadata, correlation_id, causation_id, event_registry, max_event_bytes
+    )
+
+
+def prepare(
+    event: DomainEvent | NewEvent,
+    index: int,
+    batch_metadata: Mapping[str, Any],
+    correlation_id: str | None,
+    causation_id: str | None,
+    event_registry: EventRegistry,
+    max_event_bytes: int,
+) -> PendingEvent:
+    """:func:`prepare_event` with positional arguments (cheaper to call once per event)."""
+    if isinstance(event, NewEvent):
+        native = False
+        event_type, data, event_id = event.event_type, event.data, event.event_id
+        metadata, timestamp = event.metadata, event.timestamp
+        own_correlation, own_causation = event.correlation_id, event.causation_id
+        given_version = event.schema_version
+    elif isinstance(event, DomainEvent):
+        # What NewEvent.from_domain(event) holds, without building it.
+        native = True  # to_data() gives JSON-native values
+        event_type, data, event_id = event.event_type, event.to_data(), uuid.uuid4()
+        metadata, timestamp, own_correlation, own_causation = {}, None, None, None
+        given_version = event.schema_version
+    else:
         raise InvalidEventError(
-            f"{where}: expected a DomainEvent or NewEvent, got {type(event).__name__}."
+            f"events[{index}]: expected a DomainEvent or NewEvent, got {type(event).__name__}."
         )
     try:
-        current_version = event_registry.get(event.event_type).schema_version
+        event_class = event_registry.get(event_type)
     except UnknownEventTypeError:
         raise InvalidEventError(
-            f"{where}: event type {event.event_type!r} is not registered."
+            f"events[{index}]: event type {event_type!r} is not registered."
         ) from None
-    schema_version = current_version if event.schema_version is None else event.schema_version
-    if (
+    current_version = event_class.schema_version
+    schema_version = current_version if given_version is None else given_version
+    if not (type(schema_version) is int and 1 <= schema_version <= current_version) and (
         isinstance(schema_version, bool)
         or not isinstance(schema_version, int)
         or not 1 <= schema_version <= current_version
     ):
         raise InvalidEventError(
-            f"{where}: schema_version must be 1..{current_version}, got {schema_version!r}."
+            f"events[{index}]: schema_version must be 1..{current_version}, got {schema_version!r}."
         )
-    event_id = event.event_id
-    if not isinstance(event_id, uuid.UUID):
+    if type(event_id) is not uuid.UUID and not isinstance(event_id, uuid.UUID):
         try:
             event_id = uuid.UUID(str(event_id))
         except ValueError:
-            raise InvalidEventError(f"{where}: event_id {event_id!r} is not a UUID.") from None
-    if not isinstance(event.data, Mapping) or not isinstance(event.metadata, Mapping):
-        raise InvalidEventError(f"{where}: data and metadata must be JSON objects.")
-    metadata = {**batch_metadata, **event.metadata} if batch_metadata else event.metadata
+            raise InvalidEventError(
+                f"events[{index}]: event_id {event_id!r} is not a UUID."
+            ) from None
+    if (type(data) is not dict and not isinstance(data, Mapping)) or (
+        type(metadata) is not dict and not isinstance(metadata, Mapping)
+    ):
+        raise InvalidEventError(f"events[{index}]: data and metadata must be JSON objects.")
+    if batch_metadata:
+        metadata = {**batch_metadata, **metadata}
     try:
-        data_json = codec.dumps(event.data, native=native)
+        native_data = data if native else codec.to_native(data)
+        data_json = codec.dumps(native_data, native=True)
         metadata_json = codec.dumps(metadata)
     except (TypeError, ValueError) as exc:
-        raise InvalidEventError(f"{where}: {exc}") from exc
+        raise InvalidEventError(f"events[{index}]: {exc}") from exc
     except RecursionError:
-        raise InvalidEventError(f"{where}: data or metadata is nested too deeply.") from None
-    if not native:
-        check_replayable(event.event_type, schema_version, data_json, event_registry, where)
-    timestamp = event.timestamp
+        raise InvalidEventError(
+            f"events[{index}]: data or metadata is nested too deeply."
+        ) from None
+    if not native and not _fits_plan(event_class, schema_version, native_data, event_registry):
+        check_replayable(event_type, schema_version, data_json, event_registry, f"events[{index}]")
     if timestamp is not None and timestamp.tzinfo is not UTC:
         try:
-            timestamp = ensure_aware(timestamp, f"{where}.timestamp")
+            timestamp = ensure_aware(timestamp, f"events[{index}].timestamp")
         except InvalidQueryError as exc:
             raise InvalidEventError(str(exc)) from None
-    limit = max_event_bytes
-    if (len(data_json) + len(metadata_json)) * 4 > limit:
+    if (len(data_json) + len(metadata_json)) * 4 > max_event_bytes:
         size = len(data_json.encode()) + len(metadata_json.encode())
-        if size > limit:
+        if size > max_event_bytes:
             raise InvalidEventError(
-                f"{where}: {size} bytes of data and metadata exceed MAX_EVENT_BYTES ({limit})."
+                f"events[{index}]: {size} bytes of data and metadata exceed MAX_EVENT_BYTES "
+                f"({max_event_bytes})."
             )
+    own_correlation = own_correlation or correlation_id
+    if own_correlation is not None and not (
+        type(own_correlation) is str
+        and 0 < len(own_correlation) <= MAX_ID_LENGTH
+        and own_correlation.isascii()
+        and "\x00" not in own_correlation
+    ):
+        own_correlation = check_id(f"events[{index}].correlation_id", own_correlation)
+    own_causation = own_causation or causation_id
+    if own_causation is not None and not (
+        type(own_causation) is str
+        and 0 < len(own_causation) <= MAX_ID_LENGTH
+        and own_causation.isascii()
+        and "\x00" not in own_causation
+    ):
+        own_causation = check_id(f"events[{index}].causation_id", own_causation)
+    first, second = metadata.get(_FIRST_KEY), metadata.get(_SECOND_KEY)
     return PendingEvent(
-        event_id=event_id,
-        event_type=event.event_type,
-        schema_version=schema_version,
-        data_json=data_json,
-        metadata_json=metadata_json,
-        correlation_id=check_id(f"{where}.correlation_id", event.correlation_id or correlation_id),
-        causation_id=check_id(f"{where}.causation_id", event.causation_id or causation_id),
-        timestamp=timestamp,
-        indexed_metadata=tuple(indexable_value(metadata.get(key)) for key in INDEXED_METADATA_KEYS),
+        event_id,
+        event_type,
+        schema_version,
+        data_json,
+        metadata_json,
+        own_correlation,
+        own_causation,
+        timestamp,
+        (
+            None if isinstance(first, (dict, list)) else first,
+            None if isinstance(second, (dict, list)) else second,
+        ),
     )
+
+
+_FIRST_KEY, _SECOND_KEY = INDEXED_METADATA_KEYS
+
+#: Per event class: its fields as ``(name, check, required)``, or None when only the
+#: full decode can tell (see :func:`_fits_plan`).
+_plans: dict[type, tuple[tuple[str, frozenset[type], Callable[[Any], bool], bool], ...] | None] = {}
+
+
+def _fits_plan(
+    event_class: type[DomainEvent],
+    schema_version: int,
+    native_data: Mapping[str, Any],
+    event_registry: EventRegistry,
+) -> bool:
+    """Whether the JSON-native payload surely decodes into ``event_class`` (a fast yes).
+
+    True only when decoding it as reads do (:meth:`EventRegistry.decode`) cannot
+    fail: the payload is in the current schema (no upcaster runs), every required
+    field is there and every value fits its annotation as
+    :func:`~eventstore.codec.from_json_value` checks it, and the class builds
+    from keywords without code of its own (no ``__post_init__``, no ``from_data``
+    or registry override). False means "not sure": the caller then runs the full
+    :func:`check_replayable`, which raises with the precise message or accepts.
+    The JSON text decodes to the same values as ``native_data`` (JSON-native
+    values round-trip exactly), so checking them skips parsing the text again.
+    """
+    if schema_version != event_class.schema_version or type(event_registry) is not EventRegistry:
+        return False
+    plan = _plans.get(event_class, _MISSING)
+    if plan is _MISSING:
+        plan = _plans[event_class] = _build_plan(event_class)
+    if plan is None:
+        return False
+    for name, exact_types, fits, required in plan:
+        if name in native_data:
+            value = native_data[name]
+            if value is not None and type(value) not in exact_types and not fits(value):
+                return False
+        elif required:
+            return False
+    return True
+
+
+_MISSING: Any = object()
+
+
+def _build_plan(
+    event_class: type[DomainEvent],
+) -> tuple[tuple[str, frozenset[type], Callable[[Any], bool], bool], ...] | None:
+    """Return the class's field checks for :func:`_fits_plan`, or None if it has code of its own."""
+    if (
+        not dataclasses.is_dataclass(event_class)
+        or hasattr(event_class, "__post_init__")
+        or getattr(event_class.from_data, "__func__", None) is not _BASE_FROM_DATA
+    ):
+        return None
+    try:
+        hints = _type_hints(event_class)
+    except Exception:  # noqa: BLE001 - unresolvable annotations: the full check reports them
+        return None
+    plan = []
+    for field in dataclasses.fields(event_class):
+        if not field.init:
+            return None
+        required = (
+            field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
+        )
+        annotation = hints[field.name]
+        exact = _EXACT_TYPES.get(annotation, frozenset()) if _hashable(annotation) else frozenset()
+        plan.append((field.name, exact, _fits_annotation(annotation), required))
+    return tuple(plan)
+
+
+_BASE_FROM_DATA = DomainEvent.from_data.__func__  # type: ignore[attr-defined]
+
+#: Exact checks for common annotations (what codec.from_json_value accepts for them).
+_SCALAR_FITS: dict[Any, Callable[[Any], bool]] = {
+    str: lambda value: isinstance(value, str),
+    bool: lambda value: isinstance(value, bool),
+    int: lambda value: isinstance(value, int) and not isinstance(value, bool),
+    float: lambda value: isinstance(value, (int, float)) and not isinstance(value, bool),
+    Any: lambda value: True,
+}
+
+
+#: Types of JSON-native values that always fit an annotation (no call needed to check).
+_EXACT_TYPES: dict[Any, frozenset[type]] = {
+    str: frozenset({str}),
+    int: frozenset({int}),
+    bool: frozenset({bool}),
+    float: frozenset({int, float}),
+}
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _fits_annotation(annotation: Any) -> Callable[[Any], bool]:
+    """Return a predicate: does a JSON-native value convert to ``annotation`` without error?"""
+    try:
+        scalar = _SCALAR_FITS.get(annotation)
+    except TypeError:  # an unhashable annotation
+        scalar = None
+    if scalar is not None:
+        return scalar
+
+    def fits(value: Any) -> bool:
+        try:
+            codec.from_json_value(value, annotation)
+        except Exception:  # noqa: BLE001 - "not sure": the full check gives the message
+            return False
+        return True
+
+    return fits
 
 
 def check_replayable(
@@ -196,7 +367,10 @@ def check_id(name: str, value: Any, *, required: bool = False) -> Any:
     Raises:
         InvalidEventError: naming ``name``, when the value is not such a string.
     """
-    if value is None and not required:
+    if type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.isascii():
+        if "\x00" not in value:
+            return value
+    elif value is None and not required:
         return None
     if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH or "\x00" in value:
         raise InvalidEventError(

@@ -25,6 +25,7 @@ __all__ = [
     "ExpectedVersion",
     "NewEvent",
     "RecordedEvent",
+    "make_record",
 ]
 
 
@@ -156,6 +157,57 @@ class RecordedEvent:
             "data": self.data,
         }
 
+
+def _record_maker() -> Any:
+    """Build :func:`make_record`: the slots set directly, skipping the frozen ``__init__``.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
+    the slot descriptors' own setters do the same work in about half the time.
+    """
+    setters = [
+        getattr(RecordedEvent, field.name).__set__ for field in dataclasses.fields(RecordedEvent)
+    ]
+    new = object.__new__
+    (s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11) = setters
+
+    def make_record(
+        event_id: UUID,
+        aggregate_id: str,
+        aggregate_type: str,
+        event_type: str,
+        version: int,
+        position: int,
+        timestamp: datetime,
+        correlation_id: str | None,
+        causation_id: str | None,
+        schema_version: int,
+        data_json: str,
+        metadata_json: str,
+    ) -> RecordedEvent:
+        record = new(RecordedEvent)
+        s0(record, event_id)
+        s1(record, aggregate_id)
+        s2(record, aggregate_type)
+        s3(record, event_type)
+        s4(record, version)
+        s5(record, position)
+        s6(record, timestamp)
+        s7(record, correlation_id)
+        s8(record, causation_id)
+        s9(record, schema_version)
+        s10(record, data_json)
+        s11(record, metadata_json)
+        return record
+
+    return make_record
+
+
+make_record = _record_maker()
+"""Return a :class:`RecordedEvent` from its fields in declaration order, unchecked.
+
+The same object ``RecordedEvent(...)`` builds, made faster, for backends that
+build records from values they already checked.
+"""
 
 #: The fields of a recorded event besides its data and metadata, in their usual order.
 ENVELOPE_FIELDS = tuple(

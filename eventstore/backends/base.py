@@ -23,7 +23,7 @@ from ..exceptions import (
     InvalidEventError,
     InvalidQueryError,
 )
-from ..mapping import DEFAULT_MAX_EVENT_BYTES, PendingEvent, check_id, prepare_event
+from ..mapping import DEFAULT_MAX_EVENT_BYTES, MAX_ID_LENGTH, PendingEvent, check_id, prepare
 from ..records import ANY, STREAM_EXISTS, ExpectedVersion, NewEvent, RecordedEvent
 
 __all__ = ["BaseEventStore", "ExpectedVersionArg"]
@@ -142,31 +142,63 @@ class BaseEventStore:
                 ``MAX_EVENT_BYTES``); nothing is stored.
             EventStoreFull: the store's bound would be passed; nothing is stored.
         """
-        check_id("aggregate_id", aggregate_id, required=True)
-        check_id("aggregate_type", aggregate_type, required=True)
-        expected_version = _check_expected_version(expected_version)
-        if not isinstance(events, Sequence) or isinstance(events, (str, bytes)):
+        if not (
+            type(aggregate_id) is str
+            and 0 < len(aggregate_id) <= MAX_ID_LENGTH
+            and aggregate_id.isascii()
+            and "\x00" not in aggregate_id
+        ):
+            check_id("aggregate_id", aggregate_id, required=True)
+        if not (
+            type(aggregate_type) is str
+            and 0 < len(aggregate_type) <= MAX_ID_LENGTH
+            and aggregate_type.isascii()
+            and "\x00" not in aggregate_type
+        ):
+            check_id("aggregate_type", aggregate_type, required=True)
+        if type(expected_version) is not int or expected_version < 0:
+            expected_version = _check_expected_version(expected_version)
+        if type(events) is not list and (
+            not isinstance(events, Sequence) or isinstance(events, (str, bytes))
+        ):
             raise InvalidEventError("events must be a list of events.")
         if not events:
             raise InvalidEventError("An append needs at least one event.")
-        pending = [
-            prepare_event(
-                event,
-                index=index,
-                batch_metadata=metadata or {},
-                correlation_id=correlation_id,
-                causation_id=causation_id,
-                event_registry=self.registry,
-                max_event_bytes=self.options["MAX_EVENT_BYTES"],
-            )
-            for index, event in enumerate(events)
-        ]
-        ids = [event.event_id for event in pending]
-        if len(set(ids)) != len(ids):
-            duplicate = next(event_id for event_id in ids if ids.count(event_id) > 1)
-            raise DuplicateEventError(
-                duplicate, f"Event id {duplicate} appears twice in the batch."
-            )
+        batch_metadata = metadata or {}
+        registry = self.registry
+        max_event_bytes = self.options["MAX_EVENT_BYTES"]
+        if len(events) == 1:
+            pending = [
+                prepare(
+                    events[0],
+                    0,
+                    batch_metadata,
+                    correlation_id,
+                    causation_id,
+                    registry,
+                    max_event_bytes,
+                )
+            ]
+        else:
+            pending = [
+                prepare(
+                    event,
+                    index,
+                    batch_metadata,
+                    correlation_id,
+                    causation_id,
+                    registry,
+                    max_event_bytes,
+                )
+                for index, event in enumerate(events)
+            ]
+        if len(pending) > 1:
+            ids = [event.event_id for event in pending]
+            if len(set(ids)) != len(ids):
+                duplicate = next(event_id for event_id in ids if ids.count(event_id) > 1)
+                raise DuplicateEventError(
+                    duplicate, f"Event id {duplicate} appears twice in the batch."
+                )
         records, stored = self._append(aggregate_id, aggregate_type, pending, expected_version)
         if stored:
             self.publish(records)

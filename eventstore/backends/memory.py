@@ -12,7 +12,15 @@ when events arrive in timestamp order):
 - per aggregate, per correlation id, per causation id, per aggregate type and
   per indexed metadata key (``organization_id``, ``user_id``): lists in
   position order;
-- per event type and over all events: timestamps kept sorted for range reads.
+- per event type: records kept sorted by timestamp for range reads; over all
+  events, the list itself while events arrive in timestamp order (the usual
+  case), else a sorted index built on the first time query and kept from then on;
+- by event id (keyed by the UUID's 128-bit integer, hashed in C).
+
+Each event's strings are shared where equal ones are stored: its stream's id
+and type, its event type, its correlation id (a causation id equal to it
+too), and its metadata text (a bounded table of recent ones: metadata is who
+and where, the same for many events).
 
 A query picks the smallest index among its criteria, then checks the other
 criteria on those candidates only, so its cost is O(log n + k) in the events
@@ -26,10 +34,10 @@ import copy
 import heapq
 import os
 import threading
+import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from operator import attrgetter
 from typing import Any
 from uuid import UUID
@@ -43,7 +51,7 @@ from ..exceptions import (
 )
 from ..identity import journal_identity, new_identity, write_journal_identity
 from ..mapping import INDEXED_METADATA_KEYS, PendingEvent, indexable_value
-from ..records import RecordedEvent
+from ..records import ANY, RecordedEvent, make_record
 from ..serving import refuse_if_forked
 from .base import BaseEventStore, ExpectedVersionArg
 from .journal import Journal
@@ -58,6 +66,10 @@ __all__ = ["InMemoryEventStore"]
 RECORD_OVERHEAD_BYTES = 700
 
 _position = attrgetter("position")
+_timestamp = attrgetter("timestamp")
+#: Most metadata texts kept for sharing (:meth:`_Data.shared_metadata`); the table is
+#: emptied when full, so it costs at most this many dict entries.
+SHARED_METADATA_LIMIT = 65_536
 
 
 class _View(Sequence[RecordedEvent]):
@@ -94,30 +106,22 @@ class _View(Sequence[RecordedEvent]):
 class _TimeIndex:
     """Records kept sorted by (timestamp, position), with range look-ups by bisection."""
 
-    __slots__ = ("times", "records", "in_position_order")
+    __slots__ = ("records", "in_position_order")
 
-    def __init__(self) -> None:
-        self.times: list[datetime] = []
-        self.records: list[RecordedEvent] = []
-        self.in_position_order = True
+    def __init__(self, records: Iterable[RecordedEvent] = ()) -> None:
+        self.records: list[RecordedEvent] = sorted(records, key=_timestamp)
+        self.in_position_order = all(
+            earlier.position < later.position
+            for earlier, later in zip(self.records, self.records[1:], strict=False)
+        )
 
     def add(self, record: RecordedEvent) -> None:
-        if not self.times or record.timestamp >= self.times[-1]:
-            self.times.append(record.timestamp)
-            self.records.append(record)
+        records = self.records
+        if not records or record.timestamp >= records[-1].timestamp:
+            records.append(record)
             return
-        index = bisect_right(self.times, record.timestamp)
-        self.times.insert(index, record.timestamp)
-        self.records.insert(index, record)
+        records.insert(bisect_right(records, record.timestamp, key=_timestamp), record)
         self.in_position_order = False
-
-    def _span(self, bounds: Range) -> tuple[int, int]:
-        start, stop = 0, len(self.times)
-        if (lower := bounds.lower) is not None:
-            start = (bisect_left if lower[1] else bisect_right)(self.times, lower[0])
-        if (upper := bounds.upper) is not None:
-            stop = (bisect_right if upper[1] else bisect_left)(self.times, upper[0])
-        return start, max(start, stop)
 
     def between(self, bounds: Range) -> Sequence[RecordedEvent]:
         """Return the records inside ``bounds``, in position order.
@@ -125,22 +129,37 @@ class _TimeIndex:
         While events arrived in timestamp order (the usual case) this is a view
         of the index; after out-of-order imports, a sorted copy of the range.
         """
-        start, stop = self._span(bounds)
+        start, stop = _time_span(self.records, bounds)
         if self.in_position_order:
             return _View(self.records, start, stop)
         return sorted(self.records[start:stop], key=_position)
 
     def count_between(self, bounds: Range) -> int:
-        start, stop = self._span(bounds)
+        start, stop = _time_span(self.records, bounds)
         return stop - start
 
 
-class _SmallIndex(dict[str, RecordedEvent | list[RecordedEvent]]):
-    """Key → records, keeping a lone record without a list around it.
+def _time_span(records: Sequence[RecordedEvent], bounds: Range) -> tuple[int, int]:
+    """Return the slice of ``records`` (sorted by timestamp) inside ``bounds``."""
+    start, stop = 0, len(records)
+    if (lower := bounds.lower) is not None:
+        start = (bisect_left if lower[1] else bisect_right)(records, lower[0], key=_timestamp)
+    if (upper := bounds.upper) is not None:
+        stop = (bisect_right if upper[1] else bisect_left)(records, upper[0], key=_timestamp)
+    return start, max(start, stop)
 
-    Correlation and causation ids mostly have one or two events each; a list
+
+#: Records a key of a :class:`_SmallIndex` keeps in a tuple before moving them to a list.
+SMALL_GROUP = 8
+
+
+class _SmallIndex(dict[str, RecordedEvent | tuple[RecordedEvent, ...] | list[RecordedEvent]]):
+    """Key → records, keeping a lone record without a container around it.
+
+    Correlation and causation ids mostly have one to a few events each; a list
     per key would cost about 64 bytes per event, so a key holds its record
-    directly until a second one arrives.
+    directly until a second one arrives, then a tuple (no spare room, half a
+    list's size) while it has fewer than :data:`SMALL_GROUP`, then a list.
     """
 
     def add(self, key: Any, record: RecordedEvent) -> None:
@@ -149,15 +168,17 @@ class _SmallIndex(dict[str, RecordedEvent | list[RecordedEvent]]):
             self[key] = record
         elif isinstance(current, list):
             current.append(record)
+        elif isinstance(current, tuple):
+            self[key] = current + (record,) if len(current) < SMALL_GROUP else [*current, record]
         else:
-            self[key] = [current, record]
+            self[key] = (current, record)
 
     def records(self, key: Any) -> Sequence[RecordedEvent]:
         """Return the records of ``key`` in position order (empty if none)."""
         current = self.get(key)
         if current is None:
             return ()
-        return current if isinstance(current, list) else (current,)
+        return current if isinstance(current, (list, tuple)) else (current,)
 
 
 @dataclass
@@ -166,7 +187,8 @@ class _Data:
 
     lock: threading.RLock = field(default_factory=threading.RLock)
     events: list[RecordedEvent] = field(default_factory=list)
-    by_id: dict[UUID, RecordedEvent] = field(default_factory=dict)
+    #: Event id's ``UUID.int`` -> record.
+    by_id: dict[int, RecordedEvent] = field(default_factory=dict)
     streams: dict[str, list[RecordedEvent]] = field(default_factory=dict)
     by_aggregate_type: dict[str, list[RecordedEvent]] = field(default_factory=dict)
     by_correlation: _SmallIndex = field(default_factory=_SmallIndex)
@@ -175,7 +197,14 @@ class _Data:
         default_factory=lambda: {key: {} for key in INDEXED_METADATA_KEYS}
     )
     by_type: dict[str, _TimeIndex] = field(default_factory=dict)
-    by_time: _TimeIndex = field(default_factory=_TimeIndex)
+    #: Every event by time: None while ``events`` itself is in timestamp order.
+    by_time: _TimeIndex | None = None
+    #: Whether ``events`` is in timestamp order (then it is the all-events time index).
+    events_in_time_order: bool = True
+    #: Metadata text -> the stored string equal to it (see shared_metadata()).
+    metadata_texts: dict[str, str] = field(default_factory=dict)
+    #: Event type name -> the stored string equal to it.
+    type_names: dict[str, str] = field(default_factory=dict)
     approx_bytes: int = 0
     journal: Journal | None = None
     #: Which history this is (see :mod:`eventstore.identity`); renewed by reset().
@@ -225,6 +254,7 @@ class _Data:
         for record in state["events"]:
             memo[id(record)] = record
             memo[id(record.event_id)] = record.event_id
+            memo[id(record.event_id.int)] = record.event_id.int
             memo[id(record.timestamp)] = record.timestamp
         return {
             name: copy.deepcopy(value, memo)
@@ -233,33 +263,126 @@ class _Data:
         }
 
     def shared_type(self, event_type: str) -> str:
-        """Return the stored copy of ``event_type`` if there is one."""
-        type_index = self.by_type.get(event_type)
-        return type_index.records[0].event_type if type_index and type_index.records else event_type
+        """Return the stored copy of ``event_type`` if there is one (else keep this one)."""
+        return self.type_names.setdefault(event_type, event_type)
 
     def shared_correlation(self, correlation_id: str | None) -> str | None:
         """Return the stored copy of ``correlation_id`` if there is one."""
-        stored = self.by_correlation.records(correlation_id) if correlation_id else ()
-        return stored[0].correlation_id if stored else correlation_id
+        stored = self.by_correlation.get(correlation_id) if correlation_id else None
+        if stored is None:
+            return correlation_id
+        return self._first(stored).correlation_id
+
+    @staticmethod
+    def _first(
+        stored: RecordedEvent | tuple[RecordedEvent, ...] | list[RecordedEvent],
+    ) -> RecordedEvent:
+        """The first record of a :class:`_SmallIndex` entry."""
+        return stored[0] if isinstance(stored, (list, tuple)) else stored
+
+    def shared_metadata(self, metadata_json: str) -> str:
+        """Return the stored string equal to ``metadata_json`` if a recent event has one.
+
+        Metadata (who and where) repeats across events; sharing the text saves its
+        ~100 bytes per event. The table holds at most :data:`SHARED_METADATA_LIMIT`
+        texts and starts again empty when full. Safe without the lock (one dict
+        operation each, atomic in CPython).
+        """
+        texts = self.metadata_texts
+        shared = texts.get(metadata_json)
+        if shared is not None:
+            return shared
+        if len(texts) >= SHARED_METADATA_LIMIT:
+            texts.clear()
+        return texts.setdefault(metadata_json, metadata_json)
 
     def index(self, record: RecordedEvent, indexed_metadata: tuple[Any, ...]) -> None:
-        """Add ``record`` to every index (``indexed_metadata``: see PendingEvent)."""
-        self.events.append(record)
-        self.by_id[record.event_id] = record
+        """Add ``record`` to every index but its stream (``indexed_metadata``: see PendingEvent).
+
+        Written out flat (no helper calls): it runs once per stored event.
+        """
+        events = self.events
+        timestamp = record.timestamp
+        if self.events_in_time_order and events and timestamp < events[-1].timestamp:
+            self.events_in_time_order = False
+        events.append(record)
+        self.by_id[record.event_id.int] = record
         self.by_aggregate_type.setdefault(record.aggregate_type, []).append(record)
-        if record.correlation_id is not None:
-            self.by_correlation.add(record.correlation_id, record)
-        if record.causation_id is not None:
-            self.by_causation.add(record.causation_id, record)
-        for key, value in zip(INDEXED_METADATA_KEYS, indexed_metadata, strict=True):
+        key = record.correlation_id
+        if key is not None:
+            small = self.by_correlation
+            if key in small:
+                small.add(key, record)
+            else:
+                small[key] = record
+        key = record.causation_id
+        if key is not None:
+            small = self.by_causation
+            if key in small:
+                small.add(key, record)
+            else:
+                small[key] = record
+        by_metadata = self.by_metadata
+        for name, value in zip(INDEXED_METADATA_KEYS, indexed_metadata, strict=True):
             if value is not None:
-                self.by_metadata[key].setdefault(value, []).append(record)
+                by_metadata[name].setdefault(value, []).append(record)
         type_index = self.by_type.get(record.event_type)
         if type_index is None:
             type_index = self.by_type[record.event_type] = _TimeIndex()
-        type_index.add(record)
-        self.by_time.add(record)
+        by_type = type_index.records
+        if by_type and timestamp < by_type[-1].timestamp:
+            type_index.add(record)
+        else:
+            by_type.append(record)
+        if self.by_time is not None:
+            self.by_time.add(record)
 
+    def time_index(self) -> _TimeIndex | Sequence[RecordedEvent]:
+        """Every event sorted by time: the events list while it is in time order.
+
+        Else the :class:`_TimeIndex` over every event, built here on first use
+        (O(n log n), once) and kept up to date by :meth:`index` from then on.
+        Call with the lock held.
+        """
+        if self.events_in_time_order:
+            return self.events
+        if self.by_time is None:
+            self.by_time = _TimeIndex(self.events)
+        return self.by_time
+
+
+class _WriteLock:
+    """Take an append's lock without ever waiting for it in a blocking call (no lock convoy).
+
+    A thread blocked on the lock wakes up holding it but without the GIL, and
+    then waits for the GIL while every other appender blocks on the lock: from
+    then on each append costs a thread switch. Here a thread that finds the lock
+    taken lets the holder run (``time.sleep(0)`` gives up the GIL) and tries
+    again; after many tries (a journal's fsync holds the lock for milliseconds)
+    it blocks as usual.
+    """
+
+    __slots__ = ("lock",)
+
+    def __init__(self, lock: threading.RLock) -> None:
+        self.lock = lock
+
+    def __enter__(self) -> None:
+        lock = self.lock
+        if lock.acquire(False):
+            return
+        for _ in range(_SPINS):
+            time.sleep(0)
+            if lock.acquire(False):
+                return
+        lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.lock.release()
+
+
+#: Tries of _WriteLock before blocking.
+_SPINS = 200
 
 _data: dict[str, _Data] = {}
 _data_lock = threading.Lock()
@@ -431,11 +554,22 @@ class InMemoryEventStore(BaseEventStore):
         pending: list[PendingEvent],
         expected_version: ExpectedVersionArg,
     ) -> tuple[list[RecordedEvent], bool]:
+        if len(pending) == 1:
+            return self._append_one(aggregate_id, aggregate_type, pending[0], expected_version)
         data = self._data
-        with data.lock:
+        # Work that needs no lock is done before taking it: the shared strings and
+        # the size, so the lock is held for the checks, the records and the indexes.
+        event_types = [data.shared_type(event.event_type) for event in pending]
+        metadata_texts = [data.shared_metadata(event.metadata_json) for event in pending]
+        added_bytes = sum(
+            len(event.data_json) + len(event.metadata_json) + RECORD_OVERHEAD_BYTES
+            for event in pending
+        )
+        with _WriteLock(data.lock):
             stream = data.streams.get(aggregate_id)
             actual = len(stream) if stream else 0
-            first = data.by_id.get(pending[0].event_id)
+            by_id = data.by_id
+            first = by_id.get(pending[0].event_id.int)
             if first is not None:
                 stored = data.streams[first.aggregate_id][
                     first.version - 1 : first.version - 1 + len(pending)
@@ -444,16 +578,11 @@ class InMemoryEventStore(BaseEventStore):
                     first, stored, aggregate_id, pending, expected_version
                 ), False
             for event in pending:
-                if event.event_id in data.by_id:
+                if event.event_id.int in by_id:
                     raise DuplicateEventError(event.event_id)
             self.check_expected_version(aggregate_id, expected_version, actual)
-            self.check_stream_type(
-                stream[0].aggregate_type if stream else None, aggregate_id, aggregate_type
-            )
-            added_bytes = sum(
-                len(event.data_json) + len(event.metadata_json) + RECORD_OVERHEAD_BYTES
-                for event in pending
-            )
+            if stream:
+                self.check_stream_type(stream[0].aggregate_type, aggregate_id, aggregate_type)
             self._check_bounds(len(pending), added_bytes)
             stamps = self.stream_timestamps(pending, stream[-1].timestamp if stream else None)
             position = len(data.events)
@@ -461,30 +590,106 @@ class InMemoryEventStore(BaseEventStore):
             # its own copy of its stream's id, type names or correlation id.
             if stream:
                 aggregate_id, aggregate_type = stream[0].aggregate_id, stream[0].aggregate_type
-            records = [
-                RecordedEvent(
-                    event_id=event.event_id,
-                    aggregate_id=aggregate_id,
-                    aggregate_type=aggregate_type,
-                    event_type=data.shared_type(event.event_type),
-                    version=actual + offset,
-                    position=position + offset,
-                    timestamp=stamp,
-                    correlation_id=data.shared_correlation(event.correlation_id),
-                    causation_id=event.causation_id,
-                    schema_version=event.schema_version,
-                    data_json=event.data_json,
-                    metadata_json=event.metadata_json,
+            records = []
+            for offset, event in enumerate(pending):
+                correlation = data.shared_correlation(event.correlation_id)
+                causation = event.causation_id
+                if causation is not None and causation == correlation:
+                    causation = correlation
+                records.append(
+                    make_record(
+                        event.event_id,
+                        aggregate_id,
+                        aggregate_type,
+                        event_types[offset],
+                        actual + offset + 1,
+                        position + offset + 1,
+                        stamps[offset],
+                        correlation,
+                        causation,
+                        event.schema_version,
+                        event.data_json,
+                        metadata_texts[offset],
+                    )
                 )
-                for offset, (event, stamp) in enumerate(zip(pending, stamps, strict=True), start=1)
-            ]
             if data.journal is not None:
                 data.journal.write(records)
             if stream is None:
-                stream = data.streams[aggregate_id] = []
-            stream.extend(records)
+                data.streams[aggregate_id] = records[:]
+            else:
+                stream.extend(records)
+            index = data.index
             for record, event in zip(records, pending, strict=True):
-                data.index(record, event.indexed_metadata)
+                index(record, event.indexed_metadata)
+            data.approx_bytes += added_bytes
+        return records, True
+
+    def _append_one(
+        self,
+        aggregate_id: str,
+        aggregate_type: str,
+        event: PendingEvent,
+        expected_version: ExpectedVersionArg,
+    ) -> tuple[list[RecordedEvent], bool]:
+        """:meth:`_append` of a one-event batch (the usual append), the same steps in one place."""
+        data = self._data
+        event_type = data.type_names.get(event.event_type) or data.shared_type(event.event_type)
+        metadata_json = data.shared_metadata(event.metadata_json)
+        added_bytes = len(event.data_json) + len(metadata_json) + RECORD_OVERHEAD_BYTES
+        event_id = event.event_id
+        options = self.options
+        bounded = options["MAX_EVENTS"] is not None or options["MAX_BYTES"] is not None
+        with _WriteLock(data.lock):
+            stream = data.streams.get(aggregate_id)
+            first = data.by_id.get(event_id.int)
+            if first is not None:
+                stored = data.streams[first.aggregate_id][first.version - 1 : first.version]
+                return self.retried_batch(
+                    first, stored, aggregate_id, [event], expected_version
+                ), False
+            actual = len(stream) if stream else 0
+            if expected_version is not ANY and expected_version != actual:
+                self.check_expected_version(aggregate_id, expected_version, actual)
+            if stream and stream[0].aggregate_type != aggregate_type:
+                self.check_stream_type(stream[0].aggregate_type, aggregate_id, aggregate_type)
+            if bounded:
+                self._check_bounds(1, added_bytes)
+            stamp = event.timestamp
+            previous = stream[-1].timestamp if stream else None
+            if stamp is None or (previous is not None and stamp < previous):
+                (stamp,) = self.stream_timestamps((event,), previous)
+            correlation = event.correlation_id
+            if correlation is not None:
+                stored_correlation = data.by_correlation.get(correlation)
+                if stored_correlation is not None:
+                    correlation = data._first(stored_correlation).correlation_id
+            causation = event.causation_id
+            if causation is not None and causation == correlation:
+                causation = correlation
+            if stream:
+                aggregate_id, aggregate_type = stream[0].aggregate_id, stream[0].aggregate_type
+            record = make_record(
+                event_id,
+                aggregate_id,
+                aggregate_type,
+                event_type,
+                actual + 1,
+                len(data.events) + 1,
+                stamp,
+                correlation,
+                causation,
+                event.schema_version,
+                event.data_json,
+                metadata_json,
+            )
+            records = [record]
+            if data.journal is not None:
+                data.journal.write(records)
+            if stream is None:
+                data.streams[aggregate_id] = [record]
+            else:
+                stream.append(record)
+            data.index(record, event.indexed_metadata)
             data.approx_bytes += added_bytes
         return records, True
 
@@ -534,7 +739,7 @@ class InMemoryEventStore(BaseEventStore):
             except ValueError:
                 return None
         with self._data.lock:
-            return self._data.by_id.get(event_id)
+            return self._data.by_id.get(event_id.int)
 
     def last_position(self) -> int:
         with self._data.lock:
@@ -650,10 +855,17 @@ class InMemoryEventStore(BaseEventStore):
                     )
                 )
         if criteria.timestamp is not None:
-            size = data.by_time.count_between(criteria.timestamp)
-            if not sources or size < min(source.size for source in sources):
-                chunks = [data.by_time.between(criteria.timestamp)]
-                sources.append(_Source(chunks, size, ("timestamp",)))
+            by_time = data.time_index()
+            if isinstance(by_time, _TimeIndex):
+                size = by_time.count_between(criteria.timestamp)
+                if not sources or size < min(source.size for source in sources):
+                    chunks = [by_time.between(criteria.timestamp)]
+                    sources.append(_Source(chunks, size, ("timestamp",)))
+            else:  # the events list, in time order
+                start, stop = _time_span(by_time, criteria.timestamp)
+                if not sources or stop - start < min(source.size for source in sources):
+                    chunks = [_View(by_time, start, stop)]
+                    sources.append(_Source(chunks, stop - start, ("timestamp",)))
         if criteria.position is not None:
             start, stop = _position_slice(criteria.position, len(data.events))
             sources.append(_Source([_View(data.events, start, stop)], stop - start, ("position",)))

@@ -41,15 +41,28 @@ class Projection:
             raise TypeError(f"{type(self).__name__} needs a name.")
         self._names = None if self.event_types is None else tuple(self.event_types)
 
+    #: (registry version, the names handled with their former names), see handles().
+    _stored_names: tuple[int, frozenset[str]] | None = None
+
     def handles(self, event: RecordedEvent) -> bool:
         """Whether :meth:`apply` wants ``event`` (its type, or a former name of it)."""
-        if self._names is None:
+        names = self._names
+        if names is None:
             return True
-        if event.event_type in self._names:
+        event_type = event.event_type
+        if event_type in names:
             return True
         # A renamed type's former names (aliases) are the same type: handle them too.
-        # Read from the registry at each call, so classes registered later count.
-        return any(event.event_type in registry.stored_names(name) for name in self._names)
+        # Derived from the registry again whenever it changed, so classes registered
+        # later count.
+        stored = self._stored_names
+        version = registry.version
+        if stored is None or stored[0] != version:
+            stored = self._stored_names = (
+                version,
+                frozenset(alias for name in names for alias in registry.stored_names(name)),
+            )
+        return event_type in stored[1]
 
     def apply(self, events: list[RecordedEvent], store: Any) -> Iterable[str] | None:
         """Apply one batch: the events this projection handles, in position order.

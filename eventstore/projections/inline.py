@@ -26,7 +26,7 @@ from django.conf import settings
 
 from ..bus import report_receiver_error
 from ..records import RecordedEvent
-from .registry import projections_for
+from .registry import following
 from .runner import catch_up, is_applying, raise_errors
 
 __all__ = ["inline_enabled", "run_inline"]
@@ -44,7 +44,7 @@ def inline_enabled(store: Any) -> bool:
 
 def run_inline(store: Any, events: Sequence[RecordedEvent]) -> None:
     """Catch up the store's projections that handle one of ``events`` (see the module)."""
-    declared = projections_for(store.alias)
+    declared = following(store.alias)
     if not declared or not inline_enabled(store):
         return
     for projection in declared:

@@ -57,9 +57,35 @@ def projections() -> dict[str, Projection]:
         return _cache
 
 
+#: (the projections() dict it was computed from, alias -> its projections); one
+#: tuple, replaced whole, so a reader never pairs a new source with an old table.
+_following: tuple[dict[str, Projection] | None, dict[str, tuple[Projection, ...]]] = (None, {})
+
+
 def projections_for(alias: str) -> list[Projection]:
-    """Return the declared projections following the store ``alias``."""
-    return [p for p in projections().values() if p.store_alias == alias]
+    """Return the declared projections following the store ``alias`` (a new list)."""
+    return list(following(alias))
+
+
+def following(alias: str) -> tuple[Projection, ...]:
+    """Return the declared projections following the store ``alias``.
+
+    Computed once per alias and declaration: every append asks, through the
+    inline runner.
+    """
+    global _following
+    source, by_alias = _following
+    if source is not None and source is _cache:
+        cached = by_alias.get(alias)
+        if cached is not None:
+            return cached
+    declared = projections()
+    source, by_alias = _following
+    if source is not declared:
+        by_alias = {}
+        _following = (declared, by_alias)
+    found = by_alias[alias] = tuple(p for p in declared.values() if p.store_alias == alias)
+    return found
 
 
 def get_projection(name: str) -> Projection:
