@@ -8,9 +8,10 @@ from 1, and what one acknowledged the other never sees. :func:`claim_serving`,
 called by the site's ``wsgi.py`` / ``asgi.py`` once the application is built,
 prevents that: for each memory alias it takes an exclusive, non-blocking lock
 (:func:`eventstore.backends.locks.open_locked`) on a file named from the
-project (its settings module's file) and the alias, in the system's temporary
-directory (``TMPDIR``) or ``settings.EVENTSTORE_SERVING_LOCK_DIR``. A second
-process of the same project is refused with :class:`ServingConflict`, so its
+project (its default database: what the servers of a deployment share, see
+:func:`_project`) and the alias, in the system's temporary directory
+(``TMPDIR``) or ``settings.EVENTSTORE_SERVING_LOCK_DIR``. A second process of
+the same project, under any settings module, is refused with :class:`ServingConflict`, so its
 worker fails to boot; the lock goes with the process that holds it (exit,
 crash or ``kill -9``), and the next server can start.
 
@@ -64,7 +65,22 @@ _claims_lock = threading.Lock()
 
 
 def _project() -> str:
-    """Name the project: its settings module's file (else the module name and working folder)."""
+    """Name what the servers of one deployment share: the default database.
+
+    Two servers with memory stores that write the same database (read models,
+    idempotency claims, users) fork it, whatever settings module each runs
+    under (the demo's and the site's, say). SQLite: the file's resolved path;
+    other engines: engine, host, port and name. A private database (SQLite in
+    memory) is shared by nobody: the settings module's file names the project
+    instead (else the module name and working folder).
+    """
+    database = settings.DATABASES.get("default", {})
+    name = str(database.get("NAME") or "")
+    engine = str(database.get("ENGINE", ""))
+    if name and ":memory:" not in name and "mode=memory" not in name:
+        if engine.endswith("sqlite3"):
+            return f"sqlite:{Path(name).resolve()}"
+        return f"{engine}:{database.get('HOST', '')}:{database.get('PORT', '')}/{name}"
     # override_settings hides the module (UserSettingsHolder); Django loaded it from here.
     module = getattr(settings, "SETTINGS_MODULE", None) or os.environ.get(ENVIRONMENT_VARIABLE)
     source = getattr(sys.modules.get(module), "__file__", None) if module else None
@@ -123,7 +139,7 @@ def claim_serving(aliases: Iterable[str] | None = None) -> list[str]:
         The memory aliases this process now serves.
 
     Raises:
-        ServingConflict: another process of this project (same settings module file)
+        ServingConflict: another process of this project (same default database)
             serves one of them; the message names it and says what to do. Aliases
             claimed before the refusal are released again.
         InvalidBackendError: the lock file cannot be opened.

@@ -24,19 +24,29 @@ ALWAYS_ALLOWED = frozenset({"format"})
 
 
 class KnownQueryParametersMixin:
-    """For DRF views: a ``GET`` with a parameter outside ``query_parameters`` is a 400."""
+    """For DRF views: a request with a query parameter the view does not read is a 400.
 
-    #: The query parameters this view reads.
+    Every method is checked: ``GET``/``HEAD``/``OPTIONS`` against
+    :attr:`query_parameters`, the others (``POST``, ...) against
+    :attr:`command_query_parameters` (none by default), so ``POST ...?foo=1``
+    is refused (a field messages body naming ``foo``) before anything is done,
+    like an unknown body field (:class:`KnownBodyFieldsMixin`).
+    """
+
+    #: The query parameters this view reads on GET, HEAD and OPTIONS.
     query_parameters: frozenset[str] = frozenset()
+    #: The query parameters it reads on the other methods (POST, ...).
+    command_query_parameters: frozenset[str] = frozenset()
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
-        if request.method in ("GET", "HEAD"):
-            unknown = set(request.query_params) - self.query_parameters - ALWAYS_ALLOWED
-            if unknown:
-                known = ", ".join(sorted(self.query_parameters)) or "none"
-                message = f"Unknown parameter; this endpoint reads: {known}."
-                raise ValidationError({name: [message] for name in sorted(unknown)})
+        reading = request.method in ("GET", "HEAD", "OPTIONS")
+        known = self.query_parameters if reading else self.command_query_parameters
+        unknown = set(request.query_params) - known - ALWAYS_ALLOWED
+        if unknown:
+            listed = ", ".join(sorted(known)) or "none"
+            message = f"Unknown parameter; this endpoint reads: {listed}."
+            raise ValidationError({name: [message] for name in sorted(unknown)})
 
 
 class KnownBodyFieldsMixin:

@@ -327,7 +327,7 @@ class PaymentReplayView(KnownQueryParametersMixin, APIView):
         )
 
 
-class PaymentRefundView(APIView):
+class PaymentRefundView(KnownQueryParametersMixin, APIView):
     """``POST /api/payments/{id}/refunds/``: refund part or all of what remains → 201.
 
     A ``refund_id`` names one refund of the payment. Sent again with the same
@@ -361,7 +361,7 @@ class PaymentRefundView(APIView):
         return created(payment)
 
 
-class PaymentFailedAttemptView(APIView):
+class PaymentFailedAttemptView(KnownQueryParametersMixin, APIView):
     """``POST /api/payments/{id}/failed-attempts/``: record an attempt that failed → 201.
 
     The payment id is the client's id for the attempt; a later successful
@@ -410,7 +410,7 @@ class AuthTokenSchema(serializers.Serializer):
         ),
     }
 )
-class AuthTokenView(ObtainAuthToken):
+class AuthTokenView(KnownQueryParametersMixin, ObtainAuthToken):
     """``POST /api/auth/token/`` with ``username`` and ``password`` → ``{"token": ...}``.
 
     Throttled per client address (``TokenRateThrottle``: 10 a minute by default).

@@ -146,3 +146,24 @@ def test_tests_and_commands_never_claim(tmp_path, settings):
     settings.EVENTSTORE_SERVING_LOCK_DIR = str(tmp_path)
     InMemoryEventStore("default")
     assert not serving_lock_path("default").exists()
+
+
+def test_a_server_under_another_settings_module_on_the_same_database_is_refused(holder, tmp_path):
+    # The demo (gyroscops.demo_settings) and the site (gyroscops.settings) share db.sqlite3:
+    # a second settings module of the same project, on the same database, forks it as well.
+    process, pid = holder
+    (tmp_path / "other_settings.py").write_text(
+        f"from {os.environ['DJANGO_SETTINGS_MODULE']} import *  # noqa: F403\nDEBUG = True\n"
+    )
+    code = f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\n" + textwrap.dedent(
+        SETUP.format(root=str(ROOT), settings_module="other_settings")
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", code + textwrap.dedent(TRY)],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert child.returncode == 0, child.stderr
+    assert f"already served by process {pid} of this project" in child.stdout

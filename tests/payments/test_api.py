@@ -492,6 +492,32 @@ def test_unknown_query_parameters_are_400_not_ignored(api, url):
     assert response.status_code == 400, url
 
 
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        (
+            "/api/payments/?foo=1",
+            {"amount": "100.00", "currency": "EUR", "organization_id": "acme"},
+        ),
+        ("/api/payments/p-1/refunds/?foo=1", {"amount": "1.00"}),
+        (
+            "/api/payments/p-2/failed-attempts/?foo=1",
+            {"amount": "1.00", "currency": "EUR", "organization_id": "acme", "reason": "x"},
+        ),
+        ("/api/auth/token/?foo=1", {"username": "alice", "password": "pw-alice"}),
+    ],
+    ids=["create", "refund", "failed-attempt", "token"],
+)
+def test_unknown_query_parameters_of_commands_are_400_and_nothing_is_done(api, url, body):
+    create(api, payment_id="p-1")
+    response = api.post(url, body, format="json")
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == ["foo"]
+    assert api.get("/api/payments/p-1/").json()["refunded_amount"] == "0.00"
+    assert api.get("/api/payments/p-2/").status_code == 404
+    assert [p["payment_id"] for p in api.get("/api/payments/").json()["results"]] == ["p-1"]
+
+
 def test_repeated_status_filters_or_together(api):
     create(api, payment_id="p-1")
     api.post(
