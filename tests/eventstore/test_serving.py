@@ -2,7 +2,8 @@
 
 Each child process runs under the settings of this test run, with its own
 temporary directory (``TMPDIR``: where the lock files go), so a server running
-from the same checkout is never in the way.
+from the same checkout is never in the way, and on this test run's database
+(the project a claim names is its default database).
 """
 
 import os
@@ -41,11 +42,15 @@ except ServingConflict as exc:
 """
 
 
-def python(code, tmp_path, **kwargs):
+def python(code, tmp_path, database=None, **kwargs):
+    if database is None:
+        from django.conf import settings
+
+        database = settings.DATABASES["default"]["NAME"]
     setup = SETUP.format(root=str(ROOT), settings_module=os.environ["DJANGO_SETTINGS_MODULE"])
     return subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(setup) + textwrap.dedent(code)],
-        env={**os.environ, "TMPDIR": str(tmp_path)},
+        env={**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SQLITE_PATH": str(database)},
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -148,22 +153,40 @@ def test_tests_and_commands_never_claim(tmp_path, settings):
     assert not serving_lock_path("default").exists()
 
 
-def test_a_server_under_another_settings_module_on_the_same_database_is_refused(holder, tmp_path):
-    # The demo (gyroscops.demo_settings) and the site (gyroscops.settings) share db.sqlite3:
+def test_a_server_under_another_settings_module_on_the_same_database_is_refused(tmp_path):
+    # A demo and the site it shows may run under two settings modules on one database:
     # a second settings module of the same project, on the same database, forks it as well.
-    process, pid = holder
-    (tmp_path / "other_settings.py").write_text(
-        f"from {os.environ['DJANGO_SETTINGS_MODULE']} import *  # noqa: F403\nDEBUG = True\n"
-    )
-    code = f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\n" + textwrap.dedent(
-        SETUP.format(root=str(ROOT), settings_module="other_settings")
-    )
-    child = subprocess.run(
-        [sys.executable, "-c", code + textwrap.dedent(TRY)],
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert child.returncode == 0, child.stderr
-    assert f"already served by process {pid} of this project" in child.stdout
+    database = tmp_path / "shared.sqlite3"
+    holding = python(HOLD, tmp_path, database=database)
+    try:
+        line = holding.stdout.readline()
+        assert line.startswith("claimed ['default']"), line + holding.stderr.read()
+        pid = int(line.split()[-1])
+        (tmp_path / "other_settings.py").write_text(
+            f"from {os.environ['DJANGO_SETTINGS_MODULE']} import *  # noqa: F403\nDEBUG = True\n"
+        )
+        code = f"import sys\nsys.path.insert(0, {str(tmp_path)!r})\n" + textwrap.dedent(
+            SETUP.format(root=str(ROOT), settings_module="other_settings")
+        )
+        env = {**os.environ, "TMPDIR": str(tmp_path), "DJANGO_SQLITE_PATH": str(database)}
+        child = subprocess.run(
+            [sys.executable, "-c", code + textwrap.dedent(TRY)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert child.returncode == 0, child.stderr
+        assert f"already served by process {pid} of this project" in child.stdout
+        elsewhere = {**env, "DJANGO_SQLITE_PATH": str(tmp_path / "another.sqlite3")}
+        child = subprocess.run(
+            [sys.executable, "-c", code + textwrap.dedent(TRY)],
+            env=elsewhere,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert child.stdout.startswith("claimed ['default']"), child.stderr  # another database
+    finally:
+        holding.kill()
+        holding.wait(30)
