@@ -150,6 +150,16 @@ class EventRegistry:
         }
         return dict(sorted(roles.items()))
 
+    def money_role(self, event_type: str) -> MoneyRole | None:
+        """Return the money role of the class stored as ``event_type`` (a name or an alias).
+
+        None when no registered class has that name or the class declares no money.
+        """
+        with self._lock:
+            name = self._aliases.get(event_type, event_type)
+            cls = self._classes.get(name)
+        return None if cls is None else cls.money_role
+
     def register_upcaster(self, event_type: str, from_version: int, upcaster: Upcaster) -> None:
         """Register ``upcaster``, turning a ``from_version`` payload into ``from_version + 1``.
 

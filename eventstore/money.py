@@ -118,16 +118,24 @@ class EventMoney:
         return format_money(self.amount, self.currency)
 
 
-def event_money(data: Mapping[str, Any]) -> EventMoney | None:
-    """Return the money of event ``data`` (its ``amount`` and ``currency`` fields), or None.
+#: The fields read when an event class declares no money role.
+_DEFAULT_FIELDS = MoneyRole("processed")
 
-    For pages and exports that show any event's money, declared or not:
-    ``data["amount"]`` must be a decimal string, an int or a Decimal (a float
-    or a bool is not money) and ``data["currency"]`` three ASCII letters;
-    anything else (missing, malformed) gives None: the page shows no amount
-    rather than a wrong one.
+
+def event_money(data: Mapping[str, Any], role: MoneyRole | None = None) -> EventMoney | None:
+    """Return the money of event ``data``, or None when it carries none.
+
+    ``role``: the event class's declared :class:`MoneyRole` (see
+    :meth:`~eventstore.events.EventRegistry.money_role`), whose ``amount`` and
+    ``currency`` name the data fields; without one (an undeclared class, an
+    unknown type) the fields ``amount`` and ``currency`` are read, so any
+    event showing money is shown with it. ``data[amount]`` must be a decimal
+    string, an int or a Decimal (a float or a bool is not money) and
+    ``data[currency]`` three ASCII letters; anything else (missing, malformed)
+    gives None: the page shows no amount rather than a wrong one.
     """
-    amount, currency = data.get("amount"), data.get("currency")
+    fields = role or _DEFAULT_FIELDS
+    amount, currency = data.get(fields.amount), data.get(fields.currency)
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isascii():
         return None
     if not currency.isalpha() or isinstance(amount, bool):

@@ -133,7 +133,8 @@ def event_browser(request: HttpRequest, context: dict[str, Any]) -> TemplateResp
 
 def _browser_row(request: HttpRequest, event: RecordedEvent, params: QueryDict) -> dict[str, Any]:
     """Return :func:`event_row` with the money the event carries (``money``: EventMoney or None)."""
-    return {**event_row(request, event, params), "money": event_money(event.data)}
+    money = event_money(event.data, registry.money_role(event.event_type))
+    return {**event_row(request, event, params), "money": money}
 
 
 def _text_filter(name: str, label: str, value: str) -> dict[str, str]:

@@ -72,8 +72,9 @@ def data_columns(event_types: Iterable[str]) -> list[str]:
     """Return the data fields declared by the classes of ``event_types``, for extra columns.
 
     Fields of each registered class (its dataclass fields, in declaration order;
-    the types in the order given), each once, without ``amount`` and
-    ``currency``. A name with no registered class adds nothing. Empty for no types.
+    the types in the order given), each once, without the amount and currency
+    fields (those the class's money role names, else ``amount`` and ``currency``).
+    A name with no registered class adds nothing. Empty for no types.
     """
     names: list[str] = []
     for event_type in event_types:
@@ -82,8 +83,10 @@ def data_columns(event_types: Iterable[str]) -> list[str]:
         event_class = registry.get(event_type)
         if not dataclasses.is_dataclass(event_class):
             continue
+        role = event_class.money_role
+        money_fields = (role.amount, role.currency) if role else _MONEY_FIELDS
         for field in dataclasses.fields(event_class):
-            if field.name not in names and field.name not in _MONEY_FIELDS:
+            if field.name not in names and field.name not in money_fields:
                 names.append(field.name)
     return names
 
@@ -105,7 +108,7 @@ def event_csv_row(
     """
     record = event.as_dict() if isinstance(event, RecordedEvent) else event
     data, metadata = record["data"], record["metadata"]
-    money = event_money(data)
+    money = event_money(data, registry.money_role(record["event_type"]))
     return [
         record["position"],
         record["event_id"],

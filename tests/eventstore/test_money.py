@@ -179,3 +179,20 @@ def test_no_money_types_give_no_currencies(event_store):
         event_store, DAY, END, interval="day", tz="UTC", event_registry=EventRegistry()
     )
     assert (result.currencies, result.event_types, result.skipped) == ((), (), 0)
+
+
+def test_pages_and_exports_read_the_money_where_the_class_declares_it(event_store):
+    from eventstore.money import EventMoney, event_money
+    from eventstore.queries.export import data_columns, event_csv_header, event_csv_row
+
+    assert registry.money_role("till.Refund") is TillReturn.money_role  # a former name
+    assert registry.money_role("till.Unknown") is None
+    data = {"total": "7.5", "ccy": "jpy", "amount": "1.00", "currency": "EUR"}
+    # Declared fields win over look-alike ones; undeclared classes keep amount/currency.
+    assert event_money(data, TillSale.money_role) == EventMoney(Decimal("7.5"), "JPY")
+    assert event_money(data) == EventMoney(Decimal("1.00"), "EUR")
+    add(event_store, "till.Return", {"total": "2.50", "ccy": "EUR"}, hour=9)
+    (stored,) = event_store.read_all()
+    assert data_columns(["till.Return"]) == []  # total and ccy are the money columns
+    row = dict(zip(event_csv_header(), event_csv_row(stored), strict=True))
+    assert (row["amount"], row["currency"]) == (Decimal("2.50"), "EUR")
