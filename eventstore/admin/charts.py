@@ -240,12 +240,14 @@ def _chart(
     short = [str(label) for label in axis_labels] if axis_labels is not None else None
     if len(flags) != len(rows) or (short is not None and len(short) != len(rows)):
         raise ValueError("partial and axis_labels need one entry per row.")
-    left, top = MARGIN_LEFT, MARGIN_TOP
-    right, bottom = WIDTH - MARGIN_RIGHT, HEIGHT - MARGIN_BOTTOM
-    plot_width, plot_height = right - left, bottom - top
     maximum: Value = max((value for _, value in rows), default=0)
     ticks = nice_ticks(math.ceil(maximum))
     scale_top = ticks[-1]
+    # The y-axis labels fit left of the plot ("200,000" needs more room than "15").
+    widest = max(len(f"{value:,}") for value in ticks)
+    left, top = max(MARGIN_LEFT, math.ceil(widest * CHAR_WIDTH) + 10), MARGIN_TOP
+    right, bottom = WIDTH - MARGIN_RIGHT, HEIGHT - MARGIN_BOTTOM
+    plot_width, plot_height = right - left, bottom - top
 
     def y_of(value: Value) -> float:
         return round(bottom - plot_height * float(max(value, 0)) / scale_top, 2)
@@ -303,6 +305,7 @@ def _chart(
         points=tuple(points),
         path=" ".join(f"{point.x},{point.y}" for point in points),
         y_ticks=tuple(Tick(label=f"{value:,}", position=y_of(value)) for value in ticks),
+        plot_left=left,
         x_ticks=x_ticks,
         total=total,
         maximum=maximum,

@@ -524,6 +524,16 @@ def test_bar_chart_geometry():
     assert chart.total == 15
 
 
+def test_wide_y_labels_get_room_left_of_the_plot():
+    # 11px labels, about 6.6 units a character: "200,000" needs 47 units, "15" 14.
+    small = charts.bar_chart("Events", [("a", 15)])
+    large = charts.bar_chart("Yen", [("a", 180_000)])
+    assert small.plot_left == 48  # the default margin already fits
+    assert [tick.label for tick in large.y_ticks][-1] == "200,000"
+    assert large.plot_left - 6 >= 7 * 6.6  # the label ends 6 units left of the plot
+    assert large.bars[0].x >= large.plot_left
+
+
 def test_line_chart_and_empty_chart():
     chart = charts.line_chart("Events", [("a", 1), ("b", 3)])
     assert len(chart.points) == 2 and chart.points[1].y < chart.points[0].y
