@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 
+from eventstore.api.errors import invalid_request
 from eventstore.queries.filters import TimeBoundFilter
+from eventstore.queries.rules import rule_error
 
 from ..models import PaymentSummary
 
@@ -45,3 +48,41 @@ class PaymentSummaryFilterSet(django_filters.FilterSet):
 
     def filter_currency(self, queryset: Any, name: str, value: str) -> Any:
         return queryset.filter(currency=value.upper())
+
+    def get_form_class(self) -> Any:
+        form_class = super().get_form_class()
+
+        class PaymentSummaryFilterForm(form_class):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                cleaned: dict[str, Any] = super().clean()
+                _check_range(self, cleaned, "processed_from", "processed_to", "before")
+                _check_range(self, cleaned, "amount_min", "amount_max", "below")
+                return cleaned
+
+        return PaymentSummaryFilterForm
+
+
+def _check_range(form: Any, cleaned: dict[str, Any], low: str, high: str, word: str) -> None:
+    """Refuse ``high`` below ``low`` (both fit the schema: a rule across them, a 422)."""
+    start, end = cleaned.get(low), cleaned.get(high)
+    if start is None or end is None:
+        return
+    start = getattr(start, "value", start)  # a TimeBound, or a Decimal
+    end_value = getattr(end, "value", end)
+    if start > end_value or (getattr(end, "exclusive", False) and start >= end_value):
+        form.add_error(high, rule_error(f"'{high}' must not be {word} '{low}'."))
+
+
+class RuleAwareFilterBackend(DjangoFilterBackend):
+    """django-filter's backend, answering 422 when only cross-field rules fail (else 400).
+
+    See :func:`eventstore.api.errors.invalid_request`.
+    """
+
+    def filter_queryset(self, request: Any, queryset: Any, view: Any) -> Any:
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            raise invalid_request(filterset.errors, filterset.form.errors.as_data())
+        return filterset.qs

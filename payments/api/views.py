@@ -11,7 +11,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
@@ -49,7 +48,7 @@ from ..commands import (
 )
 from ..models import PaymentSummary
 from ..queries import PaymentQueries
-from .filters import PaymentSummaryFilterSet
+from .filters import PaymentSummaryFilterSet, RuleAwareFilterBackend
 from .idempotency import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN, command_id, idempotent
 from .serializers import (
     AuthTokenSerializer,
@@ -204,14 +203,14 @@ class PaymentListCreateView(KnownQueryParametersMixin, ListAPIView):
 
     permission_classes = [IsAuthenticated]
     serializer_class = PaymentSummarySerializer
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [RuleAwareFilterBackend]
     filterset_class = PaymentSummaryFilterSet
     pagination_class = PaymentPagination
     query_parameters = frozenset(PaymentSummaryFilterSet.base_filters) | {"cursor", "page_size"}
 
     @extend_schema(
         parameters=filterset_parameters(PaymentSummaryFilterSet),
-        responses={200: PaymentSummarySerializer(many=True), **ERRORS},
+        responses={200: PaymentSummarySerializer(many=True), 422: ErrorSchema, **ERRORS},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)

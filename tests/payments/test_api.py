@@ -518,6 +518,31 @@ def test_unknown_query_parameters_of_commands_are_400_and_nothing_is_done(api, u
     assert [p["payment_id"] for p in api.get("/api/payments/").json()["results"]] == ["p-1"]
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        (
+            "amount_min=10&amount_max=1",
+            "amount_max",
+            "'amount_max' must not be below 'amount_min'.",
+        ),
+        (
+            "processed_from=2026-12-31&processed_to=2020-01-01",
+            "processed_to",
+            "'processed_to' must not be before 'processed_from'.",
+        ),
+    ],
+)
+def test_payment_list_ranges_upside_down_are_422_like_the_event_filters(api, query, field, message):
+    create(api, payment_id="p-1")
+    response = api.get(f"/api/payments/?{query}")
+    assert response.status_code == 422, response.content
+    assert response.json()[field] == [message]
+    # Equal bounds are a range of one value, not upside down.
+    assert api.get("/api/payments/?amount_min=100&amount_max=100").json()["results"]
+    assert api.get("/api/payments/?amount_min=x").status_code == 400  # off the schema
+
+
 def test_repeated_status_filters_or_together(api):
     create(api, payment_id="p-1")
     api.post(
