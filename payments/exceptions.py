@@ -65,9 +65,9 @@ class InvalidReason(PaymentError):
 class PaymentNotFound(PaymentError):
     code = "not_found"
 
-    def __init__(self, payment_id: str) -> None:
+    def __init__(self, payment_id: str, detail: str = "does not exist") -> None:
         shown = payment_id if len(payment_id) <= 64 else payment_id[:64] + "…"
-        super().__init__(f"Payment {shown!r} does not exist.")
+        super().__init__(f"Payment {shown!r} {detail}.")
         self.payment_id = payment_id
 
 

@@ -78,18 +78,23 @@ class PaymentQueries:
         that rule still replays a prefix, never a version without its predecessors.
 
         Raises:
-            PaymentNotFound: if the payment has no events by then.
+            PaymentNotFound: if the payment has no events by then (the message
+                says so, with the time of its first event), or none at all.
         """
+        history = self.history(payment_id)
         events = list(
             itertools.takewhile(
                 lambda event: (
                     event.timestamp < moment or (not exclusive and event.timestamp == moment)
                 ),
-                self.history(payment_id),
+                history,
             )
         )
         if not events:
-            raise PaymentNotFound(payment_id)
+            first = history[0].timestamp.isoformat()
+            raise PaymentNotFound(
+                payment_id, f"did not exist yet then (its first event is at {first})"
+            )
         return Payment.from_events(payment_id, events)
 
     def search(

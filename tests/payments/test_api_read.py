@@ -103,7 +103,11 @@ def test_replay_at_a_time(api):
     assert at_refund["refunded_amount"] == "30.00"  # inclusive
     whole_day = api.get("/api/payments/p-1/replay/?at=2024-05-01").json()
     assert whole_day["version"] == 1
-    assert api.get("/api/payments/p-1/replay/?at=2024-04-30T00:00:00Z").status_code == 404
+    too_early = api.get("/api/payments/p-1/replay/?at=2024-04-30T00:00:00Z")
+    assert too_early.status_code == 404
+    assert too_early.json()["detail"].startswith(
+        "Payment 'p-1' did not exist yet then (its first event is at 2024-05-01T"
+    )
     assert api.get("/api/payments/p-1/replay/?at=noon").status_code == 400
     # Each is optional in the schema; exactly one of them is a rule across them (422).
     assert api.get("/api/payments/p-1/replay/").status_code == 422
