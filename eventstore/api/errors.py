@@ -30,8 +30,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from rest_framework import status
+from django.http import Http404
+from rest_framework import exceptions, status
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -172,6 +174,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return store_error_response(exc)
     detail: Any = getattr(exc, "detail", None)
+    if isinstance(exc, Http404):  # DRF answered it as NotFound (a URL, or ?format=<unknown>)
+        detail = exceptions.NotFound().detail
+    elif isinstance(exc, DjangoPermissionDenied):
+        detail = exceptions.PermissionDenied().detail
     if isinstance(response.data, dict) and "detail" in response.data and hasattr(detail, "code"):
         response.data["code"] = detail.code
     return response

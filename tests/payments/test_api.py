@@ -576,3 +576,14 @@ def test_two_idempotency_keys_are_refused(api, event_store):
     response = api.post("/api/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY="x, y")
     assert response.status_code == 400
     assert event_store.count() == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/events/?format=xml", "/api/counts/?format=csv", "/api/payments/nope/x/"]
+)
+def test_every_404_carries_a_code_like_the_others(api, url):
+    # DRF answers an unknown ?format= (and Django's Http404) with NotFound; the body keeps
+    # the API's shape: detail and code.
+    response = api.get(url)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
