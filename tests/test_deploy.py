@@ -293,7 +293,8 @@ def test_rundemo_starts_quietly_keeps_logins_across_restarts_and_refuses_a_secon
         stop(demo)
     output = log.read_text()
     assert output.count("using settings 'gyroscops.demo_settings'") == 2
-    assert f"Starting development server at http://127.0.0.1:{port}/" in output
+    # Django 5.2 says "Starting development server at", Django 6 "Starting WSGI development ...".
+    assert re.search(rf"Starting (WSGI )?development server at http://127\.0\.0\.1:{port}/", output)
     for noise in (
         "W001",
         "WARNING",
