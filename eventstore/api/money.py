@@ -23,10 +23,10 @@ from rest_framework.views import APIView
 
 from ..handler import eventstore
 from ..queries import analytics, money
-from ..queries.forms import MoneyQueryForm, time_zone_names
+from ..queries.forms import MoneyQueryForm
 from ..queries.scope import visible_organizations
 from .errors import QueryRuleBroken, StoreErrorsMixin, invalid_request
-from .schema import ERRORS, ErrorSchema, form_field_schema
+from .schema import ERRORS, ErrorSchema, form_field_schema, range_parameters
 from .strict import KnownQueryParametersMixin
 
 __all__ = ["MoneyAnalyticsView"]
@@ -117,27 +117,7 @@ def _parameters() -> list[OpenApiParameter]:
     (as the other analytics endpoints do), so the schema states what the server enforces."""
     fields = MoneyQueryForm(QueryDict()).fields
     return [
-        OpenApiParameter(
-            "from",
-            form_field_schema(fields["start"]),
-            OpenApiParameter.QUERY,
-            required=True,
-            description="Start (inclusive): ISO 8601 with offset, or a date.",
-        ),
-        OpenApiParameter(
-            "to",
-            form_field_schema(fields["end"]),
-            OpenApiParameter.QUERY,
-            required=True,
-            description="End (inclusive): ISO 8601 with offset, or a date (the whole day). "
-            "Not before from (else 422).",
-        ),
-        OpenApiParameter(
-            "tz",
-            {"type": "string", "enum": time_zone_names()},
-            OpenApiParameter.QUERY,
-            description="IANA time zone for the buckets; TIME_ZONE by default.",
-        ),
+        *range_parameters(fields),
         OpenApiParameter(
             "interval",
             {**form_field_schema(fields["interval"]), "default": "day"},

@@ -26,6 +26,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import serializers
 
 from ..context import CORRELATION_ID_PATTERN
+from ..queries.forms import time_zone_names
 from ..queries.params import MAX_INT64
 from .pagination import PositionPagination
 
@@ -333,3 +334,34 @@ def correlation_id_parameter(location: Any = OpenApiParameter.PATH) -> OpenApiPa
         location,
         description="Correlation id shared by one request or process chain.",
     )
+
+
+def range_parameters(fields: dict[str, forms.Field]) -> list[OpenApiParameter]:
+    """Return the ``from``, ``to`` and ``tz`` query parameters of the analytics endpoints.
+
+    ``fields``: the analytics form's fields (``start``, ``end``), whose schemas the
+    parameters take (:func:`form_field_schema`); ``tz`` lists the IANA zone names.
+    """
+    return [
+        OpenApiParameter(
+            "from",
+            form_field_schema(fields["start"]),
+            OpenApiParameter.QUERY,
+            required=True,
+            description="Start (inclusive): ISO 8601 with offset, or a date.",
+        ),
+        OpenApiParameter(
+            "to",
+            form_field_schema(fields["end"]),
+            OpenApiParameter.QUERY,
+            required=True,
+            description="End (inclusive): ISO 8601 with offset, or a date (the whole day). "
+            "Not before from (else 422).",
+        ),
+        OpenApiParameter(
+            "tz",
+            {"type": "string", "enum": time_zone_names()},
+            OpenApiParameter.QUERY,
+            description="IANA time zone for the buckets; TIME_ZONE by default.",
+        ),
+    ]
