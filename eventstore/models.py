@@ -29,7 +29,8 @@ class StoredEvent(models.Model):
     ``position`` is the primary key, assigned under the position lock (see
     :class:`PositionCounter`), so positions become visible in commit order.
     ``organization_id``, ``user_id`` and ``search_text`` are copies of metadata
-    and data kept for indexed queries.
+    and data kept for indexed queries. ``chain_hash`` is the event's link in
+    the store's hash chain (32 bytes, see :mod:`eventstore.integrity`).
     """
 
     position = models.BigIntegerField(primary_key=True)
@@ -47,6 +48,7 @@ class StoredEvent(models.Model):
     data = models.JSONField(encoder=DjangoJSONEncoder)
     metadata = models.JSONField(encoder=DjangoJSONEncoder, default=dict)
     search_text = models.TextField(blank=True, default="")
+    chain_hash = models.BinaryField(max_length=32, default=b"")
 
     class Meta:
         constraints = [
@@ -83,10 +85,17 @@ class PositionCounter(models.Model):
     database write lock on SQLite): the writes of appends are serialized, so
     positions are assigned in commit order and a reader paging by position
     never skips an event that commits late.
+
+    ``last_hash`` is the chain head: the chain hash of the event at ``value``.
+    ``previous_hash`` is the head before the last append: the one-statement
+    PostgreSQL append sets it to the old ``last_hash`` (``SET previous_hash =
+    last_hash`` reads the old row) and links its rows from it.
     """
 
     name = models.CharField(max_length=100, primary_key=True)
     value = models.BigIntegerField(default=0)
+    last_hash = models.BinaryField(max_length=32, default=bytes(32))
+    previous_hash = models.BinaryField(max_length=32, default=bytes(32))
 
     def __str__(self) -> str:
         return f"{self.name}: {self.value}"

@@ -106,6 +106,9 @@ class RecordedEvent:
         schema_version: shape of the stored ``data``.
         data_json / metadata_json: the stored JSON text; use :attr:`data` and
             :attr:`metadata` for dicts.
+        chain_hash: the event's link in the store's hash chain, 32 bytes once
+            stored (see :mod:`eventstore.integrity`); ``b""`` for a record not
+            (yet) stored.
     """
 
     event_id: UUID
@@ -120,6 +123,7 @@ class RecordedEvent:
     schema_version: int
     data_json: str
     metadata_json: str
+    chain_hash: bytes = b""
 
     @property
     def data(self) -> dict[str, Any]:
@@ -168,7 +172,7 @@ def _record_maker() -> Any:
         getattr(RecordedEvent, field.name).__set__ for field in dataclasses.fields(RecordedEvent)
     ]
     new = object.__new__
-    (s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11) = setters
+    (s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12) = setters
 
     def make_record(
         event_id: UUID,
@@ -183,6 +187,7 @@ def _record_maker() -> Any:
         schema_version: int,
         data_json: str,
         metadata_json: str,
+        chain_hash: bytes = b"",
     ) -> RecordedEvent:
         record = new(RecordedEvent)
         s0(record, event_id)
@@ -197,6 +202,7 @@ def _record_maker() -> Any:
         s9(record, schema_version)
         s10(record, data_json)
         s11(record, metadata_json)
+        s12(record, chain_hash)
         return record
 
     return make_record
@@ -209,9 +215,10 @@ The same object ``RecordedEvent(...)`` builds, made faster, for backends that
 build records from values they already checked.
 """
 
-#: The fields of a recorded event besides its data and metadata, in their usual order.
+#: The fields of a recorded event besides its data, metadata and chain hash, in their
+#: usual order (the fields before ``data_json``).
 ENVELOPE_FIELDS = tuple(
     field.name
     for field in dataclasses.fields(RecordedEvent)
-    if field.name not in ("data_json", "metadata_json")
+    if field.name not in ("data_json", "metadata_json", "chain_hash")
 )

@@ -4,13 +4,17 @@ One event is one JSON object with, in this order: ``event_id``,
 ``aggregate_id``, ``aggregate_type``, ``event_type``, ``version``,
 ``position``, ``timestamp`` (ISO 8601, UTC offset, microseconds),
 ``correlation_id``, ``causation_id``, ``schema_version``, ``metadata``,
-``data``. ``metadata`` and ``data`` are written as the exact JSON text the
-store holds, so export → import → export gives the same bytes.
+``data``, ``hash`` (the event's chain hash, 64 lowercase hex digits, see
+:mod:`eventstore.integrity`). ``metadata`` and ``data`` are written as the
+exact JSON text the store holds, so export → import → export gives the same
+bytes. Lines written before the chain existed have no ``hash``; they are read
+with an empty ``chain_hash``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -22,6 +26,7 @@ from .records import ENVELOPE_FIELDS, RecordedEvent
 __all__ = ["record_to_json", "record_from_object", "record_from_json"]
 
 _FIELDS = (*ENVELOPE_FIELDS, "metadata", "data")
+_HEX64 = re.compile("[0-9a-f]{64}")
 
 
 def record_to_json(record: RecordedEvent) -> str:
@@ -42,7 +47,10 @@ def record_to_json(record: RecordedEvent) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    return f'{head[:-1]},"metadata":{record.metadata_json},"data":{record.data_json}}}'
+    text = f'{head[:-1]},"metadata":{record.metadata_json},"data":{record.data_json}'
+    if record.chain_hash:
+        return f'{text},"hash":"{record.chain_hash.hex()}"}}'
+    return text + "}"
 
 
 def record_from_object(obj: Any) -> RecordedEvent:
@@ -75,6 +83,13 @@ def record_from_object(obj: Any) -> RecordedEvent:
             raise InvalidEventError(f"{name} must be a string or null.")
     if not isinstance(obj["data"], dict) or not isinstance(obj["metadata"], dict):
         raise InvalidEventError("data and metadata must be JSON objects.")
+    chain_hash = obj.get("hash")
+    if chain_hash is None:
+        chain_hash = b""
+    elif isinstance(chain_hash, str) and _HEX64.fullmatch(chain_hash):
+        chain_hash = bytes.fromhex(chain_hash)
+    else:
+        raise InvalidEventError("hash must be 64 lowercase hexadecimal digits.")
     try:  # text the store refuses (NUL, no UTF-8 form) is refused here too
         data_json, metadata_json = codec.dumps(obj["data"]), codec.dumps(obj["metadata"])
     except (TypeError, ValueError) as exc:
@@ -92,6 +107,7 @@ def record_from_object(obj: Any) -> RecordedEvent:
         schema_version=obj["schema_version"],
         data_json=data_json,
         metadata_json=metadata_json,
+        chain_hash=chain_hash,
     )
 
 

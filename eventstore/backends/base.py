@@ -469,6 +469,29 @@ class BaseEventStore:
         """Return the position of the newest event, 0 for an empty store."""
         raise NotImplementedError("subclasses of BaseEventStore must provide last_position()")
 
+    def chain_head(self) -> tuple[int, bytes]:
+        """Return the store's chain head: ``(last position, its chain hash)``.
+
+        Kept by the store beside the events (memory: with the events; database:
+        the position counter row) and moved by every append, so that
+        :func:`eventstore.integrity.verify_store` notices events cut off the end
+        (the last stored event's hash must be the head). ``(0, 32 zero bytes)``
+        for an empty store.
+        """
+        raise NotImplementedError("subclasses of BaseEventStore must provide chain_head()")
+
+    def check_stored_page(self, records: Sequence[RecordedEvent]) -> None:
+        """Check what the backend keeps beside a page of verified events (a verify hook).
+
+        Called by :func:`eventstore.integrity.verify_store` after each page whose
+        chain verified. The default checks nothing; the database backend compares
+        its indexed copies (``organization_id``, ``user_id``, ``search_text``
+        columns) with each event.
+
+        Raises:
+            ChainError: kind ``"index"``, at the first position that disagrees.
+        """
+
     def identity(self) -> str:
         """Return the identity of the history this store holds (see :mod:`eventstore.identity`).
 

@@ -58,6 +58,7 @@ from ..exceptions import (
     InvalidBackendError,
     InvalidEventError,
 )
+from ..integrity import ZERO_HASH, ChainError, link, link_tail, record_digest
 from ..mapping import PendingEvent
 from ..projections.notify import CHANNEL, notify_append
 from ..records import ANY, ENVELOPE_FIELDS, STREAM_EXISTS, RecordedEvent
@@ -192,6 +193,10 @@ class DatabaseEventStore(BaseEventStore):
     ) -> tuple[list[RecordedEvent], bool] | None:
         """Write ``records`` (positions 1..n within the batch); return them with their positions.
 
+        The chain links' parts known before the counter is taken (version,
+        timestamp, body digest) are computed here, outside any lock; the
+        records returned carry their chain hash.
+
         Returns:
             ``(records, True)``, or ``(stored records, False)`` for a retry of a
             stored batch; None when ``guard`` does not hold or, with ``ANY`` /
@@ -203,10 +208,11 @@ class DatabaseEventStore(BaseEventStore):
             DuplicateEventError: an event id is stored, not as this batch.
         """
         rows = [row_values(self.using, record) for record in records]
+        tails = [link_tail(r.version, r.timestamp, record_digest(r)) for r in records]
         try:
             with translate_errors(aggregate_id):
                 try:
-                    last = write_rows(self.using, rows, guard)
+                    written = write_rows(self.using, rows, tails, guard)
                 except IntegrityError:
                     retried = self._stored_batch(aggregate_id, pending, expected_version)
                     if retried is not None:
@@ -217,10 +223,14 @@ class DatabaseEventStore(BaseEventStore):
                 return None
             current = self.aggregate_version(aggregate_id)
             raise ConcurrencyError(aggregate_id, expected_version, current) from exc
-        if last is None:
+        if written is None:
             return None
+        last, hashes = written
         first = last - len(records)
-        return [replace(record, position=first + record.position) for record in records], True
+        return [
+            replace(record, position=first + record.position, chain_hash=chain_hash)
+            for record, chain_hash in zip(records, hashes, strict=True)
+        ], True
 
     def _stored_batch(
         self,
@@ -291,6 +301,52 @@ class DatabaseEventStore(BaseEventStore):
     def last_position(self) -> int:
         with translate_errors():
             return cast(int | None, self._events().aggregate(Max("position"))["position__max"]) or 0
+
+    def chain_head(self) -> tuple[int, bytes]:
+        """The counter row's ``(value, last_hash)``; ``(0, zero hash)`` before the first append."""
+        from ..models import PositionCounter
+
+        with translate_errors():
+            row = (
+                PositionCounter.objects.using(self.using)
+                .filter(name=COUNTER)
+                .values_list("value", "last_hash")
+                .first()
+            )
+        return (0, ZERO_HASH) if row is None else (row[0], bytes(row[1]))
+
+    def check_stored_page(self, records: Sequence[RecordedEvent]) -> None:
+        """Check the indexed copies of a page's rows against their metadata and data.
+
+        ``organization_id``, ``user_id`` and ``search_text`` are what filters and
+        free-text search read; a row whose copy was edited (outside the store)
+        would be found, or missed, by the wrong queries though its chained
+        metadata and data are intact. One query per page.
+
+        Raises:
+            ChainError: kind ``"index"``, naming the first position and column that disagree.
+        """
+        if not records:
+            return
+        columns = ("organization_id", "user_id", "search_text")
+        rows = self._events().filter(
+            position__gte=records[0].position, position__lte=records[-1].position
+        )
+        with translate_errors():
+            stored = {row[0]: row[1:] for row in rows.values_list("position", *columns)}
+        for record in records:
+            values = row_values(self.using, record)
+            expected = (values[9], values[10], values[13])
+            actual = stored.get(record.position, (None, None, None))
+            for name, want, got in zip(columns, expected, actual, strict=True):
+                if want != got:
+                    raise ChainError(
+                        record.position,
+                        "index",
+                        f"The event at position {record.position} has {name} column {got!r} "
+                        f"but its {'data' if name == 'search_text' else 'metadata'} gives "
+                        f"{want!r}: the indexed copy was changed.",
+                    )
 
     def identity(self) -> str:
         """Kept in one row of the database, created on first use; renewed by clear()."""
@@ -452,22 +508,37 @@ def one_statement(using: str, count: int) -> bool:
 
 
 def write_rows(
-    using: str, rows: Sequence[tuple[Any, ...]], guard: Guard | None = None
-) -> int | None:
-    """Write an append's rows (from :func:`row_values`) at the next positions; return the last.
+    using: str,
+    rows: Sequence[tuple[Any, ...]],
+    tails: Sequence[bytes],
+    guard: Guard | None = None,
+) -> tuple[int, list[bytes]] | None:
+    """Write an append's rows (from :func:`row_values`) at the next positions, chained.
+
+    ``tails`` are the rows' chain links after the position (version,
+    timestamp, body digest: :func:`eventstore.integrity.link_tail`), one per
+    row, computed by the caller before any lock. Each row's ``chain_hash``
+    links from the previous one, the first from the counter row's
+    ``last_hash`` (never from the events table: under READ COMMITTED a
+    statement that waited for the counter's lock sees the counter's latest
+    committed row but not the rows committed meanwhile), and the counter's
+    ``last_hash`` becomes the last row's.
 
     The position counter is taken by the write's last statement(s) only, and
     held until the write commits (or the surrounding transaction does). When
     :func:`one_statement` (PostgreSQL, up to :data:`CHUNK_ROWS` rows) it is a
-    single statement: the ``guard`` check if any, the counter update, the
-    insert of every row and the ``NOTIFY``; it commits by itself outside a
-    transaction (a savepoint inside one). Otherwise (SQLite, bigger batches;
-    ``guard`` must be None): one transaction of the counter update
-    (``UPDATE … RETURNING``) and an insert per chunk.
+    single statement: the ``guard`` check if any, the counter update (which
+    also computes the new head in SQL), the insert of every row with its hash
+    and the ``NOTIFY``; it commits by itself outside a transaction (a savepoint
+    inside one). Otherwise (SQLite, bigger batches; ``guard`` must be None):
+    one transaction of the counter update (``UPDATE … RETURNING`` of the
+    position and the head), the hashes computed in Python, an insert per chunk
+    and the head's update.
 
     Returns:
-        The last position written, or None (nothing written) if ``guard`` does
-        not hold or the counter row is missing (the first append of a store).
+        ``(last position written, the rows' chain hashes)``, or None (nothing
+        written) if ``guard`` does not hold or the counter row is missing (the
+        first append of a store).
 
     Raises:
         IntegrityError: a row's (aggregate_id, version) or event_id is taken;
@@ -478,36 +549,45 @@ def write_rows(
         kind = "append" if guard is None else "guarded append"
         statement = _statement(connection, kind, len(rows))
         params = [
+            *(value for tail, row in zip(tails, rows, strict=True) for value in (tail, *row)),
             COUNTER,
             *(() if guard is None else _guard_values(using, guard)),
-            *(value for row in rows for value in row),
             CHANNEL,
         ]
         for _ in range(2):
             if connection.get_autocommit() and not connection.in_atomic_block:
-                last = _fetch_value(using, statement, params)  # one statement, one commit
+                written = _fetch_rows(using, statement, params)  # one statement, one commit
             else:
                 with transaction.atomic(using=using):
-                    last = _fetch_value(using, statement, params)
-            if last is not None or guard is not None:
-                return last
+                    written = _fetch_rows(using, statement, params)
+            if written:
+                return written[0][0], [bytes(chain_hash) for _last, chain_hash in written]
+            if guard is not None:
+                return None
             _create_counter(using)  # the first append: no counter row yet
+        return None
     if guard is not None:
         raise ValueError("write_rows: a guard needs the one-statement write")
     with transaction.atomic(using=using):
-        last = _take_positions(using, len(rows))
+        last, chain_hash = _take_positions(using, len(rows))
         first = last - len(rows)
+        previous = chain_hash
+        hashes = []
+        for offset, tail in enumerate(tails, start=first + 1):
+            chain_hash = link(chain_hash, offset, tail)
+            hashes.append(chain_hash)
         for start in range(0, len(rows), CHUNK_ROWS):
             chunk = rows[start : start + CHUNK_ROWS]
             params = [
                 value
                 for offset, row in enumerate(chunk, start=first + start + 1)
-                for value in (offset, *row)
+                for value in (offset, *row, hashes[offset - first - 1])
             ]
             with connection.cursor() as cursor:
                 cursor.execute(_statement(connection, "insert", len(chunk)), params)
+        _set_head(using, chain_hash, previous)
         notify_append(using, last)  # PostgreSQL: NOTIFY, sent on commit
-    return last
+    return last, hashes
 
 
 def _guard_values(using: str, guard: Guard) -> tuple[Any, ...]:
@@ -543,37 +623,63 @@ def _records(
     ]
 
 
-def _fetch_value(using: str, statement: str, params: Sequence[Any]) -> int | None:
-    """Run ``statement``; return the first column of its first row, None for no row."""
+def _fetch_rows(using: str, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Run ``statement``; return its rows."""
     with connections[using].cursor() as cursor:
         cursor.execute(statement, params)
-        row = cursor.fetchone()
-    return None if row is None else cast(int, row[0])
+        return cast(list[tuple[Any, ...]], cursor.fetchall())
 
 
-def _take_positions(using: str, count: int) -> int:
-    """Lock the position counter (until the transaction ends), add ``count``; return it."""
+def _take_positions(using: str, count: int) -> tuple[int, bytes]:
+    """Lock the position counter (until the transaction ends), add ``count``.
+
+    Returns:
+        ``(the counter's new value, the chain head before this append)``.
+    """
     from ..models import PositionCounter
 
     table = connections[using].ops.quote_name(PositionCounter._meta.db_table)
     # One round trip: UPDATE ... RETURNING (PostgreSQL, and SQLite since 3.35).
-    sql = f"UPDATE {table} SET value = value + %s WHERE name = %s RETURNING value"  # noqa: S608
+    sql = (
+        f"UPDATE {table} SET value = value + %s WHERE name = %s "  # noqa: S608
+        "RETURNING value, last_hash"
+    )
     for _ in range(2):
-        last = _fetch_value(using, sql, [count, COUNTER])
-        if last is not None:
-            return last
+        rows = _fetch_rows(using, sql, [count, COUNTER])
+        if rows:
+            return rows[0][0], bytes(rows[0][1])
         _create_counter(using)
     raise EventStoreError("The position counter row cannot be created.")
 
 
+def _set_head(using: str, head: bytes, previous: bytes) -> None:
+    """Set the chain head on the counter row (locked by :func:`_take_positions`)."""
+    from ..models import PositionCounter
+
+    PositionCounter.objects.using(using).filter(name=COUNTER).update(
+        last_hash=head, previous_hash=previous
+    )
+
+
 def _create_counter(using: str) -> None:
-    """Create the position counter, after the highest stored position (first append)."""
+    """Create the position counter after the highest stored position (first append).
+
+    Its chain head is the highest stored event's hash (zero for an empty store).
+    """
     from ..models import PositionCounter, StoredEvent
 
-    highest = StoredEvent.objects.using(using).aggregate(Max("position"))["position__max"] or 0
+    last = (
+        StoredEvent.objects.using(using)
+        .order_by("-position")
+        .values_list("position", "chain_hash")
+        .first()
+    )
+    highest, head = (0, ZERO_HASH) if last is None else (last[0], bytes(last[1]))
     try:
         with transaction.atomic(using=using):
-            PositionCounter.objects.using(using).create(name=COUNTER, value=highest)
+            PositionCounter.objects.using(using).create(
+                name=COUNTER, value=highest, last_hash=head, previous_hash=ZERO_HASH
+            )
     except IntegrityError:
         pass  # another writer created it first
 
@@ -597,12 +703,12 @@ def _statement(connection: Any, kind: str, count: int) -> str:
 
 
 def _insert_sql(connection: Any, count: int) -> str:
-    """``INSERT`` of ``count`` rows of (position, *_WRITE_COLUMNS), plain placeholders."""
+    """``INSERT`` of ``count`` rows of (position, *_WRITE_COLUMNS, chain_hash), plain ``%s``."""
     from ..models import StoredEvent
 
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(name) for name in ("position", *_WRITE_COLUMNS))
-    row = "(" + ", ".join(["%s"] * (len(_WRITE_COLUMNS) + 1)) + ")"
+    columns = ", ".join(quote(name) for name in ("position", *_WRITE_COLUMNS, "chain_hash"))
+    row = "(" + ", ".join(["%s"] * (len(_WRITE_COLUMNS) + 2)) + ")"
     table = quote(StoredEvent._meta.db_table)
     return f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * count)}"  # noqa: S608
 
@@ -610,13 +716,21 @@ def _insert_sql(connection: Any, count: int) -> str:
 def _postgresql_append_sql(connection: Any, count: int, *, guarded: bool) -> str:
     """The one-statement append of ``count`` rows on PostgreSQL.
 
-    Parameters: the counter's name, the :class:`Guard`'s values if ``guarded``,
-    the rows' values, the notification channel. Returns one row, the last
-    position, or none if the guard fails or the counter row is missing (then
-    nothing was written). The guard is a condition of the counter's update, so
-    a failing one takes no lock. Each value is cast to its column's type
-    (``text`` for character columns, so that a value too long for its column
-    is refused by the insert, not cut by the cast).
+    Parameters: each row's link tail (``bytea``) and values, the counter's
+    name, the :class:`Guard`'s values if ``guarded``, the notification channel.
+    Returns one row per appended event, ``(last position, its chain hash)`` in
+    position order, or none if the guard fails or the counter row is missing
+    (then nothing was written). The guard is a condition of the counter's
+    update, so a failing one takes no lock. Each value is cast to its column's
+    type (``text`` for character columns, so that a value too long for its
+    column is refused by the insert, not cut by the cast).
+
+    The chain is computed in SQL from the counter row alone: the update sets
+    ``previous_hash = last_hash`` (a right-hand side reads the old row) and
+    ``last_hash`` to the batch's last link (a recursive subquery over the
+    rows' tails; one ``sha256`` for one row), and the rows' hashes link from
+    the returned ``previous_hash`` (``sha256(prev || int8send(position) ||
+    tail)``, as :func:`eventstore.integrity.link`).
     """
     from ..models import PositionCounter, StoredEvent
 
@@ -625,7 +739,9 @@ def _postgresql_append_sql(connection: Any, count: int, *, guarded: bool) -> str
     for field in _fields().values():
         is_text = field.get_internal_type() in ("CharField", "TextField")
         casts.append(f"%s::{'text' if is_text else field.db_type(connection)}")
-    values = ", ".join(f"({offset}, {', '.join(casts)})" for offset in range(1, count + 1))
+    values = ", ".join(
+        f"({offset}, %s::bytea, {', '.join(casts)})" for offset in range(1, count + 1)
+    )
     names = ", ".join(quote(name) for name in _WRITE_COLUMNS)
     counter = quote(PositionCounter._meta.db_table)
     events = quote(StoredEvent._meta.db_table)
@@ -637,17 +753,38 @@ def _postgresql_append_sql(connection: Any, count: int, *, guarded: bool) -> str
             f"AND {quote('version')} = %s AND {quote('aggregate_type')} = %s "
             f"AND {quote('timestamp')} <= %s::timestamptz)"
         )
+    columns = f"{quote('position')}, {names}, {quote('chain_hash')}"
+    if count == 1:
+        return (
+            f"WITH v(o, link, {names}) AS (VALUES {values}), "  # noqa: S608
+            f"counter AS (UPDATE {counter} AS pc SET value = pc.value + 1, "
+            "previous_hash = pc.last_hash, "
+            "last_hash = sha256(pc.last_hash || int8send(pc.value + 1) || (SELECT link FROM v)) "
+            f"WHERE pc.name = %s{condition} RETURNING value, last_hash), "
+            f"inserted AS (INSERT INTO {events} ({columns}) "
+            f"SELECT counter.value, {selected}, counter.last_hash FROM counter, v) "
+            "SELECT value, last_hash FROM counter, pg_notify(%s, counter.value::text)"
+        )
     return (
-        f"WITH counter AS (UPDATE {counter} SET value = value + {count} "  # noqa: S608
-        f"WHERE name = %s{condition} RETURNING value), "
-        f"inserted AS (INSERT INTO {events} ({quote('position')}, {names}) "
-        f"SELECT counter.value - {count} + v.o, {selected} "
-        f"FROM counter, (VALUES {values}) AS v(o, {names})) "
-        "SELECT value FROM counter, pg_notify(%s, counter.value::text)"
+        f"WITH RECURSIVE v(o, link, {names}) AS (VALUES {values}), "  # noqa: S608
+        f"counter AS (UPDATE {counter} AS pc SET value = pc.value + {count}, "
+        "previous_hash = pc.last_hash, "
+        "last_hash = (WITH RECURSIVE w(o, h) AS (SELECT 0, pc.last_hash UNION ALL "
+        "SELECT w.o + 1, sha256(w.h || int8send(pc.value + w.o + 1) || v.link) "
+        f"FROM w JOIN v ON v.o = w.o + 1) SELECT w.h FROM w WHERE w.o = {count}) "
+        f"WHERE pc.name = %s{condition} RETURNING value, previous_hash), "
+        "ch(o, h) AS (SELECT 0, counter.previous_hash FROM counter UNION ALL "
+        f"SELECT ch.o + 1, sha256(ch.h || int8send(counter.value - {count} + ch.o + 1) "
+        "|| v.link) FROM ch JOIN v ON v.o = ch.o + 1 CROSS JOIN counter), "
+        f"inserted AS (INSERT INTO {events} ({columns}) "
+        f"SELECT counter.value - {count} + v.o, {selected}, ch.h "
+        "FROM counter, v JOIN ch ON ch.o = v.o) "
+        "SELECT counter.value, ch.h FROM counter, ch, pg_notify(%s, counter.value::text) "
+        "WHERE ch.o > 0 ORDER BY ch.o"
     )
 
 
-_RECORD_FIELDS = (*ENVELOPE_FIELDS, "data", "metadata")
+_RECORD_FIELDS = (*ENVELOPE_FIELDS, "data", "metadata", "chain_hash")
 
 
 def records(rows: QuerySet[StoredEvent]) -> list[RecordedEvent]:
@@ -659,9 +796,12 @@ def records(rows: QuerySet[StoredEvent]) -> list[RecordedEvent]:
     dumps = codec.dumps
     return [
         RecordedEvent(  # type: ignore[misc]  # fields: exactly the envelope, before data_json
-            *fields, data_json=dumps(data, native=True), metadata_json=dumps(metadata, native=True)
+            *fields,
+            data_json=dumps(data, native=True),
+            metadata_json=dumps(metadata, native=True),
+            chain_hash=bytes(chain_hash),
         )
-        for *fields, data, metadata in rows.values_list(*_RECORD_FIELDS)
+        for *fields, data, metadata, chain_hash in rows.values_list(*_RECORD_FIELDS)
     ]
 
 
@@ -680,6 +820,7 @@ def to_record(row: Any) -> RecordedEvent:
         schema_version=row.schema_version,
         data_json=codec.dumps(row.data),
         metadata_json=codec.dumps(row.metadata),
+        chain_hash=bytes(row.chain_hash),
     )
 
 

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import copy
 import heapq
+import logging
 import os
 import threading
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import attrgetter
 from typing import Any
 from uuid import UUID
@@ -50,6 +51,7 @@ from ..exceptions import (
     InvalidBackendError,
 )
 from ..identity import journal_identity, new_identity, write_journal_identity
+from ..integrity import ZERO_HASH, body_digest, link, link_tail, record_hash
 from ..mapping import INDEXED_METADATA_KEYS, PendingEvent, indexable_value
 from ..records import ANY, RecordedEvent, make_record
 from ..serving import refuse_if_forked
@@ -58,6 +60,8 @@ from .journal import Journal
 from .locks import ONE_PROCESS_HINT
 
 __all__ = ["InMemoryEventStore"]
+
+logger = logging.getLogger("eventstore.journal")
 
 #: Memory one stored event takes beyond the characters of its JSON text: the record,
 #: its ids, timestamp, string headers and index entries. Measured with
@@ -206,6 +210,8 @@ class _Data:
     #: Event type name -> the stored string equal to it.
     type_names: dict[str, str] = field(default_factory=dict)
     approx_bytes: int = 0
+    #: The chain head: the last event's ``chain_hash`` (see :mod:`eventstore.integrity`).
+    head: bytes = ZERO_HASH
     journal: Journal | None = None
     #: Which history this is (see :mod:`eventstore.identity`); renewed by reset().
     identity: str = field(default_factory=new_identity)
@@ -413,8 +419,29 @@ def _data_for(alias: str, journal_path: str | None, fsync: bool) -> _Data:
         return data
 
 
+def _digest(aggregate_id: str, aggregate_type: str, event: PendingEvent) -> bytes:
+    """The chain's body digest of a pending event (computed before the write lock)."""
+    return body_digest(
+        event.event_id,
+        aggregate_id,
+        aggregate_type,
+        event.event_type,
+        event.schema_version,
+        event.correlation_id,
+        event.causation_id,
+        event.metadata_json,
+        event.data_json,
+    )
+
+
 def _load_journal(data: _Data) -> None:
+    """Load the journal's events; chain those written before the chain existed (no hash).
+
+    Stored hashes are kept as read (``eventstore_verify`` checks them); the head
+    is the last event's hash.
+    """
     assert data.journal is not None  # called once the journal is open
+    chained = 0
     for batch in data.journal.load():
         for record in batch:
             if record.position != len(data.events) + 1:
@@ -422,6 +449,10 @@ def _load_journal(data: _Data) -> None:
                     f"Journal {data.journal.path}: event {record.event_id} has position "
                     f"{record.position}, expected {len(data.events) + 1}."
                 )
+            if not record.chain_hash:
+                record = replace(record, chain_hash=record_hash(data.head, record))
+                chained += 1
+            data.head = record.chain_hash
             data.streams.setdefault(record.aggregate_id, []).append(record)
             metadata = codec.loads(record.metadata_json)
             data.index(
@@ -430,6 +461,13 @@ def _load_journal(data: _Data) -> None:
             data.approx_bytes += (
                 len(record.data_json) + len(record.metadata_json) + RECORD_OVERHEAD_BYTES
             )
+    if chained:
+        logger.warning(
+            "Journal %s: %d events written before the hash chain existed were chained on "
+            "load (their hashes are computed, not stored, until the journal is rewritten).",
+            data.journal.path,
+            chained,
+        )
 
 
 def swap_data(alias: str, data: _Data | None) -> _Data | None:
@@ -565,6 +603,7 @@ class InMemoryEventStore(BaseEventStore):
             len(event.data_json) + len(event.metadata_json) + RECORD_OVERHEAD_BYTES
             for event in pending
         )
+        digests = [_digest(aggregate_id, aggregate_type, event) for event in pending]
         with _WriteLock(data.lock):
             stream = data.streams.get(aggregate_id)
             actual = len(stream) if stream else 0
@@ -591,11 +630,17 @@ class InMemoryEventStore(BaseEventStore):
             if stream:
                 aggregate_id, aggregate_type = stream[0].aggregate_id, stream[0].aggregate_type
             records = []
+            chain_hash = data.head
             for offset, event in enumerate(pending):
                 correlation = data.shared_correlation(event.correlation_id)
                 causation = event.causation_id
                 if causation is not None and causation == correlation:
                     causation = correlation
+                chain_hash = link(
+                    chain_hash,
+                    position + offset + 1,
+                    link_tail(actual + offset + 1, stamps[offset], digests[offset]),
+                )
                 records.append(
                     make_record(
                         event.event_id,
@@ -610,10 +655,12 @@ class InMemoryEventStore(BaseEventStore):
                         event.schema_version,
                         event.data_json,
                         metadata_texts[offset],
+                        chain_hash,
                     )
                 )
             if data.journal is not None:
                 data.journal.write(records)
+            data.head = chain_hash
             if stream is None:
                 data.streams[aggregate_id] = records[:]
             else:
@@ -639,6 +686,7 @@ class InMemoryEventStore(BaseEventStore):
         event_id = event.event_id
         options = self.options
         bounded = options["MAX_EVENTS"] is not None or options["MAX_BYTES"] is not None
+        digest = _digest(aggregate_id, aggregate_type, event)
         with _WriteLock(data.lock):
             stream = data.streams.get(aggregate_id)
             first = data.by_id.get(event_id.int)
@@ -668,23 +716,27 @@ class InMemoryEventStore(BaseEventStore):
                 causation = correlation
             if stream:
                 aggregate_id, aggregate_type = stream[0].aggregate_id, stream[0].aggregate_type
+            position = len(data.events) + 1
+            chain_hash = link(data.head, position, link_tail(actual + 1, stamp, digest))
             record = make_record(
                 event_id,
                 aggregate_id,
                 aggregate_type,
                 event_type,
                 actual + 1,
-                len(data.events) + 1,
+                position,
                 stamp,
                 correlation,
                 causation,
                 event.schema_version,
                 event.data_json,
                 metadata_json,
+                chain_hash,
             )
             records = [record]
             if data.journal is not None:
                 data.journal.write(records)
+            data.head = chain_hash
             if stream is None:
                 data.streams[aggregate_id] = [record]
             else:
@@ -744,6 +796,10 @@ class InMemoryEventStore(BaseEventStore):
     def last_position(self) -> int:
         with self._data.lock:
             return len(self._data.events)
+
+    def chain_head(self) -> tuple[int, bytes]:
+        with self._data.lock:
+            return len(self._data.events), self._data.head
 
     def identity(self) -> str:
         """Random per process and per clear(); kept beside the journal when there is one."""

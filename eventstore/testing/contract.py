@@ -38,8 +38,10 @@ from ..exceptions import (
     InvalidQueryError,
     UnknownEventTypeError,
 )
+from ..integrity import ChainError, verify_store
 from ..records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent, RecordedEvent
 from . import EventRecorder, ManualClock
+from .tamper import Tamper
 
 __all__ = ["EventStoreContract", "ContractHappened", "ContractCounted"]
 
@@ -89,6 +91,9 @@ class EventStoreContract(unittest.TestCase):
         super().__init_subclass__(**kwargs)
         if "__test__" not in cls.__dict__:  # a subclass may still opt out explicitly
             cls.__test__ = not getattr(cls.create_store, "__isabstractmethod__", False)
+
+    #: Changes stored events behind the store's back (see :mod:`eventstore.testing.tamper`).
+    tamper: ClassVar[Tamper]
 
     @abc.abstractmethod
     def create_store(self) -> BaseEventStore:
@@ -1037,6 +1042,8 @@ class EventStoreContract(unittest.TestCase):
         self.assertEqual(len(positions), 2 * threads_count * appends_each)
         self.assertEqual(len(set(positions)), len(positions))
         self.assertEqual(positions, sorted(positions))
+        # Concurrent appends chain in position order, each from the one committed before.
+        self.assertEqual(verify_store(self.store).events, len(positions))
         self.retries_seen = sum(retries)
 
     def test_ids_may_be_given_as_strings(self) -> None:
@@ -1046,3 +1053,136 @@ class EventStoreContract(unittest.TestCase):
         self.assertEqual(self.store.get_event(str(event_id)), records[0])
         self.assertIsNone(self.store.get_event("not-a-uuid"))
         copy.deepcopy(records)  # records are plain, copyable values
+
+    # -- hash chain ----------------------------------------------------------------------
+
+    def chained_history(self) -> list[RecordedEvent]:
+        """Positions 1-3: one event of a-1, then a batch of two of b-1, fixed ids and times."""
+        first = self.store.append(
+            "a-1", "Thing", [happened("x", event_id=uuid.UUID(int=1))], NO_STREAM
+        )
+        self.clock.advance(seconds=1.5)
+        batch = self.store.append(
+            "b-1",
+            "Other",
+            [
+                NewEvent(
+                    event_type="contract.Counted",
+                    data={"count": 3, "amount": Decimal("12.50")},
+                    event_id=uuid.UUID(int=2),
+                ),
+                happened("é", event_id=uuid.UUID(int=3), causation_id="cause-9"),
+            ],
+            NO_STREAM,
+            metadata={"user_id": "u-7"},
+            correlation_id="c-1",
+        )
+        return first + batch
+
+    def test_chain_hashes_follow_the_documented_construction(self) -> None:
+        import calendar
+        import hashlib
+
+        recorded = self.chained_history()
+        t0 = calendar.timegm((2024, 3, 1, 12, 0, 0)) * 1_000_000  # T0 in microseconds
+        bodies = [
+            '["00000000-0000-0000-0000-000000000001","a-1","Thing","contract.Happened",1,'
+            'null,null]\n{}\n{"note":"x"}',
+            '["00000000-0000-0000-0000-000000000002","b-1","Other","contract.Counted",1,'
+            '"c-1",null]\n{"user_id":"u-7"}\n{"amount":"12.50","count":3}',
+            '["00000000-0000-0000-0000-000000000003","b-1","Other","contract.Happened",1,'
+            '"c-1","cause-9"]\n{"user_id":"u-7"}\n{"note":"é"}',
+        ]
+        links = [(1, 1, t0), (2, 1, t0 + 1_500_000), (3, 2, t0 + 1_500_000)]
+        expected, previous = [], bytes(32)
+        for body, (position, version, micros) in zip(bodies, links, strict=True):
+            previous = hashlib.sha256(
+                previous
+                + position.to_bytes(8, "big")
+                + version.to_bytes(8, "big")
+                + micros.to_bytes(8, "big", signed=True)
+                + hashlib.sha256(body.encode("utf-8")).digest()
+            ).digest()
+            expected.append(previous)
+        self.assertEqual([e.chain_hash for e in recorded], expected)
+        self.assertEqual([e.chain_hash for e in self.store.read_all()], expected)
+        self.assertEqual(self.store.get_event(uuid.UUID(int=3)).chain_hash, expected[2])  # type: ignore[union-attr]
+        self.assertEqual(self.store.chain_head(), (3, expected[2]))
+
+    def test_an_empty_store_has_the_zero_head_and_verifies(self) -> None:
+        self.assertEqual(self.store.chain_head(), (0, bytes(32)))
+        verified = verify_store(self.store)
+        self.assertEqual((verified.events, verified.first, verified.last), (0, 0, 0))
+
+    def test_verify_covers_the_whole_store_or_from_a_position(self) -> None:
+        recorded = self.chained_history()
+        self.store.append("a-1", "Thing", [happened("w")], 1)
+        verified = verify_store(self.store)
+        self.assertEqual((verified.events, verified.first, verified.last), (4, 1, 4))
+        self.assertEqual(verified.head, self.store.chain_head()[1])
+        self.assertIn("Verified 4 events, positions 1-4, head ", verified.summary())
+        later = verify_store(self.store, from_position=3)
+        self.assertEqual((later.events, later.first, later.last), (2, 3, 4))
+        # From position 3 on, the stored hash of 2 is trusted: an edit of 1 goes unseen.
+        self.tamper.update(self.store, 1, data_json='{"note":"X"}')
+        self.assertEqual(verify_store(self.store, from_position=3).events, 2)
+        with self.assertRaises(ChainError) as caught:
+            verify_store(self.store)
+        self.assertEqual((caught.exception.position, caught.exception.kind), (1, "hash"))
+        self.assertEqual(recorded[0].position, 1)
+
+    def test_a_failed_append_leaves_the_chain_head(self) -> None:
+        self.chained_history()
+        head = self.store.chain_head()
+        with self.assertRaises(ConcurrencyError):
+            self.store.append("a-1", "Thing", [happened("late")], NO_STREAM)
+        self.assertEqual(self.store.chain_head(), head)
+        self.store.append("a-1", "Thing", [happened("next")], 1)
+        self.assertEqual(verify_store(self.store).last, 4)
+
+    def assert_broken(self, position: int, kind: str, *words: str) -> ChainError:
+        """Verify and expect the first problem at ``position``, of ``kind``, naming ``words``."""
+        with self.assertRaises(ChainError) as caught:
+            verify_store(self.store)
+        error = caught.exception
+        self.assertEqual((error.position, error.kind), (position, kind), str(error))
+        for word in words:
+            self.assertIn(word, str(error))
+        return error
+
+    def test_verify_finds_a_changed_amount(self) -> None:
+        recorded = self.chained_history()
+        self.tamper.update(self.store, 2, data_json='{"amount":"12.51","count":3}')
+        error = self.assert_broken(2, "hash", "position 2", recorded[1].chain_hash.hex())
+        self.assertIn("stored", str(error))
+
+    def test_verify_finds_a_changed_timestamp(self) -> None:
+        self.chained_history()
+        self.tamper.update(self.store, 3, timestamp=minute(5))
+        self.assert_broken(3, "hash", "position 3")
+
+    def test_verify_finds_a_changed_user_id_in_the_metadata(self) -> None:
+        self.chained_history()
+        self.tamper.update(self.store, 2, metadata_json='{"user_id":"u-8"}')
+        self.assert_broken(2, "hash", "position 2")
+
+    def test_verify_finds_a_removed_event(self) -> None:
+        self.chained_history()
+        self.tamper.delete(self.store, 2)
+        self.assert_broken(2, "gap", "Position 2 is missing")
+
+    def test_verify_finds_a_removed_last_event_by_the_head(self) -> None:
+        self.chained_history()
+        self.tamper.delete(self.store, 3)
+        self.assert_broken(3, "head", "Events after position 2 are missing or the head was changed")
+
+    def test_verify_finds_two_swapped_events(self) -> None:
+        self.chained_history()
+        self.tamper.swap(self.store, 1, 3)
+        self.assert_broken(1, "hash", "position 1", "00000000-0000-0000-0000-000000000003")
+
+    def test_the_next_append_after_tampering_keeps_the_break_visible(self) -> None:
+        self.chained_history()
+        self.tamper.update(self.store, 2, data_json='{"amount":"0","count":3}')
+        self.store.append("a-1", "Thing", [happened("after")], 1)
+        self.assert_broken(2, "hash")

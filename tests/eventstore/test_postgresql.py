@@ -23,6 +23,7 @@ if not os.environ.get("EVENTSTORE_TEST_POSTGRES_URL"):
 
 from eventstore.backends.database import DatabaseEventStore  # noqa: E402
 from eventstore.testing.contract import EventStoreContract  # noqa: E402
+from eventstore.testing.tamper import DatabaseTamper  # noqa: E402
 
 from .test_database_backend import DatabaseBackendPromises  # noqa: E402
 
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class PostgreSQLContractTests(EventStoreContract, TransactionTestCase):
+    tamper = DatabaseTamper()
     databases = {"default", "postgres"}
 
     def create_store(self) -> DatabaseEventStore:
