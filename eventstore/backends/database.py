@@ -549,7 +549,8 @@ def write_rows(
         kind = "append" if guard is None else "guarded append"
         statement = _statement(connection, kind, len(rows))
         params = [
-            *(value for tail, row in zip(tails, rows, strict=True) for value in (tail, *row)),
+            *(value for row in rows for value in row),
+            list(tails),
             COUNTER,
             *(() if guard is None else _guard_values(using, guard)),
             CHANNEL,
@@ -716,21 +717,24 @@ def _insert_sql(connection: Any, count: int) -> str:
 def _postgresql_append_sql(connection: Any, count: int, *, guarded: bool) -> str:
     """The one-statement append of ``count`` rows on PostgreSQL.
 
-    Parameters: each row's link tail (``bytea``) and values, the counter's
-    name, the :class:`Guard`'s values if ``guarded``, the notification channel.
-    Returns one row per appended event, ``(last position, its chain hash)`` in
-    position order, or none if the guard fails or the counter row is missing
-    (then nothing was written). The guard is a condition of the counter's
-    update, so a failing one takes no lock. Each value is cast to its column's
-    type (``text`` for character columns, so that a value too long for its
-    column is refused by the insert, not cut by the cast).
+    Parameters: the rows' values, their link tails (one ``bytea[]``), the
+    counter's name, the :class:`Guard`'s values if ``guarded``, the
+    notification channel. Returns one row per appended event, ``(last
+    position, its chain hash)`` in position order, or none if the guard fails
+    or the counter row is missing (then nothing was written). The guard is a
+    condition of the counter's update, so a failing one takes no lock. Each
+    value is cast to its column's type (``text`` for character columns, so
+    that a value too long for its column is refused by the insert, not cut by
+    the cast).
 
-    The chain is computed in SQL from the counter row alone: the update sets
-    ``previous_hash = last_hash`` (a right-hand side reads the old row) and
-    ``last_hash`` to the batch's last link (a recursive subquery over the
-    rows' tails; one ``sha256`` for one row), and the rows' hashes link from
-    the returned ``previous_hash`` (``sha256(prev || int8send(position) ||
-    tail)``, as :func:`eventstore.integrity.link`).
+    The chain is computed in SQL from the counter row alone, as
+    :func:`eventstore.integrity.link` does (``sha256(prev || int8send(position)
+    || tail)``): the update sets ``previous_hash = last_hash`` (a right-hand
+    side reads the old row) and ``last_hash`` to the batch's last link, one
+    nested expression of the old row's columns (PostgreSQL evaluates it again
+    on the latest row when the update had to wait for the row's lock; a
+    subquery with a CTE would keep its first result); the rows' hashes link
+    from the returned ``previous_hash``.
     """
     from ..models import PositionCounter, StoredEvent
 
@@ -739,9 +743,7 @@ def _postgresql_append_sql(connection: Any, count: int, *, guarded: bool) -> str
     for field in _fields().values():
         is_text = field.get_internal_type() in ("CharField", "TextField")
         casts.append(f"%s::{'text' if is_text else field.db_type(connection)}")
-    values = ", ".join(
-        f"({offset}, %s::bytea, {', '.join(casts)})" for offset in range(1, count + 1)
-    )
+    values = ", ".join(f"({offset}, {', '.join(casts)})" for offset in range(1, count + 1))
     names = ", ".join(quote(name) for name in _WRITE_COLUMNS)
     counter = quote(PositionCounter._meta.db_table)
     events = quote(StoredEvent._meta.db_table)
@@ -753,29 +755,20 @@ def _postgresql_append_sql(connection: Any, count: int, *, guarded: bool) -> str
             f"AND {quote('version')} = %s AND {quote('aggregate_type')} = %s "
             f"AND {quote('timestamp')} <= %s::timestamptz)"
         )
+    head = "pc.last_hash"
+    for offset in range(1, count + 1):
+        tail = f"(SELECT t.a[{offset}] FROM t)"  # noqa: S608  # no value in the text
+        head = f"sha256({head} || int8send(pc.value + {offset}) || {tail})"
     columns = f"{quote('position')}, {names}, {quote('chain_hash')}"
-    if count == 1:
-        return (
-            f"WITH v(o, link, {names}) AS (VALUES {values}), "  # noqa: S608
-            f"counter AS (UPDATE {counter} AS pc SET value = pc.value + 1, "
-            "previous_hash = pc.last_hash, "
-            "last_hash = sha256(pc.last_hash || int8send(pc.value + 1) || (SELECT link FROM v)) "
-            f"WHERE pc.name = %s{condition} RETURNING value, last_hash), "
-            f"inserted AS (INSERT INTO {events} ({columns}) "
-            f"SELECT counter.value, {selected}, counter.last_hash FROM counter, v) "
-            "SELECT value, last_hash FROM counter, pg_notify(%s, counter.value::text)"
-        )
     return (
-        f"WITH RECURSIVE v(o, link, {names}) AS (VALUES {values}), "  # noqa: S608
+        f"WITH RECURSIVE v(o, {names}) AS (VALUES {values}), "  # noqa: S608
+        "t(a) AS (SELECT %s::bytea[]), "
         f"counter AS (UPDATE {counter} AS pc SET value = pc.value + {count}, "
-        "previous_hash = pc.last_hash, "
-        "last_hash = (WITH RECURSIVE w(o, h) AS (SELECT 0, pc.last_hash UNION ALL "
-        "SELECT w.o + 1, sha256(w.h || int8send(pc.value + w.o + 1) || v.link) "
-        f"FROM w JOIN v ON v.o = w.o + 1) SELECT w.h FROM w WHERE w.o = {count}) "
+        f"previous_hash = pc.last_hash, last_hash = {head} "
         f"WHERE pc.name = %s{condition} RETURNING value, previous_hash), "
         "ch(o, h) AS (SELECT 0, counter.previous_hash FROM counter UNION ALL "
         f"SELECT ch.o + 1, sha256(ch.h || int8send(counter.value - {count} + ch.o + 1) "
-        "|| v.link) FROM ch JOIN v ON v.o = ch.o + 1 CROSS JOIN counter), "
+        f"|| t.a[ch.o + 1]) FROM ch, counter, t WHERE ch.o < {count}), "
         f"inserted AS (INSERT INTO {events} ({columns}) "
         f"SELECT counter.value - {count} + v.o, {selected}, ch.h "
         "FROM counter, v JOIN ch ON ch.o = v.o) "

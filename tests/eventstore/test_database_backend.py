@@ -12,8 +12,10 @@ from django.test import TransactionTestCase
 
 from eventstore.backends.database import DatabaseEventStore
 from eventstore.exceptions import ConcurrencyError, DuplicateEventError
+from eventstore.integrity import ChainError, verify_store
 from eventstore.testing import EventRecorder
 from eventstore.testing.contract import happened
+from eventstore.testing.tamper import DatabaseTamper
 
 
 def in_thread(target):
@@ -60,6 +62,10 @@ class DatabaseBackendPromises:
             [(e.aggregate_id, e.position) for e in self.store.read_all()],
             [("slow", 1), ("fast", 2)],
         )
+        # The fast append linked from position 1's hash, committed while it waited: it
+        # takes the previous hash from the counter row it locked, never from the events
+        # table (which its statement's snapshot, taken before it waited, does not show).
+        self.assertEqual(verify_store(self.store).last, 2)
 
     def test_an_append_losing_the_race_after_its_check_reports_the_version_read_afterwards(self):
         # The stream's last event is read before the position counter is taken; an append
@@ -131,6 +137,107 @@ class DatabaseBackendPromises:
         self.store.append("a-1", "Thing", [happened()], 2)
         stats = self.store.stats()
         self.assertEqual((stats["events"], stats["aggregates"]), (4, 2))
+
+    # -- hash chain: what only this backend keeps ---------------------------------------------
+
+    def test_an_append_that_waited_for_the_counter_links_from_the_append_it_waited_for(self):
+        # The counter row exists already, so the fast append's one statement (PostgreSQL)
+        # starts, then waits for the counter's row lock: the previous hash must come from
+        # the counter row it then locks, not from the events its snapshot shows.
+        self.store.append("first", "Thing", [happened("first")], 0)
+        appended, release = threading.Event(), threading.Event()
+
+        def slow_writer():
+            with transaction.atomic(using=self.database):
+                self.store.append("slow", "Thing", [happened("slow")], 0)
+                appended.set()
+                release.wait(20)
+
+        slow = in_thread(slow_writer)
+        assert appended.wait(20)
+        fast = in_thread(
+            lambda: self.store.append("fast", "Thing", [happened("a"), happened("b")], 0)
+        )
+        single = in_thread(lambda: self.store.append("single", "Thing", [happened("c")], 0))
+        time.sleep(0.5)
+        self.assertTrue(fast.is_alive() and single.is_alive())
+        release.set()
+        for thread in (slow, fast, single):
+            thread.join(20)
+        self.assertEqual(verify_store(self.store).last, 5)
+
+    def test_verify_finds_an_indexed_column_changed_alone(self):
+        self.store.append("a-1", "Thing", [happened("café", metadata={"user_id": "u-1"})], 0)
+        self.store.append(
+            "b-1", "Thing", [happened("tea", metadata={"organization_id": "acme"})], 0
+        )
+        self.assertEqual(verify_store(self.store).last, 2)
+        tamper = DatabaseTamper()
+        for position, column, value, original in (
+            (1, "user_id", "u-2", "u-1"),
+            (2, "organization_id", "evil", "acme"),
+            (1, "search_text", "coffee", None),
+        ):
+            if original is None:
+                original = self.store.read_all()[0].data["note"]
+            tamper.update_column(self.store, position, column, value)
+            with self.assertRaises(ChainError) as caught:
+                verify_store(self.store)
+            self.assertEqual(
+                (caught.exception.position, caught.exception.kind), (position, "index")
+            )
+            self.assertIn(f"{column} column {value!r}", str(caught.exception))
+            tamper.update_column(self.store, position, column, original)
+        self.assertEqual(verify_store(self.store).last, 2)
+
+    def test_a_batch_past_one_statement_is_chained_in_its_transaction(self):
+        from eventstore.backends.database import CHUNK_ROWS
+
+        self.store.append("a-1", "Thing", [happened("first")], 0)
+        big = self.store.append(
+            "b-1", "Thing", [happened(str(n)) for n in range(CHUNK_ROWS + 2)], 0
+        )
+        self.assertEqual(self.store.chain_head(), (CHUNK_ROWS + 3, big[-1].chain_hash))
+        self.assertEqual(
+            [e.chain_hash for e in self.store.read_all()[1:]], [e.chain_hash for e in big]
+        )
+        self.store.append("a-1", "Thing", [happened("after"), happened("again")], 1)
+        # The largest batch of one statement on PostgreSQL (its head: CHUNK_ROWS nested links).
+        self.store.append("c-1", "Thing", [happened(str(n)) for n in range(CHUNK_ROWS)], 0)
+        self.assertEqual(verify_store(self.store).last, 2 * CHUNK_ROWS + 5)
+
+    def test_a_lost_counter_row_is_made_again_from_the_last_stored_event(self):
+        from eventstore.models import PositionCounter
+
+        self.store.append("a-1", "Thing", [happened("one"), happened("two")], 0)
+        PositionCounter.objects.using(self.database).all().delete()
+        self.store.append("a-1", "Thing", [happened("three")], 2)
+        self.assertEqual(verify_store(self.store).last, 3)
+
+    def test_the_migration_chains_events_stored_before_the_chain(self):
+        import importlib
+        from types import SimpleNamespace
+
+        from django.apps import apps
+
+        from eventstore.models import PositionCounter, StoredEvent
+
+        self.store.append("a-1", "Thing", [happened("one"), happened("two")], 0)
+        self.store.append("b-1", "Thing", [happened("three", metadata={"user_id": "u"})], 0)
+        chained = [e.chain_hash for e in self.store.read_all()]
+        StoredEvent.objects.using(self.database).update(chain_hash=b"")
+        PositionCounter.objects.using(self.database).all().delete()
+        migration = importlib.import_module("eventstore.migrations.0005_chain")
+        migration.PAGE = 2  # several pages
+        try:
+            migration.chain_stored_events(
+                apps, SimpleNamespace(connection=connections[self.database])
+            )
+        finally:
+            migration.PAGE = 1_000
+        self.assertEqual([e.chain_hash for e in self.store.read_all()], chained)
+        self.assertEqual(self.store.chain_head(), (3, chained[-1]))
+        self.assertEqual(verify_store(self.store).last, 3)
 
 
 class SQLiteDatabaseBackendTests(DatabaseBackendPromises, TransactionTestCase):
