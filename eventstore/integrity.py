@@ -262,7 +262,7 @@ def verify_store(
     store: BaseEventStore,
     from_position: int = 1,
     *,
-    on_page: Callable[[int], None] | None = None,
+    on_page: Callable[[int], object] | None = None,
 ) -> Verified:
     """Verify the chain of ``store`` from ``from_position`` to its head, page by page.
 

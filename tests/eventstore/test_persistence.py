@@ -49,7 +49,7 @@ def test_export_import_round_trip_is_byte_for_byte_stable(event_store, tmp_path)
     first = tmp_path / "first.jsonl"
     call_command("eventstore_export", str(first), stdout=io.StringIO())
     lines = first.read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 5  # four events, then the signature line (see test_signed_exports)
     assert json.loads(lines[0]) == {
         "event_id": str(event_store.read_all()[0].event_id),
         "aggregate_id": "a-1",
@@ -63,7 +63,9 @@ def test_export_import_round_trip_is_byte_for_byte_stable(event_store, tmp_path)
         "schema_version": 1,
         "metadata": {},
         "data": {"note": "é ✓"},
+        "hash": event_store.read_all()[0].chain_hash.hex(),
     }
+    assert list(json.loads(lines[4])) == ["signature"]
     original = event_store.read_all()
     event_store.clear()
     call_command("eventstore_import", str(first), stdout=io.StringIO(), stderr=io.StringIO())
@@ -81,11 +83,13 @@ def test_import_refuses_duplicates_before_writing_anything(event_store, tmp_path
     with pytest.raises(CommandError, match="already stored"):
         call_command("eventstore_import", str(export), stdout=io.StringIO())
     assert event_store.count() == 5
+    # A file from another system (no hashes, no signature) with an event twice.
+    events = [unchained(line) for line in export.read_text().splitlines()[:-1]]
     doubled = tmp_path / "doubled.jsonl"
-    doubled.write_text(export.read_text() + export.read_text().splitlines()[0] + "\n")
+    doubled.write_text("\n".join([*events, events[0]]) + "\n")
     event_store.clear()
-    with pytest.raises(CommandError, match="appears twice"):
-        call_command("eventstore_import", str(doubled), stdout=io.StringIO())
+    with pytest.raises(CommandError, match="doubled.jsonl:5: .* appears twice"):
+        call_command("eventstore_import", str(doubled), "--unsigned", stdout=io.StringIO())
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"event_id": "nope"}\n')
     with pytest.raises(CommandError, match="bad.jsonl:1"):
@@ -105,17 +109,26 @@ def test_import_refuses_duplicates_before_writing_anything(event_store, tmp_path
 def test_import_refuses_what_append_would_refuse_before_writing_anything(
     event_store, tmp_path, line, change, message
 ):
+    # Files from another system: no hashes, no signature (a signed file's edit breaks its
+    # chain first, see test_signed_exports).
     fill(event_store)
     export = tmp_path / "export.jsonl"
     call_command("eventstore_export", str(export), stdout=io.StringIO())
-    lines = export.read_text(encoding="utf-8").splitlines()
+    lines = [unchained(text) for text in export.read_text(encoding="utf-8").splitlines()[:-1]]
     lines[line - 1] = json.dumps({**json.loads(lines[line - 1]), **change})
     edited = tmp_path / "edited.jsonl"
     edited.write_text("\n".join(lines) + "\n", encoding="utf-8")
     event_store.clear()
     with pytest.raises(CommandError, match=f"edited.jsonl:{line}: .*{re.escape(message)}"):
-        call_command("eventstore_import", str(edited), stdout=io.StringIO())
+        call_command("eventstore_import", str(edited), "--unsigned", stdout=io.StringIO())
     assert event_store.count() == 0
+
+
+def unchained(line):
+    """An export line as a system without the chain writes it: no ``hash``."""
+    obj = json.loads(line)
+    del obj["hash"]
+    return json.dumps(obj, ensure_ascii=False)
 
 
 def test_stats_command_prints_figures(event_store):
