@@ -34,6 +34,7 @@ def test_every_endpoint_is_published(schema):
         "/api/payments/{payment_id}/refunds/",
         "/api/payments/{payment_id}/failed-attempts/",
         "/api/events/",
+        "/api/events/{event_id}/",
         "/api/correlations/{correlation_id}/timeline/",
         "/api/replay/by-type/",
         "/api/replay/by-correlation/{correlation_id}/",
@@ -42,6 +43,20 @@ def test_every_endpoint_is_published(schema):
         "/api/analytics/trends/",
         "/api/auth/token/",
     }
+
+
+def test_the_event_detail_publishes_the_chain_hash(schema):
+    answer = schema["paths"]["/api/events/{event_id}/"]["get"]["responses"]["200"]
+    reference = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    properties = schema["components"]["schemas"][reference]["properties"]
+    assert properties["hash"]["type"] == "string"
+    assert properties["hash"]["pattern"] == "^[0-9a-f]{64}$"
+    assert set(properties) - {"hash"} == set(
+        schema["components"]["schemas"]["EventSchema"]["properties"]
+    )
+    assert (
+        "hash" not in schema["components"]["schemas"]["EventSchema"]["properties"]
+    )  # lists: no hash
 
 
 def test_every_event_filter_is_a_parameter(schema):

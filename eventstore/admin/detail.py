@@ -36,6 +36,7 @@ def event_detail(request: HttpRequest, context: dict[str, Any], event_id: str) -
         event=event,
         row=event_row(request, event),
         metadata_pretty=pretty_json(event.metadata),
+        chain_hash=event.chain_hash.hex(),
         cause=cause,
         effects=effects,
         previous=next((e for e in neighbours if e.version == event.version - 1), None),

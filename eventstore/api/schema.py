@@ -41,6 +41,7 @@ __all__ = [
     "CorrelationTimelineSchema",
     "CountsSchema",
     "ErrorSchema",
+    "EventDetailSchema",
     "EventPageSchema",
     "EventSchema",
     "anchored",
@@ -70,6 +71,16 @@ class EventSchema(serializers.Serializer[dict[str, Any]]):
     schema_version = serializers.IntegerField(min_value=1)
     metadata = serializers.DictField()
     data = serializers.DictField()  # type: ignore[assignment]  # the API's field, not .data
+
+
+class EventDetailSchema(EventSchema):
+    """One event in full: the fields of :class:`EventSchema` and its chain hash."""
+
+    hash = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        help_text="The event's link in the store's hash chain (SHA-256, 64 lowercase hex "
+        "digits): see eventstore_verify and the README's Tamper evidence.",
+    )
 
 
 class TimelineEventSchema(EventSchema):

@@ -27,7 +27,7 @@ from .schema import (
     EVENT_PAGE_RESPONSE,
     CorrelationTimelineSchema,
     ErrorSchema,
-    EventSchema,
+    EventDetailSchema,
     correlation_id_parameter,
     filterset_parameters,
     format_parameter,
@@ -95,7 +95,7 @@ class EventDetailView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("event_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
-        responses={200: EventSchema, **ERRORS},
+        responses={200: EventDetailSchema, **ERRORS},
     )
     def get(self, request: Request, event_id: str) -> Response:
         event = eventstore.get_event(event_id)
@@ -103,7 +103,7 @@ class EventDetailView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):
             raise NotFound("Unknown event id.")
         if not may_see(request.user, event):
             raise NotFound("Unknown event id.")
-        return Response(event.as_dict())
+        return Response({**event.as_dict(), "hash": event.chain_hash.hex()})
 
 
 class CorrelationTimelineView(StoreErrorsMixin, KnownQueryParametersMixin, APIView):

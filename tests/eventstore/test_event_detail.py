@@ -1,6 +1,7 @@
 """A successful read of one event, on both backends: ``GET /api/events/{id}/`` and the
 staff event detail page. Expected values are written out by hand."""
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -52,6 +53,23 @@ def store(request, settings):
     store.clear()
 
 
+def expected_hash(store):
+    """Position 3's chain hash, worked out with hashlib from position 2's stored hash."""
+    body = (
+        '["22222222-2222-4222-8222-222222222222","thing-7","Thing","contract.Counted",1,'
+        '"req-42","11111111-1111-4111-8111-111111111111"]\n'
+        '{"organization_id":"acme","user_id":"u-9"}\n{"amount":"12.50","count":3}'
+    )
+    micros = (int(T1.replace(microsecond=0).timestamp()) * 1_000_000) + 123456
+    return hashlib.sha256(
+        store.read_all()[1].chain_hash
+        + (3).to_bytes(8, "big")
+        + (2).to_bytes(8, "big")
+        + micros.to_bytes(8, "big", signed=True)
+        + hashlib.sha256(body.encode()).digest()
+    ).hexdigest()
+
+
 def test_the_api_returns_the_event_with_every_field(store, admin_user):
     api = APIClient()
     api.force_authenticate(admin_user)
@@ -70,6 +88,7 @@ def test_the_api_returns_the_event_with_every_field(store, admin_user):
         "schema_version": 1,
         "metadata": {"organization_id": "acme", "user_id": "u-9"},
         "data": {"count": 3, "amount": "12.50"},
+        "hash": expected_hash(store),
     }
     # An id in another spelling names the same event; unknown and malformed ids are 404.
     assert api.get(f"/api/events/{str(EVENT_ID).upper()}/").json()["position"] == 3
@@ -120,6 +139,7 @@ def test_the_admin_page_shows_the_event(store, client, django_user_model):
         f"{index}aggregate/thing-7/?version=2#v2",
         f"{index}correlation/req-42/",
         f"/api/events/{EVENT_ID}/",
+        f'<td class="audit-id" id="event-hash">{expected_hash(store)} ',
     ):
         assert text in page, text
     cause = client.get(f"{index}event/{CAUSE_ID}/")
