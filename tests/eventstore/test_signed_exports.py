@@ -424,3 +424,32 @@ def test_a_journal_cut_after_its_last_line_cannot_tell_alone(journal):
     cut = journal()
     assert verify_store(cut).last == 3
     assert cut.chain_head() != head
+
+
+# -- the README's construction, run as an auditor would -------------------------------------
+
+
+def test_the_readmes_check_program_verifies_an_export(event_store, tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Tamper evidence\n", 1)[1]
+    program = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "check.py").write_text(program, encoding="utf-8")
+    fill(event_store)
+    event_store.append("c-1", "Thing", [happened("ünïcode ✓", metadata={"user_id": "u"})], 0)
+    path = export(tmp_path)
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / "check.py"), str(path)], capture_output=True, text=True
+    )
+    assert run.stdout == f"head {event_store.chain_head()[1].hex()}\n", run.stderr
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace('"note":"3"', '"note":"4"')
+    path.write_text("".join(lines), encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(tmp_path / "check.py"), str(path)], capture_output=True, text=True
+    )
+    assert run.returncode != 0 and "position 3 does not match" in run.stderr
