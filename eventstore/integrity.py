@@ -54,6 +54,7 @@ __all__ = [
     "chain",
     "link",
     "link_tail",
+    "next_hash",
     "record_digest",
     "record_hash",
     "short",
@@ -70,7 +71,8 @@ PAGE = 2_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _sha256 = hashlib.sha256
-_encode_head = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: json's encoder of one string with ensure_ascii=False (quotes included; C when available).
+_quote = json.encoder.encode_basestring
 
 
 def timestamp_micros(timestamp: datetime) -> int:
@@ -90,16 +92,14 @@ def body_digest(
     data_json: str,
 ) -> bytes:
     """Return the 32-byte SHA-256 of an event's body (see the module docstring)."""
-    head = _encode_head(
-        [
-            str(event_id),
-            aggregate_id,
-            aggregate_type,
-            event_type,
-            schema_version,
-            correlation_id,
-            causation_id,
-        ]
+    # What json.dumps([...], ensure_ascii=False, separators=(",", ":")) writes, built from
+    # its own string encoder (C): about half the time of the list's encoding.
+    quote = _quote
+    head = (
+        f'["{event_id}",{quote(aggregate_id)},{quote(aggregate_type)},{quote(event_type)},'
+        f"{int(schema_version)},"
+        f"{'null' if correlation_id is None else quote(correlation_id)},"
+        f"{'null' if causation_id is None else quote(causation_id)}]"
     )
     return _sha256(f"{head}\n{metadata_json}\n{data_json}".encode()).digest()
 
@@ -137,6 +137,22 @@ def link_tail(version: int, timestamp: datetime, digest: bytes) -> bytes:
 def link(previous: bytes, position: int, tail: bytes) -> bytes:
     """Return ``SHA-256(previous || position (8 bytes, big-endian) || tail)``: one chain link."""
     return _sha256(previous + position.to_bytes(8, "big") + tail).digest()
+
+
+def next_hash(
+    previous: bytes, position: int, version: int, timestamp: datetime, digest: bytes
+) -> bytes:
+    """Return the chain hash of an event given its body digest: :func:`link` of its tail, inline.
+
+    What the memory backend computes under its write lock (one call per event).
+    """
+    return _sha256(
+        previous
+        + position.to_bytes(8, "big")
+        + version.to_bytes(8, "big")
+        + ((timestamp - _EPOCH) // _MICROSECOND).to_bytes(8, "big", signed=True)
+        + digest
+    ).digest()
 
 
 def record_hash(previous: bytes, record: RecordedEvent) -> bytes:

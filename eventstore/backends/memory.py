@@ -51,7 +51,7 @@ from ..exceptions import (
     InvalidBackendError,
 )
 from ..identity import journal_identity, new_identity, write_journal_identity
-from ..integrity import ZERO_HASH, body_digest, link, link_tail, record_hash
+from ..integrity import ZERO_HASH, body_digest, next_hash, record_hash
 from ..mapping import INDEXED_METADATA_KEYS, PendingEvent, indexable_value
 from ..records import ANY, RecordedEvent, make_record
 from ..serving import refuse_if_forked
@@ -636,10 +636,12 @@ class InMemoryEventStore(BaseEventStore):
                 causation = event.causation_id
                 if causation is not None and causation == correlation:
                     causation = correlation
-                chain_hash = link(
+                chain_hash = next_hash(
                     chain_hash,
                     position + offset + 1,
-                    link_tail(actual + offset + 1, stamps[offset], digests[offset]),
+                    actual + offset + 1,
+                    stamps[offset],
+                    digests[offset],
                 )
                 records.append(
                     make_record(
@@ -717,7 +719,7 @@ class InMemoryEventStore(BaseEventStore):
             if stream:
                 aggregate_id, aggregate_type = stream[0].aggregate_id, stream[0].aggregate_type
             position = len(data.events) + 1
-            chain_hash = link(data.head, position, link_tail(actual + 1, stamp, digest))
+            chain_hash = next_hash(data.head, position, actual + 1, stamp, digest)
             record = make_record(
                 event_id,
                 aggregate_id,
