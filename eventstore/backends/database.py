@@ -23,6 +23,17 @@ and the ``NOTIFY``. So the counter is held for that statement's insert and its
 commit only. On SQLite (and for bigger batches) it is one short transaction:
 the counter update (``UPDATE … RETURNING``), then the insert.
 
+Hash chain (:mod:`eventstore.integrity`): each row's ``chain_hash`` links
+from the previous position's. The body digests and the rest of each link
+that needs no lock (version, timestamp) are computed before the counter is
+taken; the links themselves come from the counter row, which holds the chain
+head (``last_hash``): on PostgreSQL inside the same one statement (the update
+computes the new head in SQL, the rows link from the old one it returns), on
+SQLite and for big batches in Python inside the transaction, then one more
+update of the head. The previous hash never comes from the events table: a
+statement that waited for the counter's lock sees the counter's latest row,
+but its snapshot does not show the events committed while it waited.
+
 Concurrency: the unique constraint on (aggregate_id, version) decides between
 two appends that read the same version; the loser gets
 :class:`~eventstore.exceptions.ConcurrencyError` with the version read

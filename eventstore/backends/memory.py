@@ -22,6 +22,10 @@ and type, its event type, its correlation id (a causation id equal to it
 too), and its metadata text (a bounded table of recent ones: metadata is who
 and where, the same for many events).
 
+Hash chain (:mod:`eventstore.integrity`): each record's body digest is
+computed before the write lock is taken, its link (from the head kept in
+``_Data.head``) under it.
+
 A query picks the smallest index among its criteria, then checks the other
 criteria on those candidates only, so its cost is O(log n + k) in the events
 the index yields. Only a query with no indexed criterion at all (free text
