@@ -1,8 +1,10 @@
 """An append-only journal file so a process-memory store survives a restart.
 
 Format: one line per appended batch, a JSON array of events in the form of
-:mod:`eventstore.serialization`, ended by ``\\n``. A batch is one line, so a
-crash can never leave half a batch that a reload would show.
+:mod:`eventstore.serialization` (each with its chain hash), ended by ``\\n``. A
+batch is one line, so a crash can never leave half a batch that a reload would
+show. Lines written before the hash chain existed have no hashes: the memory
+backend chains them when it loads the journal, and logs it.
 
 Durability policy: :meth:`Journal.write` writes the batch's line, flushes it
 and, with ``fsync=True`` (the default), calls ``os.fsync`` before the append
