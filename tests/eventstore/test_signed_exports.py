@@ -453,3 +453,38 @@ def test_the_readmes_check_program_verifies_an_export(event_store, tmp_path):
         [sys.executable, str(tmp_path / "check.py"), str(path)], capture_output=True, text=True
     )
     assert run.returncode != 0 and "position 3 does not match" in run.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_command_on_the_database_names_an_edited_indexed_column(settings):
+    from eventstore import eventstores
+    from eventstore.testing.tamper import DatabaseTamper
+
+    settings.EVENTSTORES = {
+        "default": {"BACKEND": "eventstore.backends.database.DatabaseEventStore"}
+    }
+    store = eventstores["default"]
+    store.clear()
+    fill(store)
+    out = io.StringIO()
+    call_command("eventstore_verify", stdout=out)
+    assert out.getvalue().startswith("Verified 4 events, positions 1-4, head ")
+    DatabaseTamper().update_column(store, 3, "organization_id", "other")
+    with pytest.raises(CommandError, match=r"position 3 has organization_id column 'other'"):
+        call_command("eventstore_verify", stdout=io.StringIO())
+
+
+def test_a_memory_snapshot_keeps_the_chain_head():
+    alias = f"snapshot-{uuid.uuid4()}"
+    store = InMemoryEventStore(alias)
+    try:
+        fill(store)
+        snapshot, head = store.snapshot(), store.chain_head()
+        store.append("c-1", "Thing", [happened("later")], 0)
+        store.restore(snapshot)
+        assert store.chain_head() == head
+        assert verify_store(store).last == 4
+        store.clear()
+        assert store.chain_head() == (0, bytes(32))
+    finally:
+        forget(alias)
