@@ -771,6 +771,17 @@ def _postgresql_append_sql(connection: Any, count: int, *, guarded: bool) -> str
         tail = f"(SELECT t.a[{offset}] FROM t)"  # noqa: S608  # no value in the text
         head = f"sha256({head} || int8send(pc.value + {offset}) || {tail})"
     columns = f"{quote('position')}, {names}, {quote('chain_hash')}"
+    if count == 1:  # the usual append: no recursion, the row's hash is the new head
+        return (
+            f"WITH v(o, {names}) AS (VALUES {values}), "  # noqa: S608
+            "t(a) AS (SELECT %s::bytea[]), "
+            f"counter AS (UPDATE {counter} AS pc SET value = pc.value + 1, "
+            f"previous_hash = pc.last_hash, last_hash = {head} "
+            f"WHERE pc.name = %s{condition} RETURNING value, last_hash), "
+            f"inserted AS (INSERT INTO {events} ({columns}) "
+            f"SELECT counter.value, {selected}, counter.last_hash FROM counter, v) "
+            "SELECT value, last_hash FROM counter, pg_notify(%s, counter.value::text)"
+        )
     return (
         f"WITH RECURSIVE v(o, {names}) AS (VALUES {values}), "  # noqa: S608
         "t(a) AS (SELECT %s::bytea[]), "
