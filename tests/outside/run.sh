@@ -6,7 +6,7 @@
 # project (tests/outside/project: Django's contrib apps, DRF, django-filter and
 # eventstore only), runs: the import check (no `payments`, no `gyroscops`), `check`,
 # `migrate`, events appended and read back by the management commands (stats, export,
-# projections), and a pytest suite over the audit-trail pages, the event API and the app's
+# verify, projections), and a pytest suite over the audit-trail pages, the event API and the app's
 # fixtures.
 #
 # PYTHON picks the interpreter (default python3); OUTSIDE_TMPDIR the parent directory
@@ -82,8 +82,10 @@ step "check, migrate, append and read back with the management commands"
 "$PY" manage.py shell --verbosity 0 -c 'import shop; shop.seed()'
 "$PY" manage.py eventstore_stats
 "$PY" manage.py eventstore_export events.jsonl
-lines="$(wc -l < events.jsonl)"
-[ "$lines" -eq 4 ] || { echo "outside: exported $lines events, expected 4" >&2; exit 1; }
+lines="$(wc -l < events.jsonl)"  # the events, then the signature line
+[ "$lines" -eq 5 ] || { echo "outside: exported $lines lines, expected 4 events + 1" >&2; exit 1; }
+"$PY" manage.py eventstore_verify
+"$PY" manage.py eventstore_verify --file events.jsonl
 "$PY" manage.py eventstore_projections run --once
 "$PY" manage.py eventstore_projections status --json \
     | "$PY" -c 'import json, sys; [p] = json.load(sys.stdin); print(p); assert p["status"] == "caught_up", p'
