@@ -235,8 +235,8 @@ def check_export(
             )
         raise ExportFileError(
             number + 1,
-            "No signature line after the events: the file is unsigned (a file from another "
-            "system or an older version can be imported with --unsigned).",
+            "No signature line after the events: the file is unsigned (for a file from "
+            "another system or an older version, give --unsigned).",
         )
     return _check_signature(signature_line, signature, signer, count, first, last, first_line)
 
