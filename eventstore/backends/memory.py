@@ -68,10 +68,12 @@ __all__ = ["InMemoryEventStore"]
 logger = logging.getLogger("eventstore.journal")
 
 #: Memory one stored event takes beyond the characters of its JSON text: the record,
-#: its ids, timestamp, string headers and index entries. Measured with
+#: its ids, timestamp, chain hash, string headers and index entries. Measured with
 #: ``benchmarks/run.py`` (tracemalloc, payment-like events): about 790 bytes per event
-#: of which about 90 are JSON characters.
-RECORD_OVERHEAD_BYTES = 700
+#: of which about 90 are JSON characters, before the chain; its 32-byte hash adds 73
+#: (a 65-byte bytes object and its slot: ``python -m benchmarks.memory_probe ours 3000 1
+#: trace`` gave 671 bytes per event before, 744 with it).
+RECORD_OVERHEAD_BYTES = 770
 
 _position = attrgetter("position")
 _timestamp = attrgetter("timestamp")
