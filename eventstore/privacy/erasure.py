@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 from ..events import DomainEvent, event
 from ..exceptions import InvalidBackendError, UnknownSubjectError
 from ..records import ANY, RecordedEvent
-from .declarations import parse_subject
+from .declarations import ERASED, parse_subject
 
 if TYPE_CHECKING:
     from ..backends.base import BaseEventStore
 
-__all__ = ["ERASURE_AGGREGATE_TYPE", "DataSubjectErased", "Erasure", "erase_subject"]
+__all__ = ["ERASURE_AGGREGATE_TYPE", "DataSubjectErased", "Erasure", "describe", "erase_subject"]
 
 #: The aggregate type of the erasure streams (one per subject, its id the subject).
 ERASURE_AGGREGATE_TYPE = "DataSubject"
@@ -123,3 +123,22 @@ def _projections_reading(store: BaseEventStore, kind: str, identifier: str) -> t
         for projection in declared
         if any(projection.handles(record) for record in samples.values())
     )
+
+
+def describe(erasure: Erasure) -> str:
+    """Return one paragraph saying what an erasure did, for the command and the admin action."""
+    if erasure.already_erased:
+        return f"{erasure.subject} was already erased: nothing left to erase."
+    text = (
+        f"Erased {erasure.subject}: {erasure.keys_destroyed} key(s) destroyed; their personal "
+        f"data now reads as {ERASED!r} everywhere the audit trail shows it."
+    )
+    if erasure.event is not None:
+        text += f" Recorded as DataSubjectErased at position {erasure.event.position}."
+    if erasure.projections:
+        names = ", ".join(erasure.projections)
+        text += (
+            f" Read models that copied their events keep the old values until rebuilt: "
+            f"run manage.py eventstore_projections rebuild for {names}."
+        )
+    return text

@@ -40,6 +40,7 @@ from ..exceptions import (
 )
 from ..records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent, RecordedEvent
 from . import EventRecorder, ManualClock
+from .privacy_contract import PrivacyContract
 
 __all__ = ["EventStoreContract", "ContractHappened", "ContractCounted"]
 
@@ -76,7 +77,7 @@ def minute(number: int) -> datetime:
     return T0 + timedelta(minutes=number)
 
 
-class EventStoreContract(unittest.TestCase):
+class EventStoreContract(PrivacyContract, unittest.TestCase):
     """Backend-agnostic tests: subclass and implement :meth:`create_store`.
 
     The base class itself is abstract: its tests are collected (``__test__``) only on
@@ -84,6 +85,7 @@ class EventStoreContract(unittest.TestCase):
     """
 
     __test__: ClassVar[bool] = False
+    store: BaseEventStore
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
