@@ -130,7 +130,11 @@ def seal(
 
 
 def _opened(envelopes: Any, event_id: uuid.UUID, keys: KeyStore | None) -> dict[str, Any]:
-    """Return ``{field path: (key id, value)}`` of the envelopes that open."""
+    """Return ``{field path: value}`` of the envelopes that open.
+
+    A path is in at most one envelope that opens: each names the paths it fills,
+    authenticated with the event id (see :func:`~.cipher.associated_data`).
+    """
     opened: dict[str, Any] = {}
     if keys is None or not isinstance(envelopes, list):
         return opened
@@ -148,15 +152,14 @@ def _opened(envelopes: Any, event_id: uuid.UUID, keys: KeyStore | None) -> dict[
             )
             continue
         for path, value in zip(envelope["fields"], values, strict=True):
-            opened[path] = (key_id, value)
+            opened[path] = value
     return opened
 
 
 def _fill(part: dict[str, Any], prefix: str, opened: dict[str, Any]) -> dict[str, Any]:
     for name, value in part.items():
         if type(value) is dict and PERSONAL in value:
-            found = opened.get(prefix + name)
-            part[name] = found[1] if found is not None and found[0] == value[PERSONAL] else ERASED
+            part[name] = opened.get(prefix + name, ERASED)
     return part
 
 
