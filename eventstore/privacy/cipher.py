@@ -63,7 +63,7 @@ class SubjectKey:
         ValueError: if ``secret`` is not 32 bytes.
     """
 
-    __slots__ = ("key_id", "subject", "secret", "aead", "index_key")
+    __slots__ = ("key_id", "subject", "secret", "aead", "index_key", "tokens")
 
     def __init__(self, key_id: str, subject: str, secret: bytes) -> None:
         if len(secret) != KEY_BYTES:
@@ -73,6 +73,8 @@ class SubjectKey:
         self.secret = bytes(secret)
         self.aead = AESGCM(self.secret)
         self.index_key = hmac.new(self.secret, _INDEX_LABEL, hashlib.sha256).digest()
+        #: Blind index tokens computed with this key, by value text (see blind_token()).
+        self.tokens: dict[str, str] = {}
 
     @classmethod
     def generate(cls, subject: str) -> SubjectKey:
@@ -170,5 +172,9 @@ def blind_token(key: SubjectKey, value: Any) -> str:
     which value a token stands for, or compute it.
     """
     text = value if isinstance(value, str) else codec.dumps(value)
-    mac = hmac.new(key.index_key, text.encode(), hashlib.sha256).digest()
-    return b64encode(mac)
+    token = key.tokens.get(text)
+    if token is None:
+        token = b64encode(hmac.new(key.index_key, text.encode(), hashlib.sha256).digest())
+        if len(key.tokens) < 16:  # a subject's key indexes its own id: one entry, bounded
+            key.tokens[text] = token
+    return token

@@ -295,3 +295,21 @@ def test_a_store_without_personal_declarations_in_its_registry_still_seals_metad
         assert store.read_aggregate("p-1")[0].metadata["username"] == ERASED
     finally:
         forget(store.alias)
+
+
+def test_the_blind_index_token_is_an_hmac_under_a_key_derived_from_the_subjects():
+    import hashlib
+    import hmac
+
+    store = InMemoryEventStore(f"privacy-{uuid.uuid4()}")
+    try:
+        record = store.append("n-1", "Note", [ContractNoted(text="x")], NO_STREAM, metadata=USER)[0]
+        secret = store.keys.find("user:u7").secret
+        index_key = hmac.new(secret, b"eventstore blind index v1", hashlib.sha256).digest()
+        expected = base64.urlsafe_b64encode(
+            hmac.new(index_key, b"u7", hashlib.sha256).digest()
+        ).rstrip(b"=")
+        assert json.loads(record.metadata_json)["user_id"]["index"] == expected.decode()
+        assert store._data.by_metadata["user_id"] == {expected.decode(): [record]}
+    finally:
+        forget(store.alias)
