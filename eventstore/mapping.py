@@ -170,32 +170,41 @@ def prepare(
     sealed = PERSONAL in metadata
     try:
         native_data = data if native else codec.to_native(data)
-        data_json = codec.dumps(native_data, native=True)
-        metadata_json = codec.dumps(metadata)
     except (TypeError, ValueError) as exc:
         raise InvalidEventError(f"events[{index}]: {exc}") from exc
     except RecursionError:
-        raise InvalidEventError(
-            f"events[{index}]: data or metadata is nested too deeply."
-        ) from None
+        raise InvalidEventError(f"events[{index}]: data is nested too deeply.") from None
     if sealed:  # an import of an export: kept as it is, it must replay once erased
         checked = erased_view(native_data)
         if not _fits_plan(event_class, schema_version, checked, event_registry):
             check_replayable(
                 event_type,
                 schema_version,
-                codec.dumps(checked, native=True),
+                _dumps(checked, index, native=True),
                 event_registry,
                 f"events[{index}]",
             )
     elif not native and not _fits_plan(event_class, schema_version, native_data, event_registry):
-        check_replayable(event_type, schema_version, data_json, event_registry, f"events[{index}]")
-    if keys is not None and not sealed and (event_class.personal_data or metadata):
-        sealed_data, metadata = seal(event_class, event_id, native_data, metadata, keys)
-        if PERSONAL in metadata:  # something was personal: the stored form is the sealed one
-            if sealed_data is not native_data:
-                data_json = codec.dumps(sealed_data, native=True)
-            metadata_json = codec.dumps(metadata)
+        check_replayable(
+            event_type,
+            schema_version,
+            _dumps(native_data, index, native=True),
+            event_registry,
+            f"events[{index}]",
+        )
+    stored_data, stored_metadata = native_data, metadata
+    try:
+        if keys is not None and not sealed and (event_class.personal_data or metadata):
+            stored_data, stored_metadata = seal(event_class, event_id, native_data, metadata, keys)
+        data_json = codec.dumps(stored_data, native=True)
+        metadata_json = codec.dumps(stored_metadata)
+    except (TypeError, ValueError) as exc:
+        raise InvalidEventError(f"events[{index}]: {exc}") from exc
+    except RecursionError:
+        raise InvalidEventError(
+            f"events[{index}]: data or metadata is nested too deeply."
+        ) from None
+    metadata = stored_metadata
     if timestamp is not None and timestamp.tzinfo is not UTC:
         try:
             timestamp = ensure_aware(timestamp, f"events[{index}].timestamp")
@@ -244,6 +253,16 @@ def prepare(
 
 
 _FIRST_KEY, _SECOND_KEY = INDEXED_METADATA_KEYS
+
+
+def _dumps(value: Any, index: int, *, native: bool = False) -> str:
+    """``codec.dumps``, its errors as the :class:`InvalidEventError` of ``events[index]``."""
+    try:
+        return codec.dumps(value, native=native)
+    except (TypeError, ValueError) as exc:
+        raise InvalidEventError(f"events[{index}]: {exc}") from exc
+    except RecursionError:
+        raise InvalidEventError(f"events[{index}]: data is nested too deeply.") from None
 
 #: Per event class: its fields as ``(name, check, required)``, or None when only the
 #: full decode can tell (see :func:`_fits_plan`).

@@ -420,6 +420,9 @@ class BaseEventStore:
         Give a :class:`~eventstore.criteria.Criteria` or its keyword arguments (see
         :meth:`Criteria.build`). Time bounds are inclusive for ``__gte``/``__lte``
         and take aware datetimes only. ``after_position`` and ``limit`` page.
+        ``user_id`` finds a sealed user id through its blind index token while
+        the subject's key exists (nothing once erased); other personal values,
+        in metadata or in free text, are never found (see :mod:`eventstore.privacy`).
 
         Raises:
             InvalidQueryError: for an unknown criterion or a bad value.
