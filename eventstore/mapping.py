@@ -264,6 +264,7 @@ def _dumps(value: Any, index: int, *, native: bool = False) -> str:
     except RecursionError:
         raise InvalidEventError(f"events[{index}]: data is nested too deeply.") from None
 
+
 #: Per event class: its fields as ``(name, check, required)``, or None when only the
 #: full decode can tell (see :func:`_fits_plan`).
 _plans: dict[type, tuple[tuple[str, frozenset[type], Callable[[Any], bool], bool], ...] | None] = {}
