@@ -195,9 +195,15 @@ def prepare(
     stored_data, stored_metadata = native_data, metadata
     try:
         if keys is not None and not sealed and (event_class.personal_data or metadata):
-            stored_data, stored_metadata = seal(event_class, event_id, native_data, metadata, keys)
-        data_json = codec.dumps(stored_data, native=True)
-        metadata_json = codec.dumps(stored_metadata)
+            native_metadata = codec.to_native(metadata)  # a copy only if it was not native
+            stored_data, stored_metadata = seal(
+                event_class, event_id, native_data, native_metadata, keys
+            )
+            data_json = codec.dumps(stored_data, native=True)
+            metadata_json = codec.dumps(stored_metadata, native=True)
+        else:
+            data_json = codec.dumps(stored_data, native=True)
+            metadata_json = codec.dumps(stored_metadata)
     except (TypeError, ValueError) as exc:
         raise InvalidEventError(f"events[{index}]: {exc}") from exc
     except RecursionError:

@@ -46,6 +46,7 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 
 _INDEX_LABEL = b"eventstore blind index v1"
+_SCALARS = frozenset({str, int, bool, type(None)})
 _AAD_LABEL = b"eventstore personal data v1"
 
 
@@ -130,7 +131,10 @@ def seal_values(
         canonical JSON list of the values, in the order of ``fields``.
     """
     nonce = os.urandom(NONCE_BYTES)
-    plaintext = codec.dumps(list(values)).encode()
+    listed = list(values)
+    if not all(type(value) in _SCALARS for value in listed):
+        listed = codec.to_native(listed)
+    plaintext = codec.dumps(listed, native=True).encode()
     sealed = key.aead.encrypt(nonce, plaintext, associated_data(event_id, key.key_id, fields))
     return {
         "key": key.key_id,

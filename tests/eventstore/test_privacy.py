@@ -313,3 +313,32 @@ def test_the_blind_index_token_is_an_hmac_under_a_key_derived_from_the_subjects(
         assert store._data.by_metadata["user_id"] == {expected.decode(): [record]}
     finally:
         forget(store.alias)
+
+
+def test_metadata_values_json_lacks_a_type_for_are_sealed_and_stored_as_strings():
+    from decimal import Decimal
+
+    store = InMemoryEventStore(f"privacy-{uuid.uuid4()}")
+    try:
+        user = uuid.UUID("12345678-1234-5678-1234-567812345678")
+        metadata = {"user_id": user, "username": "ann", "limit": Decimal("1.50")}
+        record = store.append(
+            "n-1", "Note", [ContractNoted(text="x")], NO_STREAM, metadata=metadata
+        )
+        assert record[0].metadata == {
+            "user_id": str(user),
+            "username": "ann",
+            "limit": "1.50",
+        }
+        assert str(user) not in record[0].metadata_json
+        assert [e.aggregate_id for e in store.search(user_id=str(user))] == ["n-1"]
+        with pytest.raises(ValueError, match="not JSON serializable"):
+            store.append(
+                "n-2",
+                "Note",
+                [ContractNoted(text="x")],
+                NO_STREAM,
+                metadata={"user_id": "u", "username": {1}},
+            )
+    finally:
+        forget(store.alias)
