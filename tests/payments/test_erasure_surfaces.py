@@ -301,3 +301,12 @@ def test_the_action_confirms_then_erases(trail, officer):
     assert failed_event(trail.store).data["reason"] == ERASED
     erasure = trail.store.read_aggregate(f"user:{trail.ann.pk}")[0]
     assert erasure.data["erased_by"] == "dpo"
+
+
+def test_a_site_without_a_user_admin_gets_no_action():
+    from django.contrib.admin import AdminSite
+
+    from eventstore.admin.erasure import install_erase_action
+
+    assert install_erase_action(AdminSite(name="bare")) is False
+    assert install_erase_action() is True  # the demo site registers Django's user admin
