@@ -120,6 +120,10 @@ def main() -> None:
             appends(processed, USER, keys=False),
         ),
         ("append PaymentFailed (reason personal), user metadata, sealed", appends(failed, USER)),
+        (
+            "append PaymentFailed, user metadata, key store off (plain)",
+            appends(failed, USER, keys=False),
+        ),
         ("read .data + .metadata, plain record", reads(NO_USER)),
         ("read .data + .metadata, sealed record", reads(USER)),
         ("seal 3 values: one AES-GCM per event and subject", sealing(False)),

@@ -48,6 +48,7 @@ NONCE_BYTES = 12
 _INDEX_LABEL = b"eventstore blind index v1"
 _SCALARS = frozenset({str, int, bool, type(None)})
 _AAD_LABEL = b"eventstore personal data v1"
+_AAD_PREFIX = _AAD_LABEL + b"\x00"
 
 
 class SubjectKey:
@@ -115,8 +116,8 @@ def associated_data(event_id: uuid.UUID, key_id: str, fields: Sequence[str]) -> 
     ciphertext authenticates the event it belongs to, the key named and the
     field paths (``data.reason``, ``metadata.user_id``) it fills.
     """
-    return b"\x00".join(
-        (_AAD_LABEL, event_id.bytes + key_id.encode("ascii"), *(f.encode() for f in fields))
+    return b"".join(
+        (_AAD_PREFIX, event_id.bytes, key_id.encode("ascii"), b"\x00", "\x00".join(fields).encode())
     )
 
 
