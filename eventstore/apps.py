@@ -13,3 +13,9 @@ class EventStoreConfig(AppConfig):
         from .queries.scope import connect_auth_signals
 
         connect_auth_signals()
+        from django.apps import apps
+
+        if apps.is_installed("django.contrib.admin"):
+            from .admin.erasure import install_erase_action
+
+            install_erase_action()  # the user admin, if the site registers one

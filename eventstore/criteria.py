@@ -18,6 +18,7 @@ from typing import Any
 
 from . import codec
 from .exceptions import InvalidQueryError
+from .privacy.sealing import PERSONAL
 from .records import RecordedEvent
 
 __all__ = ["Criteria", "Range", "ensure_aware", "normalize_text", "searchable_text"]
@@ -187,7 +188,13 @@ class Criteria:
         return dataclasses.replace(self, **changes)
 
     def matches(self, record: RecordedEvent) -> bool:
-        """Return True if ``record`` satisfies every condition except paging."""
+        """Return True if ``record`` satisfies every condition except paging.
+
+        Metadata and text are matched in the stored form, as the backends'
+        indexes hold it: a sealed ``user_id`` by its blind index token (see
+        :meth:`~eventstore.backends.base.BaseEventStore.search`), other sealed
+        personal values never, and text never sees personal values.
+        """
         if self.event_types is not None and record.event_type not in self.event_types:
             return False
         if self.aggregate_types is not None and record.aggregate_type not in self.aggregate_types:
@@ -205,12 +212,14 @@ class Criteria:
         if self.position is not None and not self.position.contains(record.position):
             return False
         if self.metadata:
-            stored = record.metadata
+            stored = codec.loads(record.metadata_json)
             for key, accepted in self.metadata:
                 value = stored.get(key, _MISSING)
+                if type(value) is dict and PERSONAL in value:
+                    value = value.get("index", _MISSING)
                 if value is _MISSING or not _hashable(value) or value not in accepted:
                     return False
-        return self.text is None or self.text in searchable_text(record.data)
+        return self.text is None or self.text in searchable_text(codec.loads(record.data_json))
 
 
 _MISSING = object()
@@ -260,7 +269,9 @@ def searchable_text(data: Any) -> str:
     lists included), each :func:`normalize_text`-ed, joined by
     :data:`TEXT_SEPARATOR` so that no match spans two values. Backends that
     store it (the database backend) and those that compute it agree by using
-    this one function.
+    this one function. A sealed personal value (its placeholder, see
+    :mod:`eventstore.privacy.sealing`) is left out: free text never finds
+    personal data.
     """
     parts: list[str] = []
 
@@ -268,6 +279,8 @@ def searchable_text(data: Any) -> str:
         if isinstance(value, str):
             parts.append(normalize_text(value))
         elif isinstance(value, dict):
+            if PERSONAL in value:
+                return
             for item in value.values():
                 walk(item)
         elif isinstance(value, list):

@@ -31,6 +31,7 @@ from typing import Any, ClassVar, TypeVar
 from . import codec
 from .exceptions import InvalidEventError, UnknownEventTypeError
 from .money import MoneyRole
+from .privacy.declarations import PersonalData, check_personal_fields
 
 __all__ = ["DomainEvent", "EventRegistry", "Upcaster", "event", "registry"]
 
@@ -235,6 +236,10 @@ class DomainEvent:
       records (processed, refunded or failed, and which data fields hold the
       amount, currency and reason), read by the money analytics; None (the
       default) for an event that records no money.
+    - ``personal`` (:class:`~eventstore.privacy.PersonalData`): the data fields
+      that are a data subject's personal data (stored encrypted, erasable),
+      each annotated ``str`` or ``str | None`` (TypeError otherwise); None (the
+      default) when the data holds none. See :mod:`eventstore.privacy`.
     """
 
     event_type: ClassVar[str]
@@ -242,6 +247,8 @@ class DomainEvent:
     aliases: ClassVar[tuple[str, ...]] = ()
     #: The ``money`` class keyword (a field of the same name stays free for payloads).
     money_role: ClassVar[MoneyRole | None] = None
+    #: The ``personal`` class keyword: which data fields are personal, and whose.
+    personal_data: ClassVar[PersonalData | None] = None
     _register_on_dataclass: ClassVar[bool] = True
 
     def __init_subclass__(
@@ -252,6 +259,7 @@ class DomainEvent:
         register: bool = True,
         aliases: tuple[str, ...] | list[str] = (),
         money: MoneyRole | None = None,
+        personal: PersonalData | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init_subclass__(**kwargs)
@@ -263,6 +271,13 @@ class DomainEvent:
         if money is not None and not isinstance(money, MoneyRole):
             raise TypeError(f"money must be an eventstore.money.MoneyRole, got {money!r}.")
         cls.money_role = money
+        if personal is not None:
+            if not isinstance(personal, PersonalData):
+                raise TypeError(
+                    f"personal must be an eventstore.privacy.PersonalData, got {personal!r}."
+                )
+            check_personal_fields(cls, personal)
+        cls.personal_data = personal
         cls._register_on_dataclass = register
 
     def to_data(self) -> dict[str, Any]:

@@ -95,3 +95,17 @@ class AggregateNotFoundError(EventStoreError, LookupError):
 
 class EventStoreFull(EventStoreError):
     """An append would pass the store's configured bound; nothing was stored or evicted."""
+
+
+class InvalidSubjectError(EventStoreError, ValueError):
+    """A data subject is not written ``<kind>:<id>`` (see :mod:`eventstore.privacy`)."""
+
+
+class UnknownSubjectError(EventStoreError, LookupError):
+    """The store holds no personal data of a data subject and never erased any."""
+
+    def __init__(self, subject: str):
+        self.subject = subject
+        super().__init__(
+            f"The audit trail holds no personal data of {subject!r} and never erased any."
+        )

@@ -18,6 +18,8 @@ from . import codec
 from .criteria import ensure_aware
 from .events import DomainEvent, EventRegistry, _type_hints
 from .exceptions import InvalidEventError, InvalidQueryError, UnknownEventTypeError
+from .privacy.keys import KeyStore
+from .privacy.sealing import PERSONAL, erased_view, seal
 from .records import NewEvent
 
 __all__ = [
@@ -53,7 +55,8 @@ class PendingEvent(NamedTuple):
     correlation_id: str | None
     causation_id: str | None
     timestamp: datetime | None
-    #: The values of :data:`INDEXED_METADATA_KEYS` in the metadata, for indexes.
+    #: The values of :data:`INDEXED_METADATA_KEYS` in the metadata, for indexes (a
+    #: personal value's blind index token, see :func:`indexable_value`).
     indexed_metadata: tuple[Any, ...] = ()
 
 
@@ -66,6 +69,7 @@ def prepare_event(
     causation_id: str | None,
     event_registry: EventRegistry,
     max_event_bytes: int,
+    keys: KeyStore | None = None,
 ) -> PendingEvent:
     """Validate one event of an append's batch and encode it as a :class:`PendingEvent`.
 
@@ -76,11 +80,16 @@ def prepare_event(
         correlation_id / causation_id: used when the event sets none.
         event_registry: where the event type must be registered.
         max_event_bytes: the bound on the UTF-8 size of data + metadata JSON.
+        keys: the store's key store: personal values are sealed with it (see
+            :mod:`eventstore.privacy.sealing`); None stores them as given (a check
+            that must create no key, as :func:`~eventstore.transfer.check_importable`).
 
     Returns:
         The pending event: a UUID id, the schema version (the current one when
-        the event gives none), canonical JSON of data and metadata, an aware
-        UTC timestamp or None (the store stamps it), and the indexed metadata.
+        the event gives none), canonical JSON of data and metadata (personal
+        values sealed; an event already in the sealed form, an import, kept as
+        it is), an aware UTC timestamp or None (the store stamps it), and the
+        indexed metadata.
 
     Raises:
         InvalidEventError: the event is not a DomainEvent/NewEvent, its type is
@@ -91,7 +100,14 @@ def prepare_event(
             is empty, too long or holds NUL, or it is larger than ``max_event_bytes``.
     """
     return prepare(
-        event, index, batch_metadata, correlation_id, causation_id, event_registry, max_event_bytes
+        event,
+        index,
+        batch_metadata,
+        correlation_id,
+        causation_id,
+        event_registry,
+        max_event_bytes,
+        keys,
     )
 
 
@@ -103,6 +119,7 @@ def prepare(
     causation_id: str | None,
     event_registry: EventRegistry,
     max_event_bytes: int,
+    keys: KeyStore | None = None,
 ) -> PendingEvent:
     """:func:`prepare_event` with positional arguments (cheaper to call once per event)."""
     if isinstance(event, NewEvent):
@@ -150,18 +167,50 @@ def prepare(
         raise InvalidEventError(f"events[{index}]: data and metadata must be JSON objects.")
     if batch_metadata:
         metadata = {**batch_metadata, **metadata}
+    sealed = PERSONAL in metadata
     try:
         native_data = data if native else codec.to_native(data)
-        data_json = codec.dumps(native_data, native=True)
-        metadata_json = codec.dumps(metadata)
+    except (TypeError, ValueError) as exc:
+        raise InvalidEventError(f"events[{index}]: {exc}") from exc
+    except RecursionError:
+        raise InvalidEventError(f"events[{index}]: data is nested too deeply.") from None
+    if sealed:  # an import of an export: kept as it is, it must replay once erased
+        checked = erased_view(native_data)
+        if not _fits_plan(event_class, schema_version, checked, event_registry):
+            check_replayable(
+                event_type,
+                schema_version,
+                _dumps(checked, index, native=True),
+                event_registry,
+                f"events[{index}]",
+            )
+    elif not native and not _fits_plan(event_class, schema_version, native_data, event_registry):
+        check_replayable(
+            event_type,
+            schema_version,
+            _dumps(native_data, index, native=True),
+            event_registry,
+            f"events[{index}]",
+        )
+    stored_data, stored_metadata = native_data, metadata
+    try:
+        if keys is not None and not sealed and (event_class.personal_data or metadata):
+            native_metadata = codec.to_native(metadata)  # a copy only if it was not native
+            stored_data, stored_metadata = seal(
+                event_class, event_id, native_data, native_metadata, keys
+            )
+            data_json = codec.dumps(stored_data, native=True)
+            metadata_json = codec.dumps(stored_metadata, native=True)
+        else:
+            data_json = codec.dumps(stored_data, native=True)
+            metadata_json = codec.dumps(stored_metadata)
     except (TypeError, ValueError) as exc:
         raise InvalidEventError(f"events[{index}]: {exc}") from exc
     except RecursionError:
         raise InvalidEventError(
             f"events[{index}]: data or metadata is nested too deeply."
         ) from None
-    if not native and not _fits_plan(event_class, schema_version, native_data, event_registry):
-        check_replayable(event_type, schema_version, data_json, event_registry, f"events[{index}]")
+    metadata = stored_metadata
     if timestamp is not None and timestamp.tzinfo is not UTC:
         try:
             timestamp = ensure_aware(timestamp, f"events[{index}].timestamp")
@@ -191,6 +240,8 @@ def prepare(
     ):
         own_causation = check_id(f"events[{index}].causation_id", own_causation)
     first, second = metadata.get(_FIRST_KEY), metadata.get(_SECOND_KEY)
+    if type(second) is dict:  # a sealed user_id: its blind index token
+        second = second.get("index")
     return PendingEvent(
         event_id,
         event_type,
@@ -208,6 +259,17 @@ def prepare(
 
 
 _FIRST_KEY, _SECOND_KEY = INDEXED_METADATA_KEYS
+
+
+def _dumps(value: Any, index: int, *, native: bool = False) -> str:
+    """``codec.dumps``, its errors as the :class:`InvalidEventError` of ``events[index]``."""
+    try:
+        return codec.dumps(value, native=native)
+    except (TypeError, ValueError) as exc:
+        raise InvalidEventError(f"events[{index}]: {exc}") from exc
+    except RecursionError:
+        raise InvalidEventError(f"events[{index}]: data is nested too deeply.") from None
+
 
 #: Per event class: its fields as ``(name, check, required)``, or None when only the
 #: full decode can tell (see :func:`_fits_plan`).
@@ -354,8 +416,15 @@ def check_replayable(
 
 
 def indexable_value(value: Any) -> Any:
-    """Return ``value`` if an index can hold it (a scalar), else None."""
-    return None if isinstance(value, (dict, list)) else value
+    """Return ``value`` if an index can hold it (a scalar), else None.
+
+    A sealed personal value (its placeholder) gives its blind index token, or
+    None when it has none (see :mod:`eventstore.privacy.sealing`).
+    """
+    if isinstance(value, dict):
+        token = value.get(PERSONAL) and value.get("index")
+        return token if isinstance(token, str) else None
+    return None if isinstance(value, list) else value
 
 
 def check_id(name: str, value: Any, *, required: bool = False) -> Any:

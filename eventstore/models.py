@@ -1,8 +1,9 @@
 """Models of the eventstore app.
 
 :class:`AuditTrail` has no table: it exists to give the audit-trail pages an
-entry on the admin index and one permission, ``eventstore.view_audit_trail``,
-that gates them (the pattern django-rq uses for its dashboard).
+entry on the admin index and the permissions that gate them (the pattern
+django-rq uses for its dashboard): ``eventstore.view_audit_trail`` (the pages)
+and ``eventstore.erase_data_subject`` (erasing a person's personal data).
 """
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -15,7 +16,10 @@ class AuditTrail(models.Model):
     class Meta:
         managed = False
         default_permissions = ()
-        permissions = [("view_audit_trail", "Can view the audit trail")]
+        permissions = [
+            ("view_audit_trail", "Can view the audit trail"),
+            ("erase_data_subject", "Can erase a person's personal data from the audit trail"),
+        ]
         verbose_name = "audit trail"
         verbose_name_plural = "audit trail"
 
@@ -151,3 +155,22 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.position} ({self.status})"
+
+
+class SubjectKey(models.Model):
+    """One data subject's key (database backend; see :mod:`eventstore.privacy.keys`).
+
+    ``key_id`` is random (stored events name it, never the subject); ``secret``
+    is the 32-byte AES-256 key. Erasing the subject deletes its row: the
+    personal values sealed with it can no longer be read. One live key per
+    subject (``subject`` is unique); a later event of an erased subject gets a
+    new one.
+    """
+
+    key_id = models.CharField(max_length=36, primary_key=True)
+    subject = models.CharField(max_length=255, unique=True)
+    secret = models.BinaryField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:  # never the secret
+        return f"{self.subject}: {self.key_id}"

@@ -4,6 +4,11 @@
 store returns. Both are frozen. A recorded event keeps its data and metadata as
 JSON text and decodes a fresh dict on every access, so no caller can change
 what is stored, or what another reader sees, by mutating what it was given.
+
+Personal data: ``data_json``/``metadata_json`` are the stored (sealed) form;
+:attr:`RecordedEvent.data` and :attr:`RecordedEvent.metadata` reveal it through
+the store's key store (``keys``), an erased value reading as
+:data:`~eventstore.privacy.ERASED` (see :mod:`eventstore.privacy.sealing`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from uuid import UUID, uuid4
 
 from . import codec
 from .events import DomainEvent, EventRegistry, registry
+from .privacy.sealing import MARK, reveal_data, reveal_metadata
 
 __all__ = [
     "ANY",
@@ -104,11 +110,14 @@ class RecordedEvent:
         timestamp: when the store recorded it, aware UTC.
         correlation_id / causation_id: request chain and direct cause (or None).
         schema_version: shape of the stored ``data``.
-        data_json / metadata_json: the stored JSON text; use :attr:`data` and
-            :attr:`metadata` for dicts.
+        data_json / metadata_json: the stored JSON text (personal values in
+            their sealed form); use :attr:`data` and :attr:`metadata` for dicts.
         chain_hash: the event's link in the store's hash chain, 32 bytes once
             stored (see :mod:`eventstore.integrity`); ``b""`` for a record not
             (yet) stored.
+        keys: the key store of the store that returned the event (None: a
+            record read from a file), which :attr:`data` and :attr:`metadata`
+            reveal personal values with; not compared, not shown.
     """
 
     event_id: UUID
@@ -124,16 +133,30 @@ class RecordedEvent:
     data_json: str
     metadata_json: str
     chain_hash: bytes = b""
+    keys: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def data(self) -> dict[str, Any]:
-        """The stored payload as a new dict (mutating it changes nothing stored)."""
-        return cast(dict[str, Any], codec.loads(self.data_json))
+        """The payload as a new dict (mutating it changes nothing stored).
+
+        Personal values are revealed, or :data:`~eventstore.privacy.ERASED`.
+        """
+        text = self.data_json
+        if MARK not in text:
+            return cast(dict[str, Any], codec.loads(text))
+        return reveal_data(text, self.metadata_json, self.event_id, self.keys)
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """The stored metadata as a new dict (mutating it changes nothing stored)."""
-        return cast(dict[str, Any], codec.loads(self.metadata_json))
+        """The metadata as a new dict (mutating it changes nothing stored).
+
+        Personal values are revealed, or :data:`~eventstore.privacy.ERASED`;
+        the sealed envelopes (key ``"$personal"``) are left out.
+        """
+        text = self.metadata_json
+        if MARK not in text:
+            return cast(dict[str, Any], codec.loads(text))
+        return reveal_metadata(text, self.event_id, self.keys)
 
     def to_event(self, event_registry: EventRegistry = registry) -> DomainEvent:
         """Decode into the registered :class:`DomainEvent`, upcasting old payloads.
@@ -172,7 +195,8 @@ def _record_maker() -> Any:
         getattr(RecordedEvent, field.name).__set__ for field in dataclasses.fields(RecordedEvent)
     ]
     new = object.__new__
-    (s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12) = setters
+    (s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12) = setters[:13]
+    s13 = RecordedEvent.__dict__["keys"].__set__
 
     def make_record(
         event_id: UUID,
@@ -188,6 +212,7 @@ def _record_maker() -> Any:
         data_json: str,
         metadata_json: str,
         chain_hash: bytes = b"",
+        keys: Any = None,
     ) -> RecordedEvent:
         record = new(RecordedEvent)
         s0(record, event_id)
@@ -203,6 +228,7 @@ def _record_maker() -> Any:
         s10(record, data_json)
         s11(record, metadata_json)
         s12(record, chain_hash)
+        s13(record, keys)
         return record
 
     return make_record
@@ -220,5 +246,5 @@ build records from values they already checked.
 ENVELOPE_FIELDS = tuple(
     field.name
     for field in dataclasses.fields(RecordedEvent)
-    if field.name not in ("data_json", "metadata_json", "chain_hash")
+    if field.name not in ("data_json", "metadata_json", "chain_hash", "keys")
 )

@@ -2,6 +2,10 @@
 
 Statuses: ``failed`` (only failed attempts so far; a later attempt may still
 succeed), ``processed``, ``partially_refunded``, ``refunded``.
+
+Personal fields: ``PaymentFailed.reason`` (the acting user's, see
+:mod:`payments.events`), kept as ``failure_reason`` for display only; rules
+never read them, so an erased value (``"[erased]"``) replays.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 Each declares its money role (``money=MoneyRole(...)``): the event store's money
 analytics count processed, refunded and failed payments from it, reading the
 ``amount``, ``currency`` and (failures) ``reason`` fields.
+
+Personal data: ``PaymentFailed.reason`` is the acting user's (the metadata
+``user_id``), stored encrypted under their key and erased with it; the metadata
+``user_id`` and ``username`` are personal in every event (eventstore's default).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from decimal import Decimal
 
 from eventstore.events import DomainEvent, event
 from eventstore.money import MoneyRole
+from eventstore.privacy import PersonalData
 
 
 @event
@@ -32,7 +37,11 @@ class PaymentRefunded(DomainEvent, money=MoneyRole("refunded")):
 
 
 @event
-class PaymentFailed(DomainEvent, money=MoneyRole("failed", reason="reason")):
+class PaymentFailed(
+    DomainEvent,
+    money=MoneyRole("failed", reason="reason"),
+    personal=PersonalData(fields=("reason",)),
+):
     """An attempt to pay ``amount`` ``currency`` for ``organization_id`` failed for ``reason``."""
 
     amount: Decimal

@@ -25,7 +25,7 @@ from django.urls import URLPattern, path
 
 from ..models import AuditTrail
 from ..queries.scope import AUDIT_TRAIL_PERMISSION
-from . import browser, dashboard, detail, export, timelines
+from . import browser, dashboard, detail, erasure, export, timelines
 from .projections import projection_status_page
 
 #: A page view: the request, the admin's context, and the URL's keyword arguments.
@@ -153,3 +153,8 @@ def _permission_name() -> str:
         content_type__app_label=app_label, codename=codename
     ).first()
     return permission.name if permission is not None else codename
+
+
+# The user admin gets the erase action (if the site registers one; apps.ready() tries
+# again, for a user admin registered after this module is imported).
+erasure.install_erase_action()

@@ -8,6 +8,7 @@ written once here.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -24,6 +25,10 @@ from ..exceptions import (
     InvalidQueryError,
 )
 from ..mapping import DEFAULT_MAX_EVENT_BYTES, MAX_ID_LENGTH, PendingEvent, check_id, prepare
+from ..privacy import erasure as _erasure  # noqa: F401  (registers DataSubjectErased)
+from ..privacy.cipher import blind_token
+from ..privacy.declarations import user_subject
+from ..privacy.keys import KeyStore
 from ..records import ANY, STREAM_EXISTS, ExpectedVersion, NewEvent, RecordedEvent
 
 __all__ = ["BaseEventStore", "ExpectedVersionArg"]
@@ -61,6 +66,9 @@ class BaseEventStore:
         self.options = self.validate_options(dict(options or {}))
         self.clock: Callable[[], datetime] = clock or _utc_now
         self.registry = event_registry or registry
+        #: Where this store's data subjects' keys live (set by the backend); None
+        #: stores personal values in plain (see :mod:`eventstore.privacy`).
+        self.keys: KeyStore | None = None
 
     # -- configuration -----------------------------------------------------------------
 
@@ -167,6 +175,7 @@ class BaseEventStore:
         batch_metadata = metadata or {}
         registry = self.registry
         max_event_bytes = self.options["MAX_EVENT_BYTES"]
+        keys = self.keys
         if len(events) == 1:
             pending = [
                 prepare(
@@ -177,6 +186,7 @@ class BaseEventStore:
                     causation_id,
                     registry,
                     max_event_bytes,
+                    keys,
                 )
             ]
         else:
@@ -189,6 +199,7 @@ class BaseEventStore:
                     causation_id,
                     registry,
                     max_event_bytes,
+                    keys,
                 )
                 for index, event in enumerate(events)
             ]
@@ -207,6 +218,11 @@ class BaseEventStore:
     def publish(self, records: Sequence[RecordedEvent]) -> None:
         """Send the event bus signal for a durable batch (backends may defer it to commit)."""
         publish(self, records)
+
+    def atomic(self) -> contextlib.AbstractContextManager[Any]:
+        """Return a context in which this store's writes commit together (database: a
+        transaction); a no-op context for a backend without transactions."""
+        return contextlib.nullcontext()
 
     def now(self) -> datetime:
         """Return the store clock's current time in UTC.
@@ -404,16 +420,19 @@ class BaseEventStore:
         Give a :class:`~eventstore.criteria.Criteria` or its keyword arguments (see
         :meth:`Criteria.build`). Time bounds are inclusive for ``__gte``/``__lte``
         and take aware datetimes only. ``after_position`` and ``limit`` page.
+        ``user_id`` finds a sealed user id through its blind index token while
+        the subject's key exists (nothing once erased); other personal values,
+        in metadata or in free text, are never found (see :mod:`eventstore.privacy`).
 
         Raises:
             InvalidQueryError: for an unknown criterion or a bad value.
         """
-        return self._search(self._with_aliases(_criteria(criteria, kwargs)))
+        return self._search(self._with_subjects(self._with_aliases(_criteria(criteria, kwargs))))
 
     def count(self, criteria: Criteria | None = None, /, **kwargs: Any) -> int:
         """Return how many events match (same criteria as :meth:`search`, paging ignored)."""
         criteria = _criteria(criteria, kwargs).replace(after_position=0, limit=None)
-        return self._count(self._with_aliases(criteria))
+        return self._count(self._with_subjects(self._with_aliases(criteria)))
 
     def _with_aliases(self, criteria: Criteria) -> Criteria:
         """Return ``criteria`` whose event types also name their types' aliases (former names)."""
@@ -425,6 +444,58 @@ class BaseEventStore:
         if len(names) == len(criteria.event_types):
             return criteria
         return criteria.replace(event_types=frozenset(names))
+
+    def _with_subjects(self, criteria: Criteria) -> Criteria:
+        """Return ``criteria`` whose ``user_id`` values also name their blind index tokens.
+
+        A sealed ``user_id`` is indexed by its token (see
+        :mod:`eventstore.privacy.sealing`), computed here, the one place shared
+        by every backend, from the key of subject ``user:<value>``; a subject
+        without a key (erased, or never seen) has no token, so only events
+        storing that id in plain (appended without a key store) still match.
+        """
+        keys = self.keys
+        if keys is None or not criteria.metadata:
+            return criteria
+        changed = False
+        metadata = []
+        for name, accepted in criteria.metadata:
+            if name == "user_id":
+                tokens = set()
+                for value in accepted:
+                    subject = user_subject(value)
+                    key = keys.find(subject) if subject is not None else None
+                    if key is not None:
+                        tokens.add(blind_token(key, value))
+                if tokens:
+                    accepted = accepted | tokens
+                    changed = True
+            metadata.append((name, accepted))
+        return criteria.replace(metadata=tuple(metadata)) if changed else criteria
+
+    def erase_subject(self, subject: str, *, erased_by: str) -> Any:
+        """Erase a data subject's personal data from this store (crypto-shredding).
+
+        Destroys the subject's key(s), so every personal value sealed with them
+        reads as :data:`~eventstore.privacy.ERASED` from now on (in this process
+        at once; in others within ``EVENTSTORE_KEY_CACHE_SECONDS``), and appends a
+        ``DataSubjectErased`` event recording who erased whom and when (see
+        :func:`eventstore.privacy.erasure.erase_subject`).
+
+        Args:
+            subject: ``<kind>:<id>`` (``"user:42"``).
+            erased_by: who asked (a username, ``"command-line"``), kept in the event.
+
+        Returns:
+            An :class:`~eventstore.privacy.erasure.Erasure`.
+
+        Raises:
+            InvalidSubjectError: ``subject`` is not ``<kind>:<id>``.
+            UnknownSubjectError: the store holds no key of the subject and never erased it.
+        """
+        from ..privacy.erasure import erase_subject
+
+        return erase_subject(self, subject, erased_by=erased_by)
 
     def read_by_type(
         self,

@@ -70,7 +70,8 @@ from ..exceptions import (
     InvalidEventError,
 )
 from ..integrity import ZERO_HASH, ChainError, link, link_tail, record_digest
-from ..mapping import PendingEvent
+from ..mapping import PendingEvent, indexable_value
+from ..privacy.keys import DatabaseKeyStore
 from ..projections.notify import CHANNEL, notify_append
 from ..records import ANY, ENVELOPE_FIELDS, STREAM_EXISTS, RecordedEvent
 from .base import BaseEventStore, ExpectedVersionArg
@@ -121,6 +122,11 @@ class DatabaseEventStore(BaseEventStore):
 
     option_defaults = {**BaseEventStore.option_defaults, "DATABASE": "default"}
 
+    def __init__(self, alias: str = "default", options: Any = None, **kwargs: Any) -> None:
+        super().__init__(alias, options, **kwargs)
+        #: The data subjects' keys: the ``SubjectKey`` table of the same database.
+        self.keys: DatabaseKeyStore = DatabaseKeyStore(self.using)
+
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         merged = super().validate_options(options)
         from django.conf import settings
@@ -167,7 +173,9 @@ class DatabaseEventStore(BaseEventStore):
             except InvalidEventError:
                 pass  # the checked path below reports it, after the version check
             else:
-                records = _records(aggregate_id, aggregate_type, pending, expected_version, stamps)
+                records = _records(
+                    aggregate_id, aggregate_type, pending, expected_version, stamps, self.keys
+                )
                 guard = (
                     None
                     if expected_version == 0  # version 1 is free only in a new stream
@@ -188,7 +196,7 @@ class DatabaseEventStore(BaseEventStore):
                 if retried is not None:
                     return retried, False
                 raise
-            records = _records(aggregate_id, aggregate_type, pending, actual, stamps)
+            records = _records(aggregate_id, aggregate_type, pending, actual, stamps, self.keys)
             written = self._write(aggregate_id, pending, expected_version, records, None)
             if written is not None:
                 return written
@@ -261,11 +269,15 @@ class DatabaseEventStore(BaseEventStore):
             return None
         if pending[0].event_id not in existing:
             raise DuplicateEventError(next(iter(existing)))
-        first = to_record(existing[pending[0].event_id])
+        first = to_record(existing[pending[0].event_id], self.keys)
         stored = self.read_aggregate(
             first.aggregate_id, first.version, first.version + len(pending) - 1
         )
         return self.retried_batch(first, stored, aggregate_id, pending, expected_version)
+
+    def atomic(self) -> Any:
+        """A transaction on the store's database (``transaction.atomic(using=DATABASE)``)."""
+        return transaction.atomic(using=self.using)
 
     def publish(self, records: Sequence[RecordedEvent]) -> None:
         """Publish once the surrounding transaction commits; never for a rolled-back one."""
@@ -280,14 +292,14 @@ class DatabaseEventStore(BaseEventStore):
         if to_version is not None:
             rows = rows.filter(version__lte=to_version)
         with translate_errors():
-            return records(rows.order_by("version"))
+            return records(rows.order_by("version"), self.keys)
 
     def _read_all(self, after_position: int, limit: int | None) -> list[RecordedEvent]:
         rows = self._events().filter(position__gt=after_position).order_by("position")
         if limit is not None:
             rows = rows[:limit]
         with translate_errors():
-            return records(rows)
+            return records(rows, self.keys)
 
     def aggregate_version(self, aggregate_id: str) -> int:
         with translate_errors():
@@ -301,7 +313,7 @@ class DatabaseEventStore(BaseEventStore):
             return None
         with translate_errors():
             row = self._events().filter(event_id=event_id).first()
-        return None if row is None else to_record(row)
+        return None if row is None else to_record(row, self.keys)
 
     def event_type_counts(self) -> dict[str, int]:
         """One GROUP BY over the (event_type, timestamp) index."""
@@ -377,7 +389,7 @@ class DatabaseEventStore(BaseEventStore):
         if criteria.limit is not None:
             rows = rows[: criteria.limit]
         with translate_errors():
-            return records(rows)
+            return records(rows, self.keys)
 
     def _count(self, criteria: Criteria) -> int:
         with translate_errors():
@@ -399,10 +411,12 @@ class DatabaseEventStore(BaseEventStore):
         }
 
     def clear(self) -> None:
+        """Delete every event and every data subject's key of the database."""
         from ..models import PositionCounter, StoreIdentity
 
         with translate_errors(), transaction.atomic(using=self.using):
             self._events().delete()
+            self.keys.truncate()
             PositionCounter.objects.using(self.using).filter(name=COUNTER).delete()
             StoreIdentity.objects.using(self.using).filter(name=COUNTER).delete()
 
@@ -435,7 +449,8 @@ def row_values(using: str, record: RecordedEvent) -> tuple[Any, ...]:
     text on SQLite); the other values are prepared by the model's fields for
     the database of ``using`` (a UUID is 32 hex digits on SQLite, for instance).
     The indexed copies are taken here: ``organization_id`` and ``user_id`` from
-    the metadata, ``search_text`` from the data.
+    the metadata (a sealed ``user_id``: its blind index token, never the id),
+    ``search_text`` from the data (personal values left out).
     """
     connection = connections[using]
     fields = _fields()
@@ -450,8 +465,8 @@ def row_values(using: str, record: RecordedEvent) -> tuple[Any, ...]:
         record.correlation_id,
         record.causation_id,
         record.schema_version,
-        _scalar_text(metadata.get("organization_id")),
-        _scalar_text(metadata.get("user_id")),
+        _scalar_text(indexable_value(metadata.get("organization_id"))),
+        _scalar_text(indexable_value(metadata.get("user_id"))),
         record.data_json,
         record.metadata_json,
         searchable_text(codec.loads(record.data_json)),
@@ -614,6 +629,7 @@ def _records(
     pending: Sequence[PendingEvent],
     actual: int,
     stamps: Sequence[datetime],
+    keys: Any = None,
 ) -> list[RecordedEvent]:
     """The records of a batch appended after version ``actual``; positions 1..n for now."""
     return [
@@ -630,6 +646,7 @@ def _records(
             schema_version=event.schema_version,
             data_json=event.data_json,
             metadata_json=event.metadata_json,
+            keys=keys,
         )
         for offset, (event, stamp) in enumerate(zip(pending, stamps, strict=True), start=1)
     ]
@@ -802,11 +819,11 @@ def _postgresql_append_sql(connection: Any, count: int, *, guarded: bool) -> str
 _RECORD_FIELDS = (*ENVELOPE_FIELDS, "data", "metadata", "chain_hash")
 
 
-def records(rows: QuerySet[StoredEvent]) -> list[RecordedEvent]:
+def records(rows: QuerySet[StoredEvent], keys: Any = None) -> list[RecordedEvent]:
     """Return the recorded events of a ``StoredEvent`` QuerySet, in its order.
 
     Reads plain tuples (no model instances) and writes data and metadata back as
-    canonical JSON text.
+    canonical JSON text. ``keys``: the store's key store, to reveal personal values.
     """
     dumps = codec.dumps
     return [
@@ -815,13 +832,14 @@ def records(rows: QuerySet[StoredEvent]) -> list[RecordedEvent]:
             data_json=dumps(data, native=True),
             metadata_json=dumps(metadata, native=True),
             chain_hash=bytes(chain_hash),
+            keys=keys,
         )
         for *fields, data, metadata, chain_hash in rows.values_list(*_RECORD_FIELDS)
     ]
 
 
-def to_record(row: Any) -> RecordedEvent:
-    """Build a :class:`RecordedEvent` from a ``StoredEvent`` row."""
+def to_record(row: Any, keys: Any = None) -> RecordedEvent:
+    """Build a :class:`RecordedEvent` from a ``StoredEvent`` row (``keys``: see :func:`records`)."""
     return RecordedEvent(
         event_id=row.event_id,
         aggregate_id=row.aggregate_id,
@@ -836,6 +854,7 @@ def to_record(row: Any) -> RecordedEvent:
         data_json=codec.dumps(row.data),
         metadata_json=codec.dumps(row.metadata),
         chain_hash=bytes(row.chain_hash),
+        keys=keys,
     )
 
 

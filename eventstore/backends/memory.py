@@ -57,6 +57,8 @@ from ..exceptions import (
 from ..identity import journal_identity, new_identity, write_journal_identity
 from ..integrity import ZERO_HASH, body_digest, next_hash, record_hash
 from ..mapping import INDEXED_METADATA_KEYS, PendingEvent, indexable_value
+from ..privacy.cipher import SubjectKey
+from ..privacy.keys import MemoryKeyStore, keys_file_path, read_keys_file
 from ..records import ANY, RecordedEvent, make_record
 from ..serving import refuse_if_forked
 from .base import BaseEventStore, ExpectedVersionArg
@@ -221,9 +223,18 @@ class _Data:
     journal: Journal | None = None
     #: Which history this is (see :mod:`eventstore.identity`); renewed by reset().
     identity: str = field(default_factory=new_identity)
+    #: The data subjects' keys, by key id and by subject (see key_store); replaced
+    #: whole on each change, so readers need no lock.
+    keys: dict[str, SubjectKey] = field(default_factory=dict)
+    subject_keys: dict[str, SubjectKey] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        #: The key store over ``keys`` (its file set once a journal is opened).
+        self.key_store = MemoryKeyStore(self, None)
 
     def reset(self) -> None:
-        """Forget every event (in place: stores holding this object see it), empty the journal."""
+        """Forget every event and key (in place: stores holding this object see it), empty the
+        journal and its keys file."""
         with self.lock:
             fresh = _Data()
             for name in _Data.__dataclass_fields__:
@@ -232,6 +243,7 @@ class _Data:
             if self.journal is not None:
                 self.journal.truncate()
                 write_journal_identity(self.journal.path, self.identity)
+                self.key_store.truncate()
 
     def snapshot(self) -> dict[str, Any]:
         """Return a copy of the events and indexes, for :meth:`restore` (testing support).
@@ -409,6 +421,10 @@ def _data_for(alias: str, journal_path: str | None, fsync: bool) -> _Data:
             if journal_path is not None:
                 data.journal = Journal(journal_path, fsync=fsync)
                 try:
+                    data.key_store.path = keys_file_path(data.journal.path)
+                    keys = read_keys_file(data.key_store.path)
+                    data.keys = {key.key_id: key for key in keys}
+                    data.subject_keys = {key.subject: key for key in keys}
                     _load_journal(data)
                     data.identity = journal_identity(data.journal.path)
                 except Exception:
@@ -450,6 +466,7 @@ def _load_journal(data: _Data) -> None:
     chained = 0
     for batch in data.journal.load():
         for record in batch:
+            record = replace(record, keys=data.key_store)
             if record.position != len(data.events) + 1:
                 raise InvalidBackendError(
                     f"Journal {data.journal.path}: event {record.event_id} has position "
@@ -539,6 +556,7 @@ class InMemoryEventStore(BaseEventStore):
         super().__init__(alias, options, **kwargs)
         refuse_if_forked(alias)
         self._data = _data_for(alias, self.options["JOURNAL"], self.options["JOURNAL_FSYNC"])
+        self.keys = self._data.key_store
 
     def validate_options(self, options: dict[str, Any]) -> dict[str, Any]:
         merged = super().validate_options(options)
@@ -664,6 +682,7 @@ class InMemoryEventStore(BaseEventStore):
                         event.data_json,
                         metadata_texts[offset],
                         chain_hash,
+                        data.key_store,
                     )
                 )
             if data.journal is not None:
@@ -740,6 +759,7 @@ class InMemoryEventStore(BaseEventStore):
                 event.data_json,
                 metadata_json,
                 chain_hash,
+                data.key_store,
             )
             records = [record]
             if data.journal is not None:

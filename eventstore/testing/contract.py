@@ -41,6 +41,7 @@ from ..exceptions import (
 from ..integrity import ChainError, verify_store
 from ..records import ANY, NO_STREAM, STREAM_EXISTS, NewEvent, RecordedEvent
 from . import EventRecorder, ManualClock
+from .privacy_contract import PrivacyContract
 from .tamper import Tamper
 
 __all__ = ["EventStoreContract", "ContractHappened", "ContractCounted"]
@@ -78,7 +79,7 @@ def minute(number: int) -> datetime:
     return T0 + timedelta(minutes=number)
 
 
-class EventStoreContract(unittest.TestCase):
+class EventStoreContract(PrivacyContract, unittest.TestCase):
     """Backend-agnostic tests: subclass and implement :meth:`create_store`.
 
     The base class itself is abstract: its tests are collected (``__test__``) only on
@@ -86,6 +87,7 @@ class EventStoreContract(unittest.TestCase):
     """
 
     __test__: ClassVar[bool] = False
+    store: BaseEventStore
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -1085,13 +1087,17 @@ class EventStoreContract(unittest.TestCase):
 
         recorded = self.chained_history()
         t0 = calendar.timegm((2024, 3, 1, 12, 0, 0)) * 1_000_000  # T0 in microseconds
+        # The metadata as stored: its user id is personal, so sealed under a random
+        # nonce; the text is read back from the store (and holds no plain "u-7").
+        sealed = [record.metadata_json for record in recorded[1:]]
+        self.assertTrue(all("u-7" not in text for text in sealed), sealed)
         bodies = [
             '["00000000-0000-0000-0000-000000000001","a-1","Thing","contract.Happened",1,'
             'null,null]\n{}\n{"note":"x"}',
             '["00000000-0000-0000-0000-000000000002","b-1","Other","contract.Counted",1,'
-            '"c-1",null]\n{"user_id":"u-7"}\n{"amount":"12.50","count":3}',
+            f'"c-1",null]\n{sealed[0]}\n{{"amount":"12.50","count":3}}',
             '["00000000-0000-0000-0000-000000000003","b-1","Other","contract.Happened",1,'
-            '"c-1","cause-9"]\n{"user_id":"u-7"}\n{"note":"é"}',
+            f'"c-1","cause-9"]\n{sealed[1]}\n{{"note":"é"}}',
         ]
         links = [(1, 1, t0), (2, 1, t0 + 1_500_000), (3, 2, t0 + 1_500_000)]
         expected, previous = [], bytes(32)

@@ -146,6 +146,15 @@ def _eventstore_forget_scopes() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _eventstore_forget_keys() -> None:
+    """Each test starts without cached data subject keys (a flushed or rolled-back database
+    tells the process nothing)."""
+    keys = sys.modules.get("eventstore.privacy.keys")
+    if keys is not None:
+        keys.forget_cached_keys()
+
+
+@pytest.fixture(autouse=True)
 def _eventstore_reset_memory_stores() -> Iterator[None]:
     yield
     testing = sys.modules.get("eventstore.testing")

@@ -54,11 +54,18 @@ def store(request, settings):
 
 
 def expected_hash(store):
-    """Position 3's chain hash, worked out with hashlib from position 2's stored hash."""
+    """Position 3's chain hash, worked out with hashlib from position 2's stored hash.
+
+    The metadata line is the metadata as stored: its user id sealed (a random
+    nonce, so it is read from the store, and checked to hold no plain "u-9").
+    """
+    stored_metadata = store.read_all()[2].metadata_json
+    assert "u-9" not in stored_metadata and '"organization_id":"acme"' in stored_metadata
     body = (
         '["22222222-2222-4222-8222-222222222222","thing-7","Thing","contract.Counted",1,'
         '"req-42","11111111-1111-4111-8111-111111111111"]\n'
-        '{"organization_id":"acme","user_id":"u-9"}\n{"amount":"12.50","count":3}'
+        + stored_metadata
+        + '\n{"amount":"12.50","count":3}'
     )
     micros = (int(T1.replace(microsecond=0).timestamp()) * 1_000_000) + 123456
     return hashlib.sha256(

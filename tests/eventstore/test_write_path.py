@@ -314,10 +314,11 @@ def test_time_searches_stay_right_before_and_after_events_leave_time_order(store
 
 
 def test_equal_metadata_texts_are_stored_once_and_the_table_is_bounded(store, monkeypatch):
-    first = store.append("a-1", "Thing", [happened("1", metadata={"user_id": "7"})], 0)[0]
-    second = store.append("a-2", "Thing", [happened("2", metadata={"user_id": "7"})], 0)[0]
-    assert first.metadata_json is second.metadata_json
-    assert second.metadata == {"user_id": "7"}
+    # (Not a user_id: personal metadata is sealed with a fresh nonce, never equal twice.)
+    first = store.append("a-1", "Thing", [happened("1", metadata={"organization_id": "7"})], 0)[0]
+    second = store.append("a-2", "Thing", [happened("2", metadata={"organization_id": "7"})], 0)
+    assert first.metadata_json is second[0].metadata_json
+    assert second[0].metadata == {"organization_id": "7"}
     monkeypatch.setattr(memory, "SHARED_METADATA_LIMIT", 3)
     for number in range(10):
         store.append(f"b-{number}", "Thing", [happened("x", metadata={"n": number})], 0)
