@@ -683,6 +683,105 @@ def append(config: Config, fixtures: Fixtures) -> list[Row]:
     ]
 
 
+# -- 1b. what tamper evidence and personal data cost on the append ----------------------------
+
+
+@contextmanager
+def _chain_off(off: bool) -> Iterator[None]:
+    """With ``off``, the memory backend's body digest and link return a constant."""
+    from eventstore.backends import memory as memory_backend
+
+    if not off:
+        yield
+        return
+    saved = memory_backend._digest, memory_backend.next_hash
+    constant = bytes(32)
+    memory_backend._digest = lambda *args: constant  # type: ignore[assignment]
+    memory_backend.next_hash = lambda *args: constant  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        memory_backend._digest, memory_backend.next_hash = saved
+
+
+def integrity_cost(config: Config, fixtures: Fixtures) -> list[Row]:
+    """The append's one-event-per-call rate with and without the chain and the sealing.
+
+    The same inputs as ``append`` (payment-like events whose metadata carries a
+    ``user_id``, personal by default, so one AES-256-GCM sealing per event),
+    appended through the public API into an emptied memory store three ways,
+    interleaved (order rotating) for ``append_repeats`` runs, medians reported:
+
+    - full: what the product does (hash chain + sealing of personal metadata);
+    - chain only: the store's key store switched off (``store.keys = None``:
+      personal values stored in plain, as before sealing existed);
+    - neither: also the chain's body digest and link replaced by a constant
+      (what the append did before tamper evidence).
+
+    The cost rows are differences of the medians' µs per event.
+    """
+    specs = list(generate(config.main_aggregates, config.seed))
+    inputs = [to_ours(spec) for spec in specs]
+    del specs
+    total = len(inputs)
+
+    def run(*, sealing: bool, chain: bool) -> float:
+        store = fresh_store("bench-integrity")
+        if not sealing:
+            store.keys = None
+        gc.collect()
+        with _chain_off(not chain), ours_timed():
+            start = perf_counter()
+            for aggregate_id, new_event, expected in inputs:
+                store.append(aggregate_id, AGGREGATE_TYPE, [new_event], expected)
+            elapsed = perf_counter() - start
+        check(store.last_position() == total, "integrity cost: events missing")
+        store.clear()
+        return total / elapsed
+
+    sides: dict[str, Callable[[], float]] = {
+        "full": lambda: run(sealing=True, chain=True),
+        "chain": lambda: run(sealing=False, chain=True),
+        "neither": lambda: run(sealing=False, chain=False),
+    }
+    names = list(sides)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(config.append_repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            rates[name].append(sides[name]())
+    median = {name: statistics.median(values) for name, values in rates.items()}
+    per_call = f"({total:,} events, events/s"
+    micros = {name: 1e6 / rate for name, rate in median.items()}
+    return [
+        Row(
+            f"append, 1 event/call, chain + sealing {per_call}; peer column: the same "
+            "append without either)",
+            median["full"],
+            median["neither"],
+            "/s",
+            "report",
+            None,
+        ),
+        Row(
+            "hash chain cost per event (memory append, 1 event/call; µs, median difference)",
+            (micros["chain"] - micros["neither"]) / 1e6,
+            None,
+            "s",
+            "report",
+            None,
+        ),
+        Row(
+            "sealing cost per event (user_id + username, one AES-256-GCM; µs, median difference)",
+            (micros["full"] - micros["chain"]) / 1e6,
+            None,
+            "s",
+            "report",
+            None,
+        ),
+    ]
+
+
 # -- 2. read one aggregate ------------------------------------------------------------------
 
 
@@ -1093,6 +1192,7 @@ def command_path(config: Config, fixtures: Fixtures) -> list[Row]:
 #: The workloads in table order, by the names ``--only`` and ``--profile`` take.
 WORKLOADS: dict[str, Callable[[Config, Fixtures], list[Row]]] = {
     "append": append,
+    "integrity_cost": integrity_cost,
     "read_aggregate": read_aggregate,
     "type_time": type_time,
     "correlation": correlation,
@@ -1106,6 +1206,7 @@ WORKLOADS: dict[str, Callable[[Config, Fixtures], list[Row]]] = {
 #: both use are freed before the other workloads (a full GC pass over them takes seconds).
 RUN_ORDER = (
     "append",
+    "integrity_cost",
     "read_aggregate",
     "memory",
     "type_time",
@@ -1126,4 +1227,12 @@ NEEDS = {
 }
 
 #: Workloads whose timed code runs in the calling thread, so ``--profile`` can see it.
-PROFILABLE = ("append", "read_aggregate", "type_time", "correlation", "catch_up", "command_path")
+PROFILABLE = (
+    "append",
+    "integrity_cost",
+    "read_aggregate",
+    "type_time",
+    "correlation",
+    "catch_up",
+    "command_path",
+)
