@@ -196,9 +196,7 @@ def prepare(
     try:
         if keys is not None and not sealed and (event_class.personal_data or metadata):
             native_metadata = codec.to_native(metadata)  # a copy only if it was not native
-            stored_data, stored_metadata = seal(
-                event_class, event_id, native_data, native_metadata, keys
-            )
+            stored_data, stored_metadata = seal(event_class, native_data, native_metadata, keys)
             data_json = codec.dumps(stored_data, native=True)
             metadata_json = codec.dumps(stored_metadata, native=True)
         else:

@@ -1,10 +1,19 @@
 """The cipher of personal data: AES-256-GCM per subject key, and the blind index.
 
 - Encryption: AES-256-GCM (NIST SP 800-38D) with ``cryptography``'s ``AESGCM``,
-  a fresh random 96-bit nonce per encryption (SP 800-38D §8.2.2, the RBG
+  a fresh random 96-bit nonce per new plaintext (SP 800-38D §8.2.2, the RBG
   construction), a 128-bit tag. The associated data binds a ciphertext to its
-  event and its fields (:func:`associated_data`): moved to another event, or
-  given other fields, it no longer decrypts.
+  key and its fields (:func:`associated_data`): given other fields or another
+  key id, it no longer decrypts.
+- Reuse: the same values of one subject in the same fields (a user's id and
+  name, in every event that user causes) are sealed once per process and the
+  same envelope (nonce and ciphertext) is stored again: the same bits, so the
+  nonce is never used for a different plaintext (SP 800-38D §8: uniqueness is
+  required across distinct inputs), and equal texts share memory. What it
+  tells a reader of the stored form (these events carry equal values of one
+  subject) the key id already tells. Copying an envelope into another event
+  of its subject is what an import does; an edit of a stored event is the hash
+  chain's to find (:mod:`eventstore.integrity`).
 - Blind index: ``HMAC-SHA256(index key, canonical JSON of the value)`` (RFC 2104,
   FIPS 180-4), base64url without padding (43 characters). The index key is
   ``HMAC-SHA256(subject key, "eventstore blind index v1")``, so the token of a
@@ -65,7 +74,7 @@ class SubjectKey:
         ValueError: if ``secret`` is not 32 bytes.
     """
 
-    __slots__ = ("key_id", "subject", "secret", "aead", "index_key", "tokens")
+    __slots__ = ("key_id", "subject", "secret", "aead", "index_key", "tokens", "sealed", "opened")
 
     def __init__(self, key_id: str, subject: str, secret: bytes) -> None:
         if len(secret) != KEY_BYTES:
@@ -77,6 +86,10 @@ class SubjectKey:
         self.index_key = hmac.new(self.secret, _INDEX_LABEL, hashlib.sha256).digest()
         #: Blind index tokens computed with this key, by value text (see blind_token()).
         self.tokens: dict[str, str] = {}
+        #: Envelopes sealed with this key, by (field paths, plaintext) (see seal_values()).
+        self.sealed: dict[tuple[tuple[str, ...], bytes], dict[str, Any]] = {}
+        #: Values opened with this key, by (fields, nonce, ciphertext) (see open_values()).
+        self.opened: dict[tuple[tuple[str, ...], str, str], list[Any]] = {}
 
     @classmethod
     def generate(cls, subject: str) -> SubjectKey:
@@ -109,61 +122,77 @@ def b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def associated_data(event_id: uuid.UUID, key_id: str, fields: Sequence[str]) -> bytes:
-    """Return the AES-GCM associated data of one event's sealed values of one subject.
+def associated_data(key_id: str, fields: Sequence[str]) -> bytes:
+    """Return the AES-GCM associated data of one subject's sealed values in an event.
 
-    ``label NUL event-id (16 bytes) key-id NUL field paths joined by NUL``: the
-    ciphertext authenticates the event it belongs to, the key named and the
-    field paths (``data.reason``, ``metadata.user_id``) it fills.
+    ``label NUL key-id NUL field paths joined by NUL``: the ciphertext
+    authenticates the key named and the field paths (``data.reason``,
+    ``metadata.user_id``) it fills.
     """
-    return b"".join(
-        (_AAD_PREFIX, event_id.bytes, key_id.encode("ascii"), b"\x00", "\x00".join(fields).encode())
-    )
+    return b"".join((_AAD_PREFIX, key_id.encode("ascii"), b"\x00", "\x00".join(fields).encode()))
 
 
-def seal_values(
-    key: SubjectKey, event_id: uuid.UUID, fields: Sequence[str], values: Sequence[Any]
-) -> dict[str, Any]:
+#: Most envelopes (and opened values) kept per key: a subject's usual values are few.
+_REUSE_LIMIT = 64
+
+
+def seal_values(key: SubjectKey, fields: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
     """Encrypt ``values`` (JSON-native, one per field path) as one envelope.
 
+    The first time these values are sealed in these fields with ``key`` (in this
+    process), with a fresh random nonce; later, the same envelope again (see the
+    module docstring; up to 64 kept per key).
+
     Returns:
-        ``{"key": key id, "fields": [paths], "nonce": b64url(12 bytes),
-        "ciphertext": b64url(ciphertext || 16-byte tag)}``; the plaintext is the
-        canonical JSON list of the values, in the order of ``fields``.
+        A new dict ``{"key": key id, "fields": [paths], "nonce": b64url(12
+        bytes), "ciphertext": b64url(ciphertext || 16-byte tag)}``; the
+        plaintext is the canonical JSON list of the values, in the order of
+        ``fields``.
     """
-    nonce = os.urandom(NONCE_BYTES)
     listed = list(values)
     if not all(type(value) in _SCALARS for value in listed):
         listed = codec.to_native(listed)
     plaintext = codec.dumps(listed, native=True).encode()
-    sealed = key.aead.encrypt(nonce, plaintext, associated_data(event_id, key.key_id, fields))
-    return {
-        "key": key.key_id,
-        "fields": list(fields),
-        "nonce": b64encode(nonce),
-        "ciphertext": b64encode(sealed),
-    }
+    reuse = (tuple(fields), plaintext)
+    envelope = key.sealed.get(reuse)
+    if envelope is None:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = key.aead.encrypt(nonce, plaintext, associated_data(key.key_id, fields))
+        envelope = {
+            "key": key.key_id,
+            "fields": list(fields),
+            "nonce": b64encode(nonce),
+            "ciphertext": b64encode(sealed),
+        }
+        if len(key.sealed) < _REUSE_LIMIT:
+            key.sealed[reuse] = envelope
+    return {**envelope, "fields": list(envelope["fields"])}
 
 
-def open_values(key: SubjectKey, event_id: uuid.UUID, envelope: dict[str, Any]) -> list[Any] | None:
+def open_values(key: SubjectKey, envelope: dict[str, Any]) -> list[Any] | None:
     """Decrypt an envelope of :func:`seal_values`; None if it does not authenticate.
 
-    None when the ciphertext, nonce, fields or key id were changed, or the
-    envelope belongs to another event (the associated data differs), or it is
-    malformed.
+    None when the ciphertext, nonce, fields or key id were changed (the tag or
+    the associated data differs), or it is malformed. What opened is kept with
+    the key (up to 64 envelopes), so an envelope read again is not decrypted again.
     """
     try:
         fields = envelope["fields"]
+        nonce, ciphertext = envelope["nonce"], envelope["ciphertext"]
+        reuse = (tuple(fields), nonce, ciphertext)
+        known = key.opened.get(reuse)
+        if known is not None:
+            return list(known)
         plaintext = key.aead.decrypt(
-            b64decode(envelope["nonce"]),
-            b64decode(envelope["ciphertext"]),
-            associated_data(event_id, key.key_id, fields),
+            b64decode(nonce), b64decode(ciphertext), associated_data(key.key_id, fields)
         )
         values = codec.loads(plaintext.decode())
     except (InvalidTag, KeyError, TypeError, ValueError, AttributeError):
         return None
     if not isinstance(values, list) or len(values) != len(fields):
         return None
+    if len(key.opened) < _REUSE_LIMIT:
+        key.opened[reuse] = list(values)
     return values
 
 

@@ -22,8 +22,8 @@ of the backends keep instead of the id.
 On read (:func:`reveal_data`, :func:`reveal_metadata`, used by
 :class:`~eventstore.records.RecordedEvent`), each placeholder is replaced by
 its value, or by :data:`~.declarations.ERASED` when the key is gone (erased),
-or the envelope does not authenticate for this event and field (a ciphertext
-moved or edited: logged as a warning on ``eventstore.privacy``).
+or the envelope does not authenticate for its key and fields (a ciphertext
+edited, or given to other fields: logged as a warning on ``eventstore.privacy``).
 """
 
 from __future__ import annotations
@@ -71,7 +71,6 @@ def is_sealed(metadata: Mapping[str, Any]) -> bool:
 
 def seal(
     event_class: Any,
-    event_id: uuid.UUID,
     data: Mapping[str, Any],
     metadata: Mapping[str, Any],
     keys: KeyStore,
@@ -80,7 +79,6 @@ def seal(
 
     Args:
         event_class: the registered class (its ``personal_data`` declaration, or None).
-        event_id: the event's id (bound into the associated data).
         data: the JSON-native payload (not modified).
         metadata: the merged metadata (not modified).
         keys: the store's key store; a subject's key is created on its first event.
@@ -113,9 +111,7 @@ def seal(
         key = keys.key_for(subject)
         places.sort()
         envelopes.append(
-            seal_values(
-                key, event_id, [path for path, _, _ in places], [value for *_, value in places]
-            )
+            seal_values(key, [path for path, _, _ in places], [value for *_, value in places])
         )
         for path, name, value in places:
             placeholder: dict[str, Any] = {PERSONAL: key.key_id}
@@ -133,7 +129,7 @@ def _opened(envelopes: Any, event_id: uuid.UUID, keys: KeyStore | None) -> dict[
     """Return ``{field path: value}`` of the envelopes that open.
 
     A path is in at most one envelope that opens: each names the paths it fills,
-    authenticated with the event id (see :func:`~.cipher.associated_data`).
+    authenticated with them (see :func:`~.cipher.associated_data`).
     """
     opened: dict[str, Any] = {}
     if keys is None or not isinstance(envelopes, list):
@@ -143,10 +139,10 @@ def _opened(envelopes: Any, event_id: uuid.UUID, keys: KeyStore | None) -> dict[
         key = keys.get(key_id) if isinstance(key_id, str) else None
         if key is None:
             continue  # erased
-        values = open_values(key, event_id, envelope)
+        values = open_values(key, envelope)
         if values is None:
             logger.warning(
-                "Personal data of event %s does not authenticate (moved or edited): read as %s.",
+                "Personal data of event %s does not authenticate (edited): read as %s.",
                 event_id,
                 ERASED,
             )

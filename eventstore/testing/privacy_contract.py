@@ -61,7 +61,7 @@ def open_by_hand(store: Any, record: RecordedEvent) -> dict[str, Any]:
     """Decrypt every envelope of ``record`` with ``cryptography``: ``{field path: value}``.
 
     The associated data, as documented: ``b"eventstore personal data v1" NUL
-    event id (16 bytes) + key id NUL each field path, NUL-separated``.
+    key id NUL each field path, NUL-separated``.
 
     Raises:
         cryptography.exceptions.InvalidTag: an envelope does not authenticate.
@@ -72,7 +72,7 @@ def open_by_hand(store: Any, record: RecordedEvent) -> dict[str, Any]:
         aad = b"\x00".join(
             [
                 b"eventstore personal data v1",
-                record.event_id.bytes + envelope["key"].encode(),
+                envelope["key"].encode(),
                 *[path.encode() for path in envelope["fields"]],
             ]
         )
@@ -244,10 +244,11 @@ class PrivacyContract(unittest.TestCase):
         found = [e.aggregate_id for e in self.store.search(text="stolen")]
         self.assertEqual(found, ["n-2"])
 
-    def test_a_ciphertext_moved_to_another_event_reads_as_erased(self) -> None:
+    def test_a_sealed_event_copied_into_another_event_keeps_its_values(self) -> None:
+        # What an import of an export does: the sealed form is kept, not sealed twice,
+        # and opens with its subject's key (an edit of a stored event is the chain's to find).
         original = self.note()
-        moved_id = uuid.uuid4()
-        moved = self.store.append(
+        copied = self.store.append(
             "n-2",
             "Note",
             [
@@ -255,14 +256,48 @@ class PrivacyContract(unittest.TestCase):
                     event_type="contract.Noted",
                     data=json.loads(original.data_json),
                     metadata=json.loads(original.metadata_json),
-                    event_id=moved_id,
+                    event_id=uuid.uuid4(),
                 )
             ],
             NO_STREAM,
         )[0]
-        # Kept as given: no second encryption.
-        self.assertEqual(moved.data_json, original.data_json)
-        self.assertEqual(moved.metadata_json, original.metadata_json)
+        self.assertEqual(copied.data_json, original.data_json)
+        self.assertEqual(copied.metadata_json, original.metadata_json)
+        self.assertEqual(open_by_hand(self.store, copied), open_by_hand(self.store, original))
+        read = self.store.read_aggregate("n-2")[0]
+        self.assertEqual(read.data["text"], "Ann's card was stolen")
+        self.assertEqual(read.metadata, USER)
+
+    def test_equal_values_of_a_subject_share_one_envelope_and_others_get_their_own(
+        self,
+    ) -> None:
+        first, second = self.note(), self.note("n-2")
+        other = self.note("n-3", text="Ann's card was found")
+        envelopes = [json.loads(e.metadata_json)["$personal"] for e in (first, second, other)]
+        self.assertEqual(envelopes[0], envelopes[1])  # same values, same fields: reused
+        self.assertEqual(first.metadata_json, second.metadata_json)
+        self.assertNotEqual(envelopes[0][0]["nonce"], envelopes[2][0]["nonce"])
+        self.assertEqual(open_by_hand(self.store, other)["data.text"], "Ann's card was found")
+        self.assertEqual(self.store.read_aggregate("n-3")[0].data["text"], "Ann's card was found")
+
+    def test_a_ciphertext_given_other_fields_reads_as_erased(self) -> None:
+        original = self.note()
+        metadata = json.loads(original.metadata_json)
+        envelope = metadata["$personal"][0]
+        envelope["fields"] = list(reversed(envelope["fields"]))  # same ciphertext, other places
+        moved = self.store.append(
+            "n-2",
+            "Note",
+            [
+                NewEvent(
+                    event_type="contract.Noted",
+                    data=json.loads(original.data_json),
+                    metadata=metadata,
+                    event_id=uuid.uuid4(),
+                )
+            ],
+            NO_STREAM,
+        )[0]
         with self.assertRaises(InvalidTag):
             open_by_hand(self.store, moved)
         read = self.store.read_aggregate("n-2")[0]
