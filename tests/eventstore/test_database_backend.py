@@ -74,8 +74,9 @@ class DatabaseBackendPromises:
         with stale, self.assertRaises(ConcurrencyError) as caught:
             self.store.append("a-1", "Thing", [happened("late")], 0)
         self.assertEqual(
-            (caught.exception.expected_version, caught.exception.actual_version), (0, 2)
+            (caught.exception.aggregate_id, caught.exception.expected_version), ("a-1", 0)
         )
+        self.assertEqual(caught.exception.actual_version, 2)
         # With ANY the append reads the stream again and goes after the last event.
         real = database.stream_head
         reads = iter([(0, None, None)])
@@ -124,6 +125,19 @@ class DatabaseBackendPromises:
         self.store.append("b-1", "Thing", [happened(metadata={"organization_id": "acme"})], 0)
         found = self.store.search(organization_id=[None, "acme"])
         self.assertEqual([e.aggregate_id for e in found], ["b-1"])
+
+    def test_a_batch_bigger_than_one_statement_takes_consecutive_positions(self):
+        from eventstore.backends.database import CHUNK_ROWS
+
+        self.assertEqual(CHUNK_ROWS, 500)  # written in chunks of 500 rows, in one transaction
+        # The store's first append (setUp cleared it): the counter row is created first.
+        batch = [happened(str(number)) for number in range(501)]
+        stored = self.store.append("a-1", "Thing", batch, 0)
+        self.assertEqual([e.position for e in stored], list(range(1, 502)))
+        read = self.store.read_all()
+        self.assertEqual([(e.position, e.version) for e in read], [(n, n) for n in range(1, 502)])
+        self.assertEqual([e.data["note"] for e in read], [str(n) for n in range(501)])
+        self.assertEqual(self.store.append("b-1", "Thing", [happened()], 0)[0].position, 502)
 
     def test_stats_count_events_and_streams(self):
         self.store.append("a-1", "Thing", [happened(), happened()], 0)

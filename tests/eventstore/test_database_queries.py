@@ -111,8 +111,11 @@ class DatabaseStoreDetailsTests(TransactionTestCase):
         self.assertEqual(self.store.stats()["events"], 0)
 
     def test_get_event_by_id_string_uuid_or_malformed(self):
-        [stored] = self.store.append("a-1", "Thing", [happened("x")], NO_STREAM)
-        self.assertEqual(self.store.get_event(stored.event_id), stored)
+        [stored] = self.store.append(
+            "a-1", "Thing", [happened("x")], NO_STREAM, correlation_id="c-1", causation_id="k-1"
+        )
+        self.assertEqual((stored.correlation_id, stored.causation_id), ("c-1", "k-1"))
+        self.assertEqual(self.store.get_event(stored.event_id), stored)  # the ids too
         self.assertEqual(self.store.get_event(str(stored.event_id).upper()), stored)
         self.assertIsNone(self.store.get_event(uuid.uuid4()))
         self.assertIsNone(self.store.get_event("not-a-uuid"))
@@ -162,6 +165,17 @@ class DatabaseStoreDetailsTests(TransactionTestCase):
         self.assertEqual(self.store.identity(), identity)
         self.store.clear()
         self.assertNotEqual(self.store.identity(), identity)
+
+    def test_a_guard_needs_the_one_statement_write(self):
+        from datetime import UTC, datetime
+
+        from eventstore.backends.database import Guard, write_rows
+
+        guard = Guard("a-1", 1, "Thing", datetime(2024, 3, 1, tzinfo=UTC))
+        with self.assertRaises(ValueError) as caught:
+            write_rows("default", [], guard)  # SQLite: never one statement
+        self.assertEqual(str(caught.exception), "write_rows: a guard needs the one-statement write")
+        self.assertEqual(self.store.last_position(), 0)
 
     def test_positions_start_at_one_again_after_clear(self):
         self.store.append("a-1", "Thing", [happened(), happened()], NO_STREAM)
