@@ -562,6 +562,9 @@ class EventStoreContract(unittest.TestCase):
         same = self.store.append("a-1", "Thing", [happened(timestamp=T0)], 3)[0]
         self.assertEqual((same.version, same.timestamp), (4, T0))
         self.assertEqual(self.store.last_position(), 5)
+        equal = [happened(timestamp=T0), happened(timestamp=T0)]  # equal times: never earlier
+        stamped = self.store.append("a-1", "Thing", equal, 4)
+        self.assertEqual([e.timestamp for e in stamped], [T0, T0])
 
     def test_read_by_correlation_and_causation(self) -> None:
         self.store.append("a-1", "Thing", [happened("1")], NO_STREAM, correlation_id="req-1")

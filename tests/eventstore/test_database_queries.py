@@ -1,8 +1,9 @@
 """Details of the database backend the contract suite leaves open: errors, options, figures.
 
 How database errors read once translated, the DATABASE option, ``stats()``,
-reads by malformed ids, indexed metadata that is not a string, and the
-position counter's start after its row is gone. Runs on SQLite.
+reads by malformed ids, indexed metadata that is not a string, a retry's
+records, the identity, and a guard refused outside the one-statement write.
+Runs on SQLite.
 """
 
 import uuid
@@ -135,15 +136,6 @@ class DatabaseStoreDetailsTests(TransactionTestCase):
         self.assertEqual([e.aggregate_id for e in self.store.search(user_id=True)], ["n-1"])
         self.assertEqual(self.store.count(organization_id="acme"), 1)
         self.assertEqual(self.store.search(organization_id=[None]), [])
-
-    def test_positions_continue_after_the_counter_row_is_lost(self):
-        from eventstore.models import PositionCounter
-
-        self.store.append("a-1", "Thing", [happened(), happened()], NO_STREAM)
-        PositionCounter.objects.using("default").all().delete()
-        [third] = self.store.append("b-1", "Thing", [happened()], NO_STREAM)
-        self.assertEqual(third.position, 3)
-        self.assertEqual(self.store.append("b-1", "Thing", [happened()], 1)[0].position, 4)
 
     def test_a_retry_returns_the_stored_records_with_their_data(self):
         batch = [
