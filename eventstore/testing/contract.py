@@ -142,6 +142,9 @@ class EventStoreContract(PrivacyContract, unittest.TestCase):
             (caught.exception.aggregate_id, caught.exception.expected_version), ("a-1", 1)
         )
         self.assertEqual(caught.exception.actual_version, 2)
+        with self.assertRaises(ConcurrencyError) as batch:  # a batch is checked alike
+            self.store.append("a-1", "Thing", [happened(), happened()], 1)
+        self.assertEqual((batch.exception.aggregate_id, batch.exception.actual_version), ("a-1", 2))
         self.assertEqual(len(self.store.read_aggregate("a-1")), 2)
 
     def test_wrong_expected_version_ahead_raises(self) -> None:
@@ -203,8 +206,11 @@ class EventStoreContract(PrivacyContract, unittest.TestCase):
 
     def test_a_stream_keeps_its_aggregate_type(self) -> None:
         self.store.append("a-1", "Thing", [happened()], NO_STREAM)
-        with self.assertRaises(InvalidEventError):
-            self.store.append("a-1", "Other", [happened()], 1)
+        for events in ([happened()], [happened(), happened()]):
+            with self.subTest(events=len(events)), self.assertRaises(InvalidEventError) as caught:
+                self.store.append("a-1", "Other", events, 1)
+            self.assertEqual(str(caught.exception), "Aggregate 'a-1' is a Thing, not a Other.")
+        self.assertEqual(self.store.last_position(), 1)
 
     # -- atomic batches ------------------------------------------------------------------
 
@@ -317,6 +323,38 @@ class EventStoreContract(PrivacyContract, unittest.TestCase):
         self.assertEqual(again, first)
         self.assertEqual(len(self.store.read_all()), 2)
         self.assertEqual(len(recorder.batches), 1)
+
+    def test_retrying_a_one_event_append_returns_the_original_and_publishes_nothing(
+        self,
+    ) -> None:
+        events = [happened("1"), happened("2"), happened("3")]
+        stored = [
+            self.store.append("a-1", "Thing", [event], version)[0]
+            for version, event in enumerate(events)
+        ]
+        recorder = EventRecorder().connect()
+        try:
+            again = self.store.append("a-1", "Thing", [events[1]], 1)  # version 2's event
+        finally:
+            recorder.disconnect()
+        self.assertEqual(again, [stored[1]])
+        self.assertEqual(recorder.batches, [])
+        self.assertEqual(self.store.last_position(), 3)
+
+    def test_retrying_with_any_or_stream_exists_returns_the_original(self) -> None:
+        self.store.append("a-1", "Thing", [happened("0")], NO_STREAM)
+        for expected in (ANY, STREAM_EXISTS):
+            with self.subTest(expected=expected):
+                batch = [happened("1"), happened("2")]
+                first = self.store.append("a-1", "Thing", batch, expected)
+                recorder = EventRecorder().connect()
+                try:
+                    again = self.store.append("a-1", "Thing", batch, expected)
+                finally:
+                    recorder.disconnect()
+                self.assertEqual(again, first)
+                self.assertEqual(recorder.batches, [])
+        self.assertEqual(self.store.last_position(), 5)
 
     def test_retrying_an_earlier_batch_returns_it_after_later_appends(self) -> None:
         batch = [happened("1"), happened("2")]
@@ -487,6 +525,30 @@ class EventStoreContract(PrivacyContract, unittest.TestCase):
         self.assertEqual([e.position for e in everything], [1, 2, 3])
         self.assertEqual(self.store.count(timestamp__lt=T0), 1)
 
+    def test_time_searches_stay_right_as_events_follow_an_out_of_order_import(self) -> None:
+        # Positions 1, 2, 3 stamped 12:01, 12:00 (an import, earlier), 12:02.
+        for number, stamp in enumerate([minute(1), minute(0), minute(2)], start=1):
+            event = happened(str(number), timestamp=stamp)
+            self.store.append(f"a-{number}", "Thing", [event], NO_STREAM)
+        self.assertEqual(positions(self.store.search(timestamp__gte=minute(0))), [1, 2, 3])
+        self.assertEqual(self.store.count(timestamp__gt=minute(0)), 2)
+        self.store.append("a-4", "Thing", [happened("4", timestamp=minute(3))], NO_STREAM)
+        self.assertEqual(positions(self.store.search(timestamp__gte=minute(1))), [1, 3, 4])
+        self.assertEqual(self.store.count(timestamp__gt=minute(0)), 3)
+        self.assertEqual(positions(self.store.search(timestamp__lte=minute(1))), [1, 2])
+
+    def test_type_and_time_searches_stay_right_after_out_of_order_imports(self) -> None:
+        for number in range(4):  # events of another type inside the window
+            counted = NewEvent("contract.Counted", {"count": number}, timestamp=minute(number))
+            self.store.append(f"c-{number}", "Thing", [counted], NO_STREAM)
+        for name, stamp in [("late", minute(10)), ("early", minute(-10)), ("middle", minute(1))]:
+            self.store.append(name, "Thing", [happened(name, timestamp=stamp)], NO_STREAM)
+        window = self.store.read_by_type("contract.Happened", minute(-10), minute(2))
+        self.assertEqual([e.data["note"] for e in window], ["early", "middle"])
+        self.assertEqual(
+            self.store.count(event_type="contract.Happened", timestamp__lte=minute(2)), 2
+        )
+
     def test_a_stream_s_timestamps_never_decrease(self) -> None:
         self.store.append("a-1", "Thing", [happened("1")], NO_STREAM)
         self.clock.set(T0 - timedelta(hours=1))  # the clock is stepped back
@@ -507,6 +569,9 @@ class EventStoreContract(PrivacyContract, unittest.TestCase):
         same = self.store.append("a-1", "Thing", [happened(timestamp=T0)], 3)[0]
         self.assertEqual((same.version, same.timestamp), (4, T0))
         self.assertEqual(self.store.last_position(), 5)
+        equal = [happened(timestamp=T0), happened(timestamp=T0)]  # equal times: never earlier
+        stamped = self.store.append("a-1", "Thing", equal, 4)
+        self.assertEqual([e.timestamp for e in stamped], [T0, T0])
 
     def test_read_by_correlation_and_causation(self) -> None:
         self.store.append("a-1", "Thing", [happened("1")], NO_STREAM, correlation_id="req-1")
@@ -521,7 +586,7 @@ class EventStoreContract(PrivacyContract, unittest.TestCase):
         self.assertEqual(self.store.read_by_correlation("nope"), [])
 
     def test_many_events_of_one_correlation_and_cause(self) -> None:
-        for number in range(4):
+        for number in range(10):
             self.store.append(
                 f"a-{number}",
                 "Thing",
@@ -534,9 +599,10 @@ class EventStoreContract(PrivacyContract, unittest.TestCase):
         def notes(events: list[RecordedEvent]) -> list[str]:
             return [e.data["note"] for e in events]
 
-        self.assertEqual(notes(self.store.read_by_correlation("req-many")), ["0", "1", "2", "3"])
-        self.assertEqual(notes(self.store.read_by_causation("cmd-many")), ["0", "1", "2", "3"])
-        self.assertEqual(self.store.count(correlation_id="req-many"), 4)
+        every = [str(number) for number in range(10)]
+        self.assertEqual(notes(self.store.read_by_correlation("req-many")), every)
+        self.assertEqual(notes(self.store.read_by_causation("cmd-many")), every)
+        self.assertEqual(self.store.count(correlation_id="req-many"), 10)
 
     def test_event_envelope_overrides_batch_values(self) -> None:
         records = self.store.append(
@@ -549,6 +615,23 @@ class EventStoreContract(PrivacyContract, unittest.TestCase):
         )
         self.assertEqual([r.correlation_id for r in records], ["own", "batch"])
         self.assertEqual(records[0].metadata, {"user_id": "u2", "organization_id": "acme"})
+
+    def test_each_event_keeps_its_causation_id(self) -> None:
+        records = self.store.append(
+            "a-1",
+            "Thing",
+            [happened("1", causation_id="own"), happened("2"), happened("3", causation_id="req")],
+            NO_STREAM,
+            correlation_id="req",
+            causation_id="cmd-1",
+        )
+        one = self.store.append(
+            "b-1", "Thing", [happened("4")], NO_STREAM, correlation_id="req", causation_id="req"
+        )
+        expected = [("req", "own"), ("req", "cmd-1"), ("req", "req"), ("req", "req")]
+        self.assertEqual([(r.correlation_id, r.causation_id) for r in records + one], expected)
+        stored = self.store.read_all()
+        self.assertEqual([(r.correlation_id, r.causation_id) for r in stored], expected)
 
     # -- search --------------------------------------------------------------------------
 

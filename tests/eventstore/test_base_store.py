@@ -280,8 +280,17 @@ def test_max_event_bytes_takes_any_positive_integer_or_none(value):
             "aggregate_id must be a non-empty string of at most 255 characters, got ''.",
         ),
         (
+            ("a\x00b", "Thing"),
+            "aggregate_id must be a non-empty string of at most 255 characters, got 'a\\x00b'.",
+        ),
+        (
             ("a-1", None),
             "aggregate_type must be a non-empty string of at most 255 characters, got None.",
+        ),
+        (
+            ("a-1", "Th\x00ing"),
+            "aggregate_type must be a non-empty string of at most 255 characters, "
+            "got 'Th\\x00ing'.",
         ),
         (
             ("a-1", ""),
@@ -313,6 +322,9 @@ def test_a_bad_event_is_named_by_its_place_in_the_batch(store):
     with pytest.raises(InvalidEventError) as caught:
         store.append("a-1", "Thing", [happened(), NewEvent("base.Unknown", {})], NO_STREAM)
     assert str(caught.value) == "events[1]: event type 'base.Unknown' is not registered."
+    with pytest.raises(InvalidEventError) as alone:  # a batch of one too
+        store.append("a-1", "Thing", [NewEvent("base.Unknown", {})], NO_STREAM)
+    assert str(alone.value) == "events[0]: event type 'base.Unknown' is not registered."
 
 
 def test_an_id_twice_in_a_batch_is_named(store):

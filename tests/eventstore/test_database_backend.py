@@ -80,8 +80,9 @@ class DatabaseBackendPromises:
         with stale, self.assertRaises(ConcurrencyError) as caught:
             self.store.append("a-1", "Thing", [happened("late")], 0)
         self.assertEqual(
-            (caught.exception.expected_version, caught.exception.actual_version), (0, 2)
+            (caught.exception.aggregate_id, caught.exception.expected_version), ("a-1", 0)
         )
+        self.assertEqual(caught.exception.actual_version, 2)
         # With ANY the append reads the stream again and goes after the last event.
         real = database.stream_head
         reads = iter([(0, None, None)])
@@ -108,6 +109,18 @@ class DatabaseBackendPromises:
         self.assertEqual(self.store.aggregate_version("b-1"), 0)
         self.assertEqual(self.store.append("c-1", "Thing", [happened()], 0)[0].position, 2)
 
+    def test_a_retry_inside_a_transaction_returns_the_original_and_keeps_the_transaction(self):
+        # The write that finds the ids taken is undone alone (a savepoint), so the
+        # transaction can still read the stored batch and go on.
+        batch = [happened("1"), happened("2")]
+        first = self.store.append("a-1", "Thing", batch, 0)
+        with transaction.atomic(using=self.database):
+            again = self.store.append("a-1", "Thing", batch, 0)
+            later = self.store.append("a-1", "Thing", [happened("3")], 2)
+        self.assertEqual(again, first)
+        self.assertEqual([(e.version, e.position) for e in later], [(3, 3)])
+        self.assertEqual(self.store.last_position(), 3)
+
     def test_database_errors_become_the_stores_errors_in_one_place(self):
         from eventstore.backends.database import translate_errors
         from eventstore.models import StoredEvent
@@ -130,6 +143,39 @@ class DatabaseBackendPromises:
         self.store.append("b-1", "Thing", [happened(metadata={"organization_id": "acme"})], 0)
         found = self.store.search(organization_id=[None, "acme"])
         self.assertEqual([e.aggregate_id for e in found], ["b-1"])
+
+    def test_a_batch_bigger_than_one_statement_takes_consecutive_positions(self):
+        from eventstore.backends.database import CHUNK_ROWS
+
+        self.assertEqual(CHUNK_ROWS, 500)  # written in chunks of 500 rows, in one transaction
+        # The store's first append (setUp cleared it): the counter row is created first.
+        batch = [happened(str(number)) for number in range(501)]
+        stored = self.store.append("a-1", "Thing", batch, 0)
+        self.assertEqual([e.position for e in stored], list(range(1, 502)))
+        read = self.store.read_all()
+        self.assertEqual([(e.position, e.version) for e in read], [(n, n) for n in range(1, 502)])
+        self.assertEqual([e.data["note"] for e in read], [str(n) for n in range(501)])
+        self.assertEqual(self.store.append("b-1", "Thing", [happened()], 0)[0].position, 502)
+
+    def test_a_big_batch_refused_in_its_last_chunk_leaves_the_store_as_it_was(self):
+        stored = happened("stored")
+        self.store.append("a-1", "Thing", [stored], 0)
+        batch = [happened(str(number)) for number in range(500)] + [stored]  # 501st: taken
+        with self.assertRaises(DuplicateEventError) as caught:
+            self.store.append("b-1", "Thing", batch, 0)
+        self.assertEqual(caught.exception.event_id, stored.event_id)
+        self.assertEqual(self.store.read_aggregate("b-1"), [])
+        self.assertEqual(self.store.last_position(), 1)
+        self.assertEqual(self.store.append("c-1", "Thing", [happened()], 0)[0].position, 2)
+
+    def test_positions_continue_after_the_counter_row_is_lost(self):
+        from eventstore.models import PositionCounter
+
+        self.store.append("a-1", "Thing", [happened(), happened()], 0)
+        PositionCounter.objects.using(self.database).all().delete()
+        [third] = self.store.append("b-1", "Thing", [happened()], 0)
+        self.assertEqual(third.position, 3)
+        self.assertEqual(self.store.append("b-1", "Thing", [happened()], 1)[0].position, 4)
 
     def test_stats_count_events_and_streams(self):
         self.store.append("a-1", "Thing", [happened(), happened()], 0)

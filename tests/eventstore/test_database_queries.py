@@ -1,8 +1,9 @@
 """Details of the database backend the contract suite leaves open: errors, options, figures.
 
 How database errors read once translated, the DATABASE option, ``stats()``,
-reads by malformed ids, indexed metadata that is not a string, and the
-position counter's start after its row is gone. Runs on SQLite.
+reads by malformed ids, indexed metadata that is not a string, a retry's
+records, the identity, and a guard refused outside the one-statement write.
+Runs on SQLite.
 """
 
 import uuid
@@ -111,8 +112,11 @@ class DatabaseStoreDetailsTests(TransactionTestCase):
         self.assertEqual(self.store.stats()["events"], 0)
 
     def test_get_event_by_id_string_uuid_or_malformed(self):
-        [stored] = self.store.append("a-1", "Thing", [happened("x")], NO_STREAM)
-        self.assertEqual(self.store.get_event(stored.event_id), stored)
+        [stored] = self.store.append(
+            "a-1", "Thing", [happened("x")], NO_STREAM, correlation_id="c-1", causation_id="k-1"
+        )
+        self.assertEqual((stored.correlation_id, stored.causation_id), ("c-1", "k-1"))
+        self.assertEqual(self.store.get_event(stored.event_id), stored)  # the ids too
         self.assertEqual(self.store.get_event(str(stored.event_id).upper()), stored)
         self.assertIsNone(self.store.get_event(uuid.uuid4()))
         self.assertIsNone(self.store.get_event("not-a-uuid"))
@@ -132,15 +136,6 @@ class DatabaseStoreDetailsTests(TransactionTestCase):
         self.assertEqual([e.aggregate_id for e in self.store.search(user_id=True)], ["n-1"])
         self.assertEqual(self.store.count(organization_id="acme"), 1)
         self.assertEqual(self.store.search(organization_id=[None]), [])
-
-    def test_positions_continue_after_the_counter_row_is_lost(self):
-        from eventstore.models import PositionCounter
-
-        self.store.append("a-1", "Thing", [happened(), happened()], NO_STREAM)
-        PositionCounter.objects.using("default").all().delete()
-        [third] = self.store.append("b-1", "Thing", [happened()], NO_STREAM)
-        self.assertEqual(third.position, 3)
-        self.assertEqual(self.store.append("b-1", "Thing", [happened()], 1)[0].position, 4)
 
     def test_a_retry_returns_the_stored_records_with_their_data(self):
         batch = [
@@ -162,6 +157,17 @@ class DatabaseStoreDetailsTests(TransactionTestCase):
         self.assertEqual(self.store.identity(), identity)
         self.store.clear()
         self.assertNotEqual(self.store.identity(), identity)
+
+    def test_a_guard_needs_the_one_statement_write(self):
+        from datetime import UTC, datetime
+
+        from eventstore.backends.database import Guard, write_rows
+
+        guard = Guard("a-1", 1, "Thing", datetime(2024, 3, 1, tzinfo=UTC))
+        with self.assertRaises(ValueError) as caught:
+            write_rows("default", [], guard)  # SQLite: never one statement
+        self.assertEqual(str(caught.exception), "write_rows: a guard needs the one-statement write")
+        self.assertEqual(self.store.last_position(), 0)
 
     def test_positions_start_at_one_again_after_clear(self):
         self.store.append("a-1", "Thing", [happened(), happened()], NO_STREAM)

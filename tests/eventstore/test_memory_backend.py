@@ -10,7 +10,8 @@ import uuid
 
 import pytest
 
-from eventstore.backends.memory import RECORD_OVERHEAD_BYTES, InMemoryEventStore, forget
+from eventstore.backends import memory
+from eventstore.backends.memory import RECORD_OVERHEAD_BYTES, InMemoryEventStore, forget, swap_data
 from eventstore.exceptions import EventStoreFull, InvalidBackendError
 from eventstore.records import ANY, NO_STREAM, NewEvent
 from eventstore.testing import ManualClock
@@ -372,3 +373,132 @@ def test_equal_strings_are_stored_once(open_store):
     assert second.correlation_id is first.correlation_id
     assert second.event_type is first.event_type
     assert store.append("c-1", "Thing", [happened()], NO_STREAM)[0].correlation_id is None
+
+
+# -- snapshots and swapped data (the testing support's tools) -------------------------------
+
+
+def test_a_snapshot_puts_back_the_events_and_indexes_in_place_sharing_the_records(open_store):
+    store = open_store()
+    kept = store.append(
+        "a-1", "Thing", [happened("1"), acme("2")], NO_STREAM, correlation_id="req-1"
+    )
+    snapshot = store.snapshot()
+    store.append("a-1", "Thing", [happened("3")], 2, correlation_id="req-1")
+    store.append("b-1", "Other", [acme("4")], NO_STREAM)
+    other = open_store(store.alias)  # another instance of the alias sees the restore too
+    store.restore(snapshot)
+    restored = other.read_all()
+    assert restored == kept
+    # The records themselves are shared, not copied ("the records (frozen) are shared").
+    assert [record is original for record, original in zip(restored, kept, strict=True)] == [
+        True,
+        True,
+    ]
+    assert store.read_by_correlation("req-1") == kept
+    assert store.search(organization_id="acme") == [kept[1]]
+    assert store.aggregate_version("a-1") == 2
+    assert store.aggregate_version("b-1") == 0
+    assert store.stats()["approx_bytes"] == SMALL + TAGGED
+    # Appends carry on from the snapshot, and the snapshot can be used again.
+    assert store.append("c-1", "Thing", [happened("5")], NO_STREAM)[0].position == 3
+    store.restore(snapshot)
+    assert other.read_all() == kept
+
+
+def test_a_journaled_store_takes_a_snapshot_but_refuses_to_restore_one(open_store, tmp_path):
+    store = open_store(journal="kept")
+    store.append("a-1", "Thing", [happened("1")], NO_STREAM)
+    snapshot = store.snapshot()
+    store.append("a-1", "Thing", [happened("2")], 1)
+    with pytest.raises(InvalidBackendError) as caught:
+        store.restore(snapshot)
+    assert str(caught.value) == (
+        f"Cannot restore a snapshot over the journaled store of {(tmp_path / 'kept').resolve()}."
+    )
+    assert store.last_position() == 2
+    assert [e.position for e in restart(open_store, store).read_all()] == [1, 2]
+
+
+def test_swap_data_puts_an_alias_data_in_and_hands_back_the_data_it_replaces(open_store):
+    alias = f"memory-{uuid.uuid4()}"
+    assert swap_data(alias, None) is None  # nothing held yet: nothing handed back
+    store = open_store(alias)
+    store.append("a-1", "Thing", [happened("1")], NO_STREAM)
+    held = swap_data(alias, None)
+    assert held is not None
+    assert open_store(alias).read_all() == []  # the alias starts afresh
+    assert len(store.read_all()) == 1  # an instance built before keeps its data
+    fresh = swap_data(alias, held)
+    assert fresh is not None and fresh is not held
+    assert [e.aggregate_id for e in open_store(alias).read_all()] == ["a-1"]
+
+
+def runtime(text):
+    """``text`` built at run time (a new string object: Python does not intern it)."""
+    return "".join(list(text))
+
+
+def test_a_batch_shares_equal_strings_and_a_causation_equal_to_its_correlation(open_store):
+    store = open_store()
+    first = store.append("a-1", "Thing", [happened()], NO_STREAM, correlation_id=runtime("c-1"))[0]
+    batch = store.append(
+        "b-1",
+        "Thing",
+        [happened("1"), happened("2", causation_id=runtime("c-1"))],
+        NO_STREAM,
+        correlation_id=runtime("c-1"),
+    )
+    assert [record.correlation_id is first.correlation_id for record in batch] == [True, True]
+    assert batch[1].causation_id is first.correlation_id
+    one = store.append(
+        "c-1", "Thing", [happened()], NO_STREAM, correlation_id="c-2", causation_id=runtime("c-2")
+    )[0]
+    assert one.causation_id is one.correlation_id
+
+
+def test_metadata_texts_are_shared_from_a_bounded_table(open_store, monkeypatch):
+    """The table holds at most SHARED_METADATA_LIMIT texts and starts again empty when full."""
+    monkeypatch.setattr(memory, "SHARED_METADATA_LIMIT", 2)
+    store = open_store()
+
+    def append(user):
+        event = NewEvent("contract.Happened", {"note": "x"}, metadata={"user_id": runtime(user)})
+        return store.append(f"a-{uuid.uuid4()}", "Thing", [event], NO_STREAM)[0]
+
+    first, second = append("u1"), append("u2")
+    assert append("u2").metadata_json is second.metadata_json  # in the table: shared
+    third = append("u3")  # the table held 2 texts: emptied, then u3 kept
+    assert append("u3").metadata_json is third.metadata_json
+    again = append("u1")
+    assert again.metadata_json == first.metadata_json
+    assert again.metadata_json is not first.metadata_json  # forgotten when the table emptied
+
+
+def test_batches_add_up_their_bytes(open_store):
+    store = open_store()
+    store.append("a-1", "Thing", [happened("x"), acme()], NO_STREAM)
+    store.append("b-1", "Thing", [acme(), happened("x")], NO_STREAM)
+    assert store.stats()["approx_bytes"] == 2 * (SMALL + TAGGED)
+
+
+@pytest.mark.parametrize("name", ["MAX_EVENTS", "MAX_BYTES"])
+def test_the_bounds_must_be_positive_integers(name):
+    with pytest.raises(InvalidBackendError) as caught:
+        InMemoryEventStore("bad", {name: 0})
+    assert str(caught.value) == (
+        f"EVENTSTORES['bad']: OPTIONS['{name}'] must be a positive integer or None, got 0."
+    )
+
+
+def test_a_journaled_store_keeps_its_identity_across_restarts_and_clear_renews_it(open_store):
+    store = open_store(journal="identity")
+    identity = store.identity()
+    assert isinstance(identity, str)
+    assert identity != open_store().identity()
+    reloaded = restart(open_store, store)
+    assert reloaded.identity() == identity
+    reloaded.clear()
+    renewed = reloaded.identity()
+    assert renewed != identity
+    assert restart(open_store, reloaded).identity() == renewed

@@ -144,3 +144,44 @@ class PostgreSQLWriterProcessesTests(TransactionTestCase):
                 self.assertEqual([e.version for e in stream], list(range(1, self.events_each + 1)))
                 self.assertEqual([e.data["count"] for e in stream], list(range(self.events_each)))
         self.assertGreater(pages, 10)  # the reader did page while the writers ran
+
+
+class PostgreSQLOwnDatabaseTests(TransactionTestCase):
+    """A store on the ``postgres`` alias keeps everything there, not in ``default``."""
+
+    databases = {"default", "postgres"}
+
+    def test_identity_counter_and_events_live_in_the_store_s_own_database(self):
+        from eventstore.testing.contract import happened
+
+        store = DatabaseEventStore("pg-own", {"DATABASE": "postgres"})
+        local = DatabaseEventStore("sqlite-own", {"DATABASE": "default"})
+        store.clear()
+        local.clear()
+        identity = store.identity()
+        self.assertNotEqual(identity, local.identity())
+        store.append("a-1", "Thing", [happened(), happened()], 0)
+        local.clear()  # clearing another database changes nothing here
+        self.assertEqual(store.identity(), identity)
+        self.assertEqual(store.last_position(), 2)
+        store.clear()
+        self.assertNotEqual(store.identity(), identity)
+        self.assertEqual(store.read_all(), [])
+        self.assertEqual(store.append("b-1", "Thing", [happened()], 0)[0].position, 1)
+        self.assertEqual(local.read_all(), [])
+
+    def test_a_value_too_long_for_its_column_is_refused_not_cut(self):
+        from eventstore.exceptions import InvalidEventError
+        from eventstore.records import ANY
+        from eventstore.testing.contract import happened
+
+        store = DatabaseEventStore("pg-long", {"DATABASE": "postgres"})
+        store.clear()
+        store.append("a-1", "Thing", [happened()], 0)
+        too_long = {"organization_id": "o" * 256}  # the indexed copy's column holds 255
+        for aggregate_id, expected in (("b-1", 0), ("a-1", 1), ("a-1", ANY)):
+            with self.subTest(expected=expected), self.assertRaises(InvalidEventError) as caught:
+                store.append(aggregate_id, "Thing", [happened(metadata=too_long)], expected)
+            self.assertIn("value too long", str(caught.exception))
+        self.assertEqual(store.last_position(), 1)
+        self.assertEqual(store.search(organization_id="o" * 255), [])
