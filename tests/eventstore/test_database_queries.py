@@ -165,7 +165,7 @@ class DatabaseStoreDetailsTests(TransactionTestCase):
 
         guard = Guard("a-1", 1, "Thing", datetime(2024, 3, 1, tzinfo=UTC))
         with self.assertRaises(ValueError) as caught:
-            write_rows("default", [], guard)  # SQLite: never one statement
+            write_rows("default", [], [], guard)  # SQLite: never one statement
         self.assertEqual(str(caught.exception), "write_rows: a guard needs the one-statement write")
         self.assertEqual(self.store.last_position(), 0)
 
