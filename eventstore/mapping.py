@@ -19,7 +19,7 @@ from .criteria import ensure_aware
 from .events import DomainEvent, EventRegistry, _type_hints
 from .exceptions import InvalidEventError, InvalidQueryError, UnknownEventTypeError
 from .privacy.keys import KeyStore
-from .privacy.sealing import PERSONAL, erased_view, seal
+from .privacy.sealing import PERSONAL, erased_view, seal, sealed_form_problem
 from .records import NewEvent
 
 __all__ = [
@@ -175,6 +175,9 @@ def prepare(
     except RecursionError:
         raise InvalidEventError(f"events[{index}]: data is nested too deeply.") from None
     if sealed:  # an import of an export: kept as it is, it must replay once erased
+        problem = sealed_form_problem(event_class, native_data, metadata)
+        if problem is not None:
+            raise InvalidEventError(f"events[{index}]: {problem}")
         checked = erased_view(native_data)
         if not _fits_plan(event_class, schema_version, checked, event_registry):
             check_replayable(

@@ -47,6 +47,7 @@ __all__ = [
     "reveal_data",
     "reveal_metadata",
     "seal",
+    "sealed_form_problem",
 ]
 
 #: The reserved key of placeholders and of the metadata's envelopes.
@@ -67,6 +68,55 @@ def is_placeholder(value: Any) -> bool:
 def is_sealed(metadata: Mapping[str, Any]) -> bool:
     """Whether event ``metadata`` is already in the sealed form (an import of an export)."""
     return PERSONAL in metadata
+
+
+def sealed_form_problem(
+    event_class: Any, data: Mapping[str, Any], metadata: Mapping[str, Any]
+) -> str | None:
+    """Return what is wrong with an event given in the sealed form, or None if nothing is.
+
+    ``"$personal"`` is reserved: an event carrying it is kept as given (an
+    import), so it must really be sealed: a non-empty list of envelopes (each
+    with a ``key``, its ``fields``, a ``nonce`` and a ``ciphertext``), and no
+    personal value in plain where a data subject exists (the acting user's
+    ``user_id`` or a declared subject field), else the key would never have
+    been used and erasure could not reach it.
+    """
+    envelopes = metadata.get(PERSONAL)
+    if (
+        not isinstance(envelopes, list)
+        or not envelopes
+        or not all(
+            isinstance(envelope, dict)
+            and isinstance(envelope.get("key"), str)
+            and isinstance(envelope.get("fields"), list)
+            and all(isinstance(path, str) for path in envelope["fields"])
+            and isinstance(envelope.get("nonce"), str)
+            and isinstance(envelope.get("ciphertext"), str)
+            for envelope in envelopes
+        )
+    ):
+        return (
+            f"metadata key {PERSONAL!r} is reserved for sealed personal data: a list of "
+            "envelopes with key, fields, nonce and ciphertext."
+        )
+    user_id = metadata.get("user_id")
+    has_user = is_placeholder(user_id) or user_subject(user_id) is not None
+    if has_user:
+        for name in personal_metadata_keys():
+            value = metadata.get(name)
+            if value is not None and not is_placeholder(value):
+                return f"metadata.{name} is in plain beside sealed personal data."
+    personal = event_class.personal_data
+    if personal is not None:
+        kind = getattr(personal.subject, "field", None)
+        has_subject = has_user if kind is None else personal.subject.subject(data, metadata)
+        if has_subject:
+            for name in personal.fields:
+                value = data.get(name)
+                if value is not None and not is_placeholder(value):
+                    return f"data.{name} is in plain beside sealed personal data."
+    return None
 
 
 def seal(

@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..events import DomainEvent, event
-from ..exceptions import InvalidSubjectError, UnknownSubjectError
+from ..exceptions import InvalidEventError, InvalidSubjectError, UnknownSubjectError
 from ..privacy import ERASED, DataField, PersonalData
 from ..records import ANY, NO_STREAM, NewEvent, RecordedEvent
 
@@ -305,3 +305,29 @@ class PrivacyContract(unittest.TestCase):
         self.assertEqual(read.metadata["username"], ERASED)
         self.assertEqual(read.to_event(), ContractNoted(text=ERASED))
         self.assertEqual(self.store.read_aggregate("n-1")[0].data["text"], "Ann's card was stolen")
+
+    def test_the_reserved_key_never_lets_a_plain_personal_value_through(self) -> None:
+        # "$personal" marks the sealed form (kept as given): a fake one is refused,
+        # whatever else the event holds, and nothing is stored.
+        sealed = json.loads(self.note().metadata_json)
+        for metadata in (
+            {"user_id": "7", "username": "mallory", "$personal": []},
+            {"user_id": "7", "$personal": [{"key": "k"}]},
+            {"user_id": "7", "username": "mallory", "$personal": sealed["$personal"]},
+            {**sealed, "username": "mallory"},
+        ):
+            with self.subTest(metadata=metadata), self.assertRaises(InvalidEventError) as caught:
+                self.store.append(
+                    "n-9", "Note", [ContractNoted(text="plain")], NO_STREAM, metadata=metadata
+                )
+            self.assertIn("events[0]", str(caught.exception))
+        with self.assertRaises(InvalidEventError):
+            self.store.append(
+                "n-9",
+                "Note",
+                [ContractNoted(text="plain")],
+                NO_STREAM,
+                metadata={**sealed},  # user sealed, but the data's personal text in plain
+            )
+        self.assertEqual(self.store.read_aggregate("n-9"), [])
+        self.assertEqual(self.store.last_position(), 1)
