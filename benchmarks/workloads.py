@@ -772,7 +772,7 @@ def integrity_cost(config: Config, fixtures: Fixtures) -> list[Row]:
             None,
         ),
         Row(
-            "sealing cost per event (user_id + username, one AES-256-GCM; µs, median difference)",
+            "sealing cost per event (the metadata's user_id, sealed; µs, median difference)",
             (micros["full"] - micros["chain"]) / 1e6,
             None,
             "s",
