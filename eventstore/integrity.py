@@ -210,11 +210,14 @@ class Verified:
     head: bytes
 
     def summary(self) -> str:
-        """One line for people: ``Verified 1,234 events, positions 1-1234, head 9f3c…: …``."""
+        """One line for people: ``Verified 1,234 events, positions 1-1234, head <64 hex>: …``.
+
+        The head is printed whole (all 32 bytes, 64 hex digits): it is what an
+        auditor anchors, so it is never shortened.
+        """
         span = f"positions {self.first}-{self.last}" if self.events else "no events"
         return (
-            f"Verified {self.events:,} events, {span}, head {short(self.head)}: "
-            "the chain is intact."
+            f"Verified {self.events:,} events, {span}, head {self.head.hex()}: the chain is intact."
         )
 
 

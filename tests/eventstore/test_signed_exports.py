@@ -303,10 +303,10 @@ def test_verify_command_prints_a_one_line_summary(event_store):
     fill(event_store)
     out, err = io.StringIO(), io.StringIO()
     call_command("eventstore_verify", stdout=out, stderr=err)
-    head = event_store.chain_head()[1].hex()[:4]
+    head = event_store.chain_head()[1].hex()
+    assert len(head) == 64  # the whole head, for auditors to anchor
     assert out.getvalue() == (
-        f"Verified 4 events, positions 1-4, head {head}"
-        f"{event_store.chain_head()[1].hex()[4:8]}…: the chain is intact.\n"
+        f"Verified 4 events, positions 1-4, head {head}: the chain is intact.\n"
     )
     assert err.getvalue() == ""  # no progress bar when stderr is not a terminal
 
@@ -325,11 +325,23 @@ def test_verify_command_names_the_first_bad_position(event_store):
         call_command("eventstore_verify", "--from-position", "0", stdout=io.StringIO())
 
 
+def test_export_command_prints_the_whole_head(tmp_path, event_store):
+    fill(event_store)
+    out = io.StringIO()
+    path = tmp_path / "whole.jsonl"
+    call_command("eventstore_export", str(path), stdout=out)
+    head = event_store.chain_head()[1].hex()
+    assert len(head) == 64
+    assert out.getvalue().rstrip().endswith(f"head {head}.")
+
+
 def test_verify_file_needs_no_store_and_refuses_an_unreadable_file(tmp_path, event_store, signed):
     path = write_lines(tmp_path / "ok.jsonl", signed)
     out = io.StringIO()
     call_command("eventstore_verify", "--file", str(path), stdout=out)
-    assert out.getvalue().startswith("Verified 4 events, positions 1-4, head ")
+    head = json.loads(signed[-1])["signature"]["head_hash"]
+    assert len(head) == 64
+    assert out.getvalue().startswith(f"Verified 4 events, positions 1-4, head {head}: ")
     assert "signature (key " in out.getvalue()
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("eventstore_verify", "--file", str(tmp_path / "none"), stdout=io.StringIO())
