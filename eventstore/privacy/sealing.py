@@ -47,6 +47,7 @@ __all__ = [
     "reveal_data",
     "reveal_metadata",
     "seal",
+    "sealing_key_ids",
 ]
 
 #: The reserved key of placeholders and of the metadata's envelopes.
@@ -67,6 +68,25 @@ def is_placeholder(value: Any) -> bool:
 def is_sealed(metadata: Mapping[str, Any]) -> bool:
     """Whether event ``metadata`` is already in the sealed form (an import of an export)."""
     return PERSONAL in metadata
+
+
+def sealing_key_ids(metadata_json: str) -> list[str]:
+    """Return the key ids of the envelopes in an event's metadata text (``[]`` if none).
+
+    ``metadata_json`` is the stored canonical text; envelopes are the list under
+    ``"$personal"``, each naming its key under ``"key"``. Anything else there
+    (not a list, an envelope without a str key) names no key.
+    """
+    if MARK not in metadata_json:
+        return []
+    envelopes = codec.loads(metadata_json).get(PERSONAL)
+    if not isinstance(envelopes, list):
+        return []
+    return [
+        envelope["key"]
+        for envelope in envelopes
+        if isinstance(envelope, dict) and isinstance(envelope.get("key"), str)
+    ]
 
 
 def seal(

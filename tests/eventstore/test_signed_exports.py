@@ -188,6 +188,72 @@ def test_an_import_into_an_empty_database_store_gives_the_same_hashes(
     assert database.chain_head() == (4, original[-1])
 
 
+WARNING = (
+    "2 of the imported events hold personal data sealed with keys this store does not have: "
+    "it reads as [erased] here (keys are not part of an export).\n"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_without_the_keys_says_the_personal_data_reads_as_erased(
+    event_store, tmp_path, settings
+):
+    ann = {"user_id": "u7", "username": "ann.smith"}
+    event_store.append("a-1", "Thing", [happened("1"), happened("2")], 0, metadata=ann)
+    event_store.append("b-1", "Thing", [happened("3")], 0, metadata={"organization_id": "acme"})
+    assert event_store.read_aggregate("a-1")[0].metadata["username"] == "ann.smith"
+    path = export(tmp_path)
+    settings.EVENTSTORES = {
+        "default": {"BACKEND": "eventstore.backends.database.DatabaseEventStore"}
+    }
+    from eventstore import eventstores
+
+    database = eventstores["default"]
+    database.clear()
+    out, err = io.StringIO(), io.StringIO()
+    call_command("eventstore_import", str(path), stdout=out, stderr=err)
+    assert out.getvalue().startswith("Imported 3 events")
+    assert err.getvalue().endswith(WARNING)
+    assert [event.metadata.get("username") for event in database.read_all()] == [
+        "[erased]",
+        "[erased]",
+        None,
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_into_a_store_holding_the_keys_says_nothing_of_keys(
+    event_store, tmp_path, settings
+):
+    from eventstore.models import SubjectKey
+
+    ann = {"user_id": "u7", "username": "ann.smith"}
+    event_store.append("a-1", "Thing", [happened("1")], 0, metadata=ann)
+    key = event_store.keys.find("user:u7")
+    path = export(tmp_path)
+    settings.EVENTSTORES = {
+        "default": {"BACKEND": "eventstore.backends.database.DatabaseEventStore"}
+    }
+    from eventstore import eventstores
+
+    database = eventstores["default"]
+    database.clear()
+    SubjectKey.objects.create(key_id=key.key_id, subject=key.subject, secret=key.secret)
+    err = io.StringIO()
+    call_command("eventstore_import", str(path), stdout=io.StringIO(), stderr=err)
+    assert "sealed with keys" not in err.getvalue()
+    assert database.read_all()[0].metadata["username"] == "ann.smith"
+
+
+def test_an_import_without_personal_data_says_nothing_of_keys(event_store, tmp_path):
+    fill(event_store)
+    path = export(tmp_path)
+    event_store.clear()
+    err = io.StringIO()
+    call_command("eventstore_import", str(path), stdout=io.StringIO(), stderr=err)
+    assert "sealed with keys" not in err.getvalue()
+
+
 # -- import refusals: nothing stored -------------------------------------------------------------
 
 
