@@ -97,9 +97,9 @@ class ExportChecked:
         if not self.signed:
             chain = "its chain links" if self.hashed else "no hashes"
             return f"Read {self.events:,} events, {span}: UNSIGNED file ({chain}); not verified."
-        head = (self.head_hash or b"").hex()[:8]
+        head = (self.head_hash or b"").hex()  # whole: auditors anchor it
         return (
-            f"Verified {self.events:,} events, {span}, head {head}…: the chain is intact and "
+            f"Verified {self.events:,} events, {span}, head {head}: the chain is intact and "
             f"the signature (key {self.key_id}) matches."
         )
 

@@ -187,7 +187,9 @@ class ChainError(EventStoreError):
     ``"hash"`` (the event does not match its stored hash), ``"head"`` (the last
     event's hash is not the store's chain head: events cut off the end, or the
     head changed), ``"index"`` (a backend's indexed copy disagrees with the
-    event), ``"signature"`` and ``"format"`` (export files).
+    event), ``"unreadable"`` (the stored event cannot be read, or its fields
+    cannot be hashed: a malformed column), ``"signature"`` and ``"format"``
+    (export files).
     """
 
     def __init__(self, position: int, kind: str, message: str) -> None:
@@ -210,11 +212,14 @@ class Verified:
     head: bytes
 
     def summary(self) -> str:
-        """One line for people: ``Verified 1,234 events, positions 1-1234, head 9f3c…: …``."""
+        """One line for people: ``Verified 1,234 events, positions 1-1234, head <64 hex>: …``.
+
+        The head is printed whole (all 32 bytes, 64 hex digits): it is what an
+        auditor anchors, so it is never shortened.
+        """
         span = f"positions {self.first}-{self.last}" if self.events else "no events"
         return (
-            f"Verified {self.events:,} events, {span}, head {short(self.head)}: "
-            "the chain is intact."
+            f"Verified {self.events:,} events, {span}, head {self.head.hex()}: the chain is intact."
         )
 
 
@@ -237,14 +242,25 @@ def verify_records(
 
     Raises:
         ChainError: the first problem: a missing position (``"gap"``), one out of
-            order (``"order"``), or an event whose stored hash is not the one
-            computed (``"hash"``, with both).
+            order (``"order"``), an event whose stored hash is not the one
+            computed (``"hash"``, with both), or one whose fields cannot be
+            hashed (``"unreadable"``: a stored column of the wrong type).
     """
     expected = first_position
     count = 0
     for record in records:
-        if record.position != expected:
-            if record.position > expected:
+        try:
+            computed = record_hash(previous, record)
+            misplaced = record.position != expected
+            ahead = misplaced and record.position > expected
+        except Exception as exc:  # a malformed stored field: any error its type gives
+            raise ChainError(
+                expected,
+                "unreadable",
+                f"Position {expected} cannot be checked: {type(exc).__name__}: {exc}",
+            ) from exc
+        if misplaced:
+            if ahead:
                 raise ChainError(
                     expected,
                     "gap",
@@ -256,7 +272,6 @@ def verify_records(
                 "order",
                 f"Position {record.position} is out of order: expected position {expected}.",
             )
-        computed = record_hash(previous, record)
         if computed != record.chain_hash:
             stored = record.chain_hash.hex() or "(none)"
             raise ChainError(
@@ -272,6 +287,46 @@ def verify_records(
         count += 1
         expected += 1
     return Verified(count, first_position if count else 0, expected - 1 if count else 0, previous)
+
+
+def _read_page(store: BaseEventStore, position: int, limit: int) -> list[RecordedEvent]:
+    """Return up to ``limit`` stored events after ``position``, read for verification.
+
+    A page that cannot be read (a stored column the backend cannot decode) is
+    read again event by event, so the error names the first event that cannot:
+    the events before it come back as a shorter page, checked as usual, and
+    the next call fails at once on that event.
+
+    Raises:
+        ChainError: kind ``"unreadable"`` at ``position + 1``, the first event
+            after the ones already read that cannot be read.
+    """
+    try:
+        return store.read_all(after_position=position, limit=limit)
+    except Exception as page_error:
+        page: list[RecordedEvent] = []
+        for _ in range(limit):
+            try:
+                one = store.read_all(after_position=position, limit=1)
+            except Exception as exc:
+                if page:
+                    return page  # checked first; the next call names the unreadable one
+                raise ChainError(
+                    position + 1,
+                    "unreadable",
+                    f"Position {position + 1} cannot be read: {type(exc).__name__}: {exc}",
+                ) from exc
+            if not one:
+                break
+            page.extend(one)
+            position = one[0].position
+        if page:
+            return page
+        raise ChainError(
+            position + 1,
+            "unreadable",
+            f"Position {position + 1} cannot be read: {type(page_error).__name__}: {page_error}",
+        ) from page_error
 
 
 def verify_store(
@@ -302,7 +357,7 @@ def verify_store(
         raise InvalidQueryError(f"from_position must be a whole number ≥ 1, got {from_position!r}.")
     previous = ZERO_HASH
     if from_position > 1:
-        before = store.read_all(after_position=from_position - 2, limit=1)
+        before = _read_page(store, from_position - 2, 1)
         if not before or before[0].position != from_position - 1:
             raise ChainError(
                 from_position - 1,
@@ -312,9 +367,19 @@ def verify_store(
         previous = before[0].chain_hash
     verified = Verified(0, 0, 0, previous)
     position = from_position - 1
-    while page := store.read_all(after_position=position, limit=PAGE):
+    while page := _read_page(store, position, PAGE):
         result = verify_records(page, verified.head, position + 1)
-        store.check_stored_page(page)
+        try:
+            store.check_stored_page(page)
+        except ChainError:
+            raise
+        except Exception as exc:
+            raise ChainError(
+                page[0].position,
+                "unreadable",
+                f"Positions {page[0].position}-{page[-1].position} cannot be checked: "
+                f"{type(exc).__name__}: {exc}",
+            ) from exc
         verified = Verified(
             verified.events + result.events,
             verified.first or result.first,

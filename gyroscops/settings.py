@@ -190,6 +190,12 @@ EVENTSTORES = {
     }
 }
 
+# The key that signs export files (eventstore.signing): when unset, one is derived from
+# SECRET_KEY. Set it to keep exports verifiable across a SECRET_KEY rotation, or to share
+# it with whoever verifies the exports without sharing SECRET_KEY.
+if "EVENTSTORE_SIGNING_KEY" in os.environ:
+    EVENTSTORE_SIGNING_KEY = os.environ["EVENTSTORE_SIGNING_KEY"]
+
 # Read models derived from the history (eventstore.projections): dotted paths of
 # Projection classes. Inline after each append on the memory backend; on the database
 # backend run `manage.py eventstore_projections run` (see the README).

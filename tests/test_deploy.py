@@ -10,6 +10,7 @@ Every child gets its own temporary directory (``TMPDIR``, where the serving lock
 go) and SQLite file, and runs on the site's own settings (not the tests').
 """
 
+import hashlib
 import http.cookiejar
 import os
 import re
@@ -171,6 +172,23 @@ def test_the_settings_refuse_debug_off_without_a_secret_key(env):
     ) in refused.stderr
     assert manage({**env, "DJANGO_DEBUG": "1"}, "check").returncode == 0  # development
     assert manage({**env, "DJANGO_SECRET_KEY": KEY}, "check").returncode == 0
+
+
+def test_the_settings_read_the_export_signing_key_from_the_environment(env):
+    show = (
+        "from django.conf import settings; from eventstore.signing import key_id, signing_key; "
+        "print(repr(getattr(settings, 'EVENTSTORE_SIGNING_KEY', None)), key_id(signing_key()))"
+    )
+    env = {**env, "DJANGO_SECRET_KEY": KEY}
+    given = manage({**env, "EVENTSTORE_SIGNING_KEY": "auditors-key-1"}, "shell", "-c", show)
+    assert given.returncode == 0, given.stderr
+    expected_id = hashlib.sha256(b"auditors-key-1").hexdigest()[:16]
+    # (the last line: Django 5.2's shell may first say what it imported)
+    assert given.stdout.splitlines()[-1] == f"'auditors-key-1' {expected_id}"
+    unset = manage(env, "shell", "-c", show)
+    assert unset.returncode == 0, unset.stderr
+    assert unset.stdout.splitlines()[-1].startswith("None ")  # derived from SECRET_KEY
+    assert expected_id not in unset.stdout
 
 
 def readme_production_environment():

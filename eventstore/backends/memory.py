@@ -422,7 +422,10 @@ def _data_for(alias: str, journal_path: str | None, fsync: bool) -> _Data:
                 data.journal = Journal(journal_path, fsync=fsync)
                 try:
                     data.key_store.path = keys_file_path(data.journal.path)
-                    keys = read_keys_file(data.key_store.path)
+                    try:
+                        keys = read_keys_file(data.key_store.path)
+                    except ValueError as exc:
+                        raise InvalidBackendError(f"EVENTSTORES[{alias!r}]: {exc}") from None
                     data.keys = {key.key_id: key for key in keys}
                     data.subject_keys = {key.subject: key for key in keys}
                     _load_journal(data)

@@ -111,7 +111,7 @@ def read_keys_file(path: Path) -> list[SubjectKey]:
             obj = json.loads(line)
             keys.append(SubjectKey(obj["key_id"], obj["subject"], b64decode(obj["secret"])))
         except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"Keys file {path}, line {number}: {exc}") from None
+            raise ValueError(f"Keys file {path} is damaged at line {number}: {exc}") from None
     return keys
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "reveal_metadata",
     "seal",
     "sealed_form_problem",
+    "sealing_key_ids",
 ]
 
 #: The reserved key of placeholders and of the metadata's envelopes.
@@ -117,6 +118,25 @@ def sealed_form_problem(
                 if value is not None and not is_placeholder(value):
                     return f"data.{name} is in plain beside sealed personal data."
     return None
+
+
+def sealing_key_ids(metadata_json: str) -> list[str]:
+    """Return the key ids of the envelopes in an event's metadata text (``[]`` if none).
+
+    ``metadata_json`` is the stored canonical text; envelopes are the list under
+    ``"$personal"``, each naming its key under ``"key"``. Anything else there
+    (not a list, an envelope without a str key) names no key.
+    """
+    if MARK not in metadata_json:
+        return []
+    envelopes = codec.loads(metadata_json).get(PERSONAL)
+    if not isinstance(envelopes, list):
+        return []
+    return [
+        envelope["key"]
+        for envelope in envelopes
+        if isinstance(envelope, dict) and isinstance(envelope.get("key"), str)
+    ]
 
 
 def seal(

@@ -293,3 +293,64 @@ class DatabaseBackendPromises:
 
 class SQLiteDatabaseBackendTests(DatabaseBackendPromises, TransactionTestCase):
     databases = {"default"}
+
+    # SQLite keeps whatever a raw UPDATE writes, of any type: columns an intruder (or a
+    # broken tool) filled with text the backend cannot decode, or the chain cannot hash.
+    MALFORMED = (
+        ("chain_hash", "abc", "Position 3 cannot be read: TypeError: "),
+        ("timestamp", "garbage", "Position 3 cannot be checked: TypeError: "),
+        ("version", "x", "Position 3 cannot be checked: AttributeError: "),
+    )
+
+    def raw_column(self, position, column):
+        from eventstore.models import StoredEvent
+
+        with connections[self.database].cursor() as cursor:
+            cursor.execute(
+                f'SELECT "{column}" FROM "{StoredEvent._meta.db_table}" WHERE position = %s',  # noqa: S608
+                [position],
+            )
+            return cursor.fetchone()[0]
+
+    def fill_four(self):
+        if connections[self.database].vendor != "sqlite":
+            self.skipTest("only SQLite stores a value of another type in a typed column")
+        self.store.append("a-1", "Thing", [happened("1"), happened("2")], 0)
+        self.store.append("b-1", "Thing", [happened("3")], 0)
+        self.store.append("a-1", "Thing", [happened("4")], 2)
+        self.assertEqual(verify_store(self.store).last, 4)
+
+    def test_verify_names_the_position_of_a_malformed_stored_column(self):
+        self.fill_four()
+        tamper = DatabaseTamper()
+        for column, value, message in self.MALFORMED:
+            with self.subTest(column=column):
+                original = self.raw_column(3, column)
+                tamper.update_column(self.store, 3, column, value)
+                with self.assertRaises(ChainError) as caught:
+                    verify_store(self.store)
+                self.assertEqual(
+                    (caught.exception.position, caught.exception.kind), (3, "unreadable")
+                )
+                self.assertTrue(str(caught.exception).startswith(message), caught.exception)
+                tamper.update_column(self.store, 3, column, original)
+                self.assertEqual(verify_store(self.store).last, 4)
+
+    def test_verify_command_names_the_position_of_a_malformed_stored_column(self):
+        import io
+
+        from django.core.management import CommandError, call_command
+
+        self.fill_four()
+        backend = "eventstore.backends.database.DatabaseEventStore"
+        DatabaseTamper().update_column(self.store, 3, "chain_hash", "abc")
+        with self.settings(EVENTSTORES={"default": {"BACKEND": backend}}):
+            with self.assertRaises(CommandError) as caught:
+                call_command("eventstore_verify", "--no-progress", stdout=io.StringIO())
+            message = str(caught.exception)
+            self.assertTrue(message.startswith("Position 3 cannot be read: TypeError: "))
+            self.assertNotIn("\n", message)
+            # --from-position trusts position 2's stored hash: the start itself is read.
+            with self.assertRaises(CommandError) as caught:
+                call_command("eventstore_verify", "--from-position", "4", stdout=io.StringIO())
+            self.assertTrue(str(caught.exception).startswith("Position 3 cannot be read: "))

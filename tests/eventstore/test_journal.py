@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 
 from eventstore.backends.journal import Journal
 from eventstore.backends.memory import InMemoryEventStore, forget
@@ -77,6 +78,21 @@ def test_a_line_that_is_not_a_non_empty_array_refuses_start_up(open_store, tmp_p
     assert str(caught.value) == (
         f"Journal {path.resolve()} is damaged at line 2: "
         "a journal line must be a non-empty JSON array"
+    )
+
+
+def test_a_damaged_keys_file_refuses_start_up_naming_alias_file_and_line(open_store, tmp_path):
+    store = open_store("keyed")
+    store.append("a-1", "Thing", [happened("1")], NO_STREAM)
+    keys = tmp_path / "keyed.keys"
+    keys.write_text("not json\n", encoding="utf-8")
+    forget(store.alias)
+    with pytest.raises(InvalidBackendError) as caught:
+        open_store("keyed", alias=store.alias)
+    assert isinstance(caught.value, ImproperlyConfigured)
+    assert str(caught.value) == (
+        f"EVENTSTORES[{store.alias!r}]: Keys file {keys.resolve()} is damaged at line 1: "
+        "Expecting value: line 1 column 1 (char 0)"
     )
 
 

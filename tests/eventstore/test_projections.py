@@ -264,6 +264,29 @@ def test_rebuild_command_shows_a_progress_bar_and_refuses_unknown_names(event_st
         call_command("eventstore_projections", "rebuild", "nope")
 
 
+def test_rebuild_command_refuses_an_empty_process_memory_store_behind_a_built_view(event_store):
+    open_account("a-1")
+    open_account("a-2")
+    restart_memory_store()  # a command's process: the server's events are not here
+    with pytest.raises(CommandError) as caught:
+        call_command("eventstore_projections", "rebuild", BALANCES, stdout=io.StringIO())
+    message = str(caught.value)
+    assert message.startswith(
+        f"Not rebuilding {BALANCES}: its checkpoint says it applied events up to position 2, "
+        "but this process's memory store 'default' is empty"
+    )
+    assert "live in the process that serves them (the server)" in message
+    assert "Rebuild there, or use the database backend" in message
+    assert balances() == [("a-1", 1), ("a-2", 2)]  # the view is kept
+    assert checkpoint(BALANCES).position == 2
+
+
+def test_rebuild_command_on_an_empty_memory_store_with_an_empty_view_runs(event_store):
+    call_command("eventstore_projections", "rebuild", BALANCES, stdout=io.StringIO(), verbosity=0)
+    assert balances() == []
+    assert checkpoint(BALANCES).position == 0
+
+
 def test_status_command_text(event_store):
     open_account("a-1")
     out = io.StringIO()

@@ -188,6 +188,72 @@ def test_an_import_into_an_empty_database_store_gives_the_same_hashes(
     assert database.chain_head() == (4, original[-1])
 
 
+WARNING = (
+    "2 of the imported events hold personal data sealed with keys this store does not have: "
+    "it reads as [erased] here (keys are not part of an export).\n"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_without_the_keys_says_the_personal_data_reads_as_erased(
+    event_store, tmp_path, settings
+):
+    ann = {"user_id": "u7", "username": "ann.smith"}
+    event_store.append("a-1", "Thing", [happened("1"), happened("2")], 0, metadata=ann)
+    event_store.append("b-1", "Thing", [happened("3")], 0, metadata={"organization_id": "acme"})
+    assert event_store.read_aggregate("a-1")[0].metadata["username"] == "ann.smith"
+    path = export(tmp_path)
+    settings.EVENTSTORES = {
+        "default": {"BACKEND": "eventstore.backends.database.DatabaseEventStore"}
+    }
+    from eventstore import eventstores
+
+    database = eventstores["default"]
+    database.clear()
+    out, err = io.StringIO(), io.StringIO()
+    call_command("eventstore_import", str(path), stdout=out, stderr=err)
+    assert out.getvalue().startswith("Imported 3 events")
+    assert err.getvalue().endswith(WARNING)
+    assert [event.metadata.get("username") for event in database.read_all()] == [
+        "[erased]",
+        "[erased]",
+        None,
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_import_into_a_store_holding_the_keys_says_nothing_of_keys(
+    event_store, tmp_path, settings
+):
+    from eventstore.models import SubjectKey
+
+    ann = {"user_id": "u7", "username": "ann.smith"}
+    event_store.append("a-1", "Thing", [happened("1")], 0, metadata=ann)
+    key = event_store.keys.find("user:u7")
+    path = export(tmp_path)
+    settings.EVENTSTORES = {
+        "default": {"BACKEND": "eventstore.backends.database.DatabaseEventStore"}
+    }
+    from eventstore import eventstores
+
+    database = eventstores["default"]
+    database.clear()
+    SubjectKey.objects.create(key_id=key.key_id, subject=key.subject, secret=key.secret)
+    err = io.StringIO()
+    call_command("eventstore_import", str(path), stdout=io.StringIO(), stderr=err)
+    assert "sealed with keys" not in err.getvalue()
+    assert database.read_all()[0].metadata["username"] == "ann.smith"
+
+
+def test_an_import_without_personal_data_says_nothing_of_keys(event_store, tmp_path):
+    fill(event_store)
+    path = export(tmp_path)
+    event_store.clear()
+    err = io.StringIO()
+    call_command("eventstore_import", str(path), stdout=io.StringIO(), stderr=err)
+    assert "sealed with keys" not in err.getvalue()
+
+
 # -- import refusals: nothing stored -------------------------------------------------------------
 
 
@@ -303,10 +369,10 @@ def test_verify_command_prints_a_one_line_summary(event_store):
     fill(event_store)
     out, err = io.StringIO(), io.StringIO()
     call_command("eventstore_verify", stdout=out, stderr=err)
-    head = event_store.chain_head()[1].hex()[:4]
+    head = event_store.chain_head()[1].hex()
+    assert len(head) == 64  # the whole head, for auditors to anchor
     assert out.getvalue() == (
-        f"Verified 4 events, positions 1-4, head {head}"
-        f"{event_store.chain_head()[1].hex()[4:8]}…: the chain is intact.\n"
+        f"Verified 4 events, positions 1-4, head {head}: the chain is intact.\n"
     )
     assert err.getvalue() == ""  # no progress bar when stderr is not a terminal
 
@@ -325,11 +391,23 @@ def test_verify_command_names_the_first_bad_position(event_store):
         call_command("eventstore_verify", "--from-position", "0", stdout=io.StringIO())
 
 
+def test_export_command_prints_the_whole_head(tmp_path, event_store):
+    fill(event_store)
+    out = io.StringIO()
+    path = tmp_path / "whole.jsonl"
+    call_command("eventstore_export", str(path), stdout=out)
+    head = event_store.chain_head()[1].hex()
+    assert len(head) == 64
+    assert out.getvalue().rstrip().endswith(f"head {head}.")
+
+
 def test_verify_file_needs_no_store_and_refuses_an_unreadable_file(tmp_path, event_store, signed):
     path = write_lines(tmp_path / "ok.jsonl", signed)
     out = io.StringIO()
     call_command("eventstore_verify", "--file", str(path), stdout=out)
-    assert out.getvalue().startswith("Verified 4 events, positions 1-4, head ")
+    head = json.loads(signed[-1])["signature"]["head_hash"]
+    assert len(head) == 64
+    assert out.getvalue().startswith(f"Verified 4 events, positions 1-4, head {head}: ")
     assert "signature (key " in out.getvalue()
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("eventstore_verify", "--file", str(tmp_path / "none"), stdout=io.StringIO())

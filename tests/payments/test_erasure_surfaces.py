@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -255,6 +256,15 @@ def test_the_command_asks_first(trail, monkeypatch):
     monkeypatch.setattr("builtins.input", lambda prompt: "yes")
     call_command("eventstore_erase", f"user:{trail.ann.pk}", stdout=io.StringIO())
     assert failed_event(trail.store).data["reason"] == ERASED
+
+
+def test_the_command_without_a_terminal_says_to_pass_yes(trail):
+    # python manage.py eventstore_erase user:1 < /dev/null: input() meets end of file.
+    with open(os.devnull) as nothing, pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdin", nothing)
+        with pytest.raises(CommandError, match=r"No answer was given.*Pass --yes"):
+            call_command("eventstore_erase", f"user:{trail.ann.pk}", stdout=io.StringIO())
+    assert failed_event(trail.store).data["reason"] == REASON
 
 
 # -- the admin action -----------------------------------------------------------------------

@@ -40,10 +40,17 @@ class Command(BaseCommand):
         except EventStoreError as exc:
             raise CommandError(str(exc)) from None
         if not options["yes"]:
-            answer = input(
-                f"Erase every personal value of {subject} from {options['alias']!r}? "
-                "This cannot be undone. Type 'yes' to continue: "
-            )
+            try:
+                answer = input(
+                    f"Erase every personal value of {subject} from {options['alias']!r}? "
+                    "This cannot be undone. Type 'yes' to continue: "
+                )
+            except EOFError:
+                self.stdout.write("")  # end the prompt's line
+                raise CommandError(
+                    "No answer was given (no terminal?): nothing was changed. "
+                    "Pass --yes to erase without asking."
+                ) from None
             if answer.strip().lower() != "yes":
                 raise CommandError("Erasure cancelled: nothing was changed.")
         try:

@@ -55,5 +55,5 @@ class Command(BaseCommand):
         if path:
             self.stdout.write(
                 f"Exported {fields['events']} events to {path}, signed (key "
-                f"{fields['key_id']}), head {fields['head_hash'][:8]}…."
+                f"{fields['key_id']}), head {fields['head_hash']}."
             )

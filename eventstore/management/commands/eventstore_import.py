@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from eventstore.exceptions import EventStoreError
 from eventstore.exportfile import ExportFileError, check_export, export_records
 from eventstore.handler import eventstores
+from eventstore.privacy.sealing import sealing_key_ids
 from eventstore.records import RecordedEvent
 from eventstore.signing import signing_key
 from eventstore.transfer import check_importable, import_records
@@ -66,8 +67,18 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {path}: {exc}") from exc
         total, done = checked.events, 0
         batch: list[RecordedEvent] = []
+        held: dict[str, bool] = {}  # key id: whether this store has it (one look-up a key)
+        unreadable = 0
+
+        def has(key_id: str) -> bool:
+            if key_id not in held:
+                held[key_id] = store.keys is not None and store.keys.get(key_id) is not None
+            return held[key_id]
+
         try:
             for _number, record in export_records(path):
+                if not all(has(key_id) for key_id in sealing_key_ids(record.metadata_json)):
+                    unreadable += 1
                 batch.append(record)
                 if len(batch) >= BATCH:  # a stream cut here goes on in the next chunk
                     done += len(import_records(store, batch))
@@ -83,6 +94,11 @@ class Command(BaseCommand):
         self._progress(done, total)
         signed = "signed" if checked.signed else "UNSIGNED"
         self.stdout.write(self.style.SUCCESS(f"Imported {done} events from {path} ({signed})."))
+        if unreadable:
+            self.stderr.write(
+                f"{unreadable} of the imported events hold personal data sealed with keys this "
+                "store does not have: it reads as [erased] here (keys are not part of an export)."
+            )
 
     def _progress(self, done: int, total: int) -> None:
         if total:

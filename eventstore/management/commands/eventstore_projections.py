@@ -101,10 +101,42 @@ class Command(BaseCommand):
                     f"{last_line}"
                 )
 
+    def _refuse_an_empty_process_memory_store(self, projection: Any) -> None:
+        """Refuse to rebuild from this process's empty memory store a view built from events.
+
+        A process-memory store without a journal holds its events in the process
+        that appended them (the server): a command run in another process sees it
+        empty, and rebuilding from it would empty the view.
+        """
+        from eventstore.backends.memory import InMemoryEventStore
+        from eventstore.handler import eventstores
+        from eventstore.models import Checkpoint
+
+        store = eventstores[projection.store_alias]
+        if not isinstance(store, InMemoryEventStore) or store.options["JOURNAL"] is not None:
+            return
+        if store.last_position() != 0:
+            return
+        applied = (
+            Checkpoint.objects.using(projection.database)
+            .filter(name=projection.name)
+            .values_list("position", flat=True)
+            .first()
+        )
+        if applied:
+            raise CommandError(
+                f"Not rebuilding {projection.name}: its checkpoint says it applied events up to "
+                f"position {applied}, but this process's memory store {projection.store_alias!r} "
+                "is empty: the events of a process-memory store live in the process that "
+                "serves them (the server). Rebuild there, or use the database backend "
+                "(eventstore.backends.database.DatabaseEventStore). Nothing was changed."
+            )
+
     def _rebuild(self, options: dict[str, Any]) -> None:
         from tqdm import tqdm
 
         (projection,) = self._chosen([options["name"]])
+        self._refuse_an_empty_process_memory_store(projection)
         bar = tqdm(
             total=None,
             unit="ev",
