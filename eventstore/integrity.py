@@ -368,18 +368,36 @@ def verify_store(
     verified = Verified(0, 0, 0, previous)
     position = from_position - 1
     while page := _read_page(store, position, PAGE):
-        result = verify_records(page, verified.head, position + 1)
+        # The chain and the backend's own checks both run on the page; the problem
+        # at the lower position is the one reported (the first, in position order).
+        chain_error: ChainError | None = None
         try:
-            store.check_stored_page(page)
-        except ChainError:
-            raise
+            result = verify_records(page, verified.head, position + 1)
+        except ChainError as exc:
+            chain_error = exc
+            checked = [
+                record
+                for record in page
+                if isinstance(record.position, int) and record.position < exc.position
+            ]
+        else:
+            checked = page
+        try:
+            if checked:
+                store.check_stored_page(checked)
+        except ChainError as exc:
+            if chain_error is None or exc.position < chain_error.position:
+                raise
         except Exception as exc:
-            raise ChainError(
-                page[0].position,
-                "unreadable",
-                f"Positions {page[0].position}-{page[-1].position} cannot be checked: "
-                f"{type(exc).__name__}: {exc}",
-            ) from exc
+            if chain_error is None:
+                raise ChainError(
+                    page[0].position,
+                    "unreadable",
+                    f"Positions {page[0].position}-{page[-1].position} cannot be checked: "
+                    f"{type(exc).__name__}: {exc}",
+                ) from exc
+        if chain_error is not None:
+            raise chain_error
         verified = Verified(
             verified.events + result.events,
             verified.first or result.first,

@@ -241,6 +241,23 @@ class DatabaseBackendPromises:
             tamper.update_column(self.store, position, column, original)
         self.assertEqual(verify_store(self.store).last, 2)
 
+    def test_verify_reports_the_lowest_position_when_a_page_has_two_problems(self):
+        # A column edited at 2 and an event deleted at 4, in one page: 2 is the first.
+        for number in range(5):
+            self.store.append(f"a-{number}", "Thing", [happened(str(number))], 0)
+        tamper = DatabaseTamper()
+        tamper.update_column(self.store, 2, "search_text", "forged")
+        tamper.delete(self.store, 4)
+        with self.assertRaises(ChainError) as caught:
+            verify_store(self.store)
+        self.assertEqual((caught.exception.position, caught.exception.kind), (2, "index"))
+        # The other way round: the chain's problem comes first.
+        tamper.update_column(self.store, 2, "search_text", "1")
+        tamper.update_column(self.store, 5, "search_text", "forged")
+        with self.assertRaises(ChainError) as caught:
+            verify_store(self.store)
+        self.assertEqual((caught.exception.position, caught.exception.kind), (4, "gap"))
+
     def test_a_batch_past_one_statement_is_chained_in_its_transaction(self):
         from eventstore.backends.database import CHUNK_ROWS
 
