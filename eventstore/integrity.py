@@ -57,7 +57,6 @@ __all__ = [
     "next_hash",
     "record_digest",
     "record_hash",
-    "short",
     "timestamp_micros",
     "verify_records",
     "verify_store",
@@ -173,11 +172,6 @@ def chain(previous: bytes, records: Iterable[RecordedEvent]) -> Iterator[Recorde
     for record in records:
         previous = record_hash(previous, record)
         yield dataclasses.replace(record, chain_hash=previous)
-
-
-def short(value: bytes) -> str:
-    """Return the first 8 hex digits of a hash and an ellipsis, for messages."""
-    return value.hex()[:8] + "…"
 
 
 class ChainError(EventStoreError):
