@@ -17,8 +17,6 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,32 +24,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
 
-@contextmanager
-def chain_stubbed(stubbed: bool) -> Iterator[None]:
-    from eventstore.backends import memory
-
-    if not stubbed:
-        yield
-        return
-    saved = memory._digest, memory.next_hash
-    constant = bytes(32)
-    memory._digest = lambda *args: constant  # type: ignore[assignment]
-    memory.next_hash = lambda *args: constant  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        memory._digest, memory.next_hash = saved
-
-
 def run(events: list[Any], batch: int, stubbed: bool) -> float:
     """Return µs per event of appending ``events`` (``(aggregate, NewEvent)``) in batches."""
+    from benchmarks.workloads import chain_off
     from eventstore.backends.memory import InMemoryEventStore, forget
 
     alias = f"chain-cost-{uuid.uuid4()}"
     store = InMemoryEventStore(alias)
     versions: dict[str, int] = {}
     groups = [events[i : i + batch] for i in range(0, len(events), batch)]
-    with chain_stubbed(stubbed):
+    with chain_off(stubbed):
         start = time.perf_counter()
         for group in groups:
             aggregate = group[0][0]

@@ -447,6 +447,22 @@ class Fixtures:
 # -- timing helpers ------------------------------------------------------------------------
 
 
+def interleaved_medians(sides: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
+    """Run every side ``repeats`` times, interleaved, and return each side's median.
+
+    Each repeat runs the sides once in their order rotated by one more place, so
+    no side always runs first (or right after another's garbage): a busy machine
+    slows each alike.
+    """
+    names = list(sides)
+    results: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            results[name].append(sides[name]())
+    return {name: statistics.median(values) for name, values in results.items()}
+
+
 def median_latency(
     call: Callable[[Any], object],
     args: Sequence[Any],
@@ -629,14 +645,8 @@ def append(config: Config, fixtures: Fixtures) -> list[Row]:
     warm_recorder = POPOApplicationRecorder()
     for stored in peer_inputs[:2_000]:
         warm_recorder.insert_events([stored])
-    names = list(sides)
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    for repeat in range(config.append_repeats):
-        shift = repeat % len(names)
-        for name in names[shift:] + names[:shift]:
-            rates[name].append(sides[name]())
+    median = interleaved_medians(sides, config.append_repeats)
     fixtures.adopt_main(Pair(kept["ours"], kept["peer"], total))
-    median = {name: statistics.median(values) for name, values in rates.items()}
     ours, batches = median["ours"], median["ours_batches"]
     per_call = f"({total:,} events, events/s"
     return [
@@ -687,8 +697,12 @@ def append(config: Config, fixtures: Fixtures) -> list[Row]:
 
 
 @contextmanager
-def _chain_off(off: bool) -> Iterator[None]:
-    """With ``off``, the memory backend's body digest and link return a constant."""
+def chain_off(off: bool) -> Iterator[None]:
+    """With ``off``, the memory backend's body digest and link return a constant.
+
+    What the append cost before the chain existed (``integrity_cost`` and
+    ``benchmarks/chain_cost.py``).
+    """
     from eventstore.backends import memory as memory_backend
 
     if not off:
@@ -730,7 +744,7 @@ def integrity_cost(config: Config, fixtures: Fixtures) -> list[Row]:
         if not sealing:
             store.keys = None
         gc.collect()
-        with _chain_off(not chain), ours_timed():
+        with chain_off(not chain), ours_timed():
             start = perf_counter()
             for aggregate_id, new_event, expected in inputs:
                 store.append(aggregate_id, AGGREGATE_TYPE, [new_event], expected)
@@ -744,13 +758,7 @@ def integrity_cost(config: Config, fixtures: Fixtures) -> list[Row]:
         "chain": lambda: run(sealing=False, chain=True),
         "neither": lambda: run(sealing=False, chain=False),
     }
-    names = list(sides)
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    for repeat in range(config.append_repeats):
-        shift = repeat % len(names)
-        for name in names[shift:] + names[:shift]:
-            rates[name].append(sides[name]())
-    median = {name: statistics.median(values) for name, values in rates.items()}
+    median = interleaved_medians(sides, config.append_repeats)
     per_call = f"({total:,} events, events/s"
     micros = {name: 1e6 / rate for name, rate in median.items()}
     return [
@@ -1118,13 +1126,8 @@ def threads(config: Config, fixtures: Fixtures) -> list[Row]:
         return total / elapsed
 
     sides = {"threads": run_ours_threads, "single": run_ours_single, "peer": run_peer_threads}
-    names = list(sides)
-    rates: dict[str, list[float]] = {name: [] for name in names}
-    for repeat in range(config.append_repeats):
-        shift = repeat % len(names)
-        for name in names[shift:] + names[:shift]:
-            rates[name].append(sides[name]())
-    ours, single, peer = (statistics.median(rates[name]) for name in ("threads", "single", "peer"))
+    median = interleaved_medians(sides, config.append_repeats)
+    ours, single, peer = (median[name] for name in ("threads", "single", "peer"))
     label = (
         f"{config.thread_count} threads × {per_thread:,} aggregates × 10 events (events/s, checked)"
     )
