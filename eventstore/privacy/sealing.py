@@ -35,7 +35,7 @@ from typing import Any
 
 from .. import codec
 from .cipher import blind_token, open_values, seal_values
-from .declarations import ERASED, personal_metadata_keys, user_subject
+from .declarations import ERASED, ActingUser, personal_metadata_keys, user_subject
 from .keys import KeyStore
 
 __all__ = [
@@ -110,8 +110,11 @@ def sealed_form_problem(
                 return f"metadata.{name} is in plain beside sealed personal data."
     personal = event_class.personal_data
     if personal is not None:
-        kind = getattr(personal.subject, "field", None)
-        has_subject = has_user if kind is None else personal.subject.subject(data, metadata)
+        subject = personal.subject
+        # The acting user's placeholder names no subject in plain: its presence is enough.
+        has_subject = (
+            has_user if isinstance(subject, ActingUser) else subject.subject(data, metadata)
+        )
         if has_subject:
             for name in personal.fields:
                 value = data.get(name)

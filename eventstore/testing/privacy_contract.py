@@ -331,3 +331,25 @@ class PrivacyContract(unittest.TestCase):
             )
         self.assertEqual(self.store.read_aggregate("n-9"), [])
         self.assertEqual(self.store.last_position(), 1)
+
+    def test_the_reserved_key_checks_a_data_field_subject_too(self) -> None:
+        sealed = json.loads(self.note().metadata_json)["$personal"]
+        fake = {"organization_id": "acme", "$personal": sealed}  # no user: only the customer
+        with self.assertRaises(InvalidEventError) as caught:
+            self.store.append(
+                "i-1",
+                "Invoice",
+                [ContractInvoiced(customer_id="c-9", email="ann@example.com")],
+                NO_STREAM,
+                metadata=fake,
+            )
+        self.assertIn("data.email is in plain", str(caught.exception))
+        # Without a customer id there is no subject: the email may stay as given.
+        kept = self.store.append(
+            "i-2",
+            "Invoice",
+            [ContractInvoiced(customer_id="", email="nobody@example.com")],
+            NO_STREAM,
+            metadata=fake,
+        )[0]
+        self.assertIn("nobody@example.com", kept.data_json)
