@@ -38,7 +38,9 @@ class DatabaseBackendPromises:
         self.store = DatabaseEventStore("db-promises", {"DATABASE": self.database})
         self.store.clear()
 
-    def test_a_reader_never_skips_an_event_that_commits_late(self):
+    def hold_the_counter(self) -> tuple[threading.Thread, threading.Event]:
+        """Start a thread whose transaction appended "slow" and stays open (holding the
+        position counter) until the returned event is set."""
         appended, release = threading.Event(), threading.Event()
 
         def slow_writer():
@@ -49,6 +51,10 @@ class DatabaseBackendPromises:
 
         slow = in_thread(slow_writer)
         assert appended.wait(20)
+        return slow, release
+
+    def test_a_reader_never_skips_an_event_that_commits_late(self):
+        slow, release = self.hold_the_counter()
         fast = in_thread(lambda: self.store.append("fast", "Thing", [happened("fast")], 0))
         time.sleep(0.5)
         # The fast writer waits for the open transaction: it cannot take position 2
@@ -191,16 +197,7 @@ class DatabaseBackendPromises:
         # starts, then waits for the counter's row lock: the previous hash must come from
         # the counter row it then locks, not from the events its snapshot shows.
         self.store.append("first", "Thing", [happened("first")], 0)
-        appended, release = threading.Event(), threading.Event()
-
-        def slow_writer():
-            with transaction.atomic(using=self.database):
-                self.store.append("slow", "Thing", [happened("slow")], 0)
-                appended.set()
-                release.wait(20)
-
-        slow = in_thread(slow_writer)
-        assert appended.wait(20)
+        slow, release = self.hold_the_counter()
         fast = in_thread(
             lambda: self.store.append("fast", "Thing", [happened("a"), happened("b")], 0)
         )
